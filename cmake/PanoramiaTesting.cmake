@@ -1,0 +1,19 @@
+# panoramia_add_test(<name> SOURCES <src>... [LIBRARIES <lib>...])
+# A GoogleTest executable using the shared LibTorch precompiled header; each TEST is one CTest test.
+find_package(GTest REQUIRED)
+include(GoogleTest)
+function(panoramia_add_test name)
+  cmake_parse_arguments(ARG "NO_PCH" "" "SOURCES;LIBRARIES" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE GTest::gtest_main GTest::gmock ${ARG_LIBRARIES})
+  set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY "${CMAKE_BINARY_DIR}/tests")
+  if(NOT ARG_NO_PCH)
+    target_link_libraries(${name} PRIVATE torch)
+    # Same flags as the shared precompiled header (-fPIC, not CMake's -fPIE for executables).
+    set_target_properties(${name} PROPERTIES POSITION_INDEPENDENT_CODE OFF)
+    target_compile_options(${name} PRIVATE -fPIC -fvisibility=hidden -fvisibility-inlines-hidden)
+    target_precompile_headers(${name} REUSE_FROM panoramia_pch)
+  endif()
+  gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST
+    PROPERTIES ENVIRONMENT "PANORAMIA_BUILD_DIR=${CMAKE_BINARY_DIR};PANORAMIA_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+endfunction()

@@ -1,0 +1,32 @@
+#include "context_impl.hpp"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include "hashing.hpp"
+#include "progress.hpp"
+
+namespace panoramia {
+
+HostContext::HostContext(OptionValues options, std::shared_ptr<spdlog::logger> logger,
+                         std::uint64_t seed, std::filesystem::path work_dir, c10::Device device)
+    : options_(std::move(options)),
+      logger_(std::move(logger)),
+      seed_(seed),
+      generator_(at::make_generator<at::CPUGeneratorImpl>(seed)),
+      rng_(seed),
+      work_dir_(std::move(work_dir)),
+      device_(device) {
+  std::filesystem::create_directories(work_dir_);
+}
+
+std::unique_ptr<Progress> HostContext::progress(const std::string& what, std::int64_t total) {
+  return std::make_unique<ProgressDisplay>(logger_, what, total);
+}
+
+std::uint64_t derive_seed(std::uint64_t seed, const std::string& stage) {
+  Hasher h;
+  h.add(seed).add(stage);
+  return h.value() & 0x7fffffffffffffffULL;
+}
+
+}  // namespace panoramia

@@ -1,0 +1,100 @@
+#pragma once
+// The results database: one SQLite file (WAL mode, busy timeout), every write in a transaction.
+//
+// Schema (version 1):
+//   runs(id, name, config_file, started_at, ended_at, status, error, config, seed, plugins, pid, host)
+//     status: running | completed | failed | interrupted
+//   stages(run_id, stage, cache_key, reused, started_at, seconds)
+//   metrics(run_id, attack, name, value, ci_low, ci_high)
+//   scores(run_id, attack, idx, member, score)
+//   curves(run_id, attack, name, data)      -- data: JSON {"x":[...],"y":[...], ...}
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace SQLite {
+class Database;
+}
+
+namespace panoramia {
+
+struct RunRecord {
+  std::int64_t id = 0;
+  std::string name;
+  std::string config_file;
+  std::string started_at;
+  std::string ended_at;
+  std::string status;
+  std::string error;
+  std::string config;
+  std::int64_t seed = 0;
+  std::string plugins;  // JSON object name -> version
+};
+
+struct StageRecord {
+  std::string stage;
+  std::string cache_key;
+  bool reused = false;
+  std::string started_at;
+  double seconds = 0;
+};
+
+struct MetricRecord {
+  std::string attack;
+  std::string name;
+  double value = 0;
+  std::optional<double> ci_low;
+  std::optional<double> ci_high;
+};
+
+struct ScoreColumn {
+  std::string attack;
+  std::vector<int> member;
+  std::vector<double> score;
+};
+
+struct CurveRecord {
+  std::string attack;
+  std::string name;
+  std::string data;  // JSON
+};
+
+class ResultsDb {
+ public:
+  /// Opens (creating if needed) the database at `path`; throws UserError naming the file.
+  explicit ResultsDb(const std::filesystem::path& path);
+  ~ResultsDb();
+
+  /// Marks runs left `running` by a process that no longer exists (killed) as interrupted.
+  int mark_dead_runs_interrupted();
+  std::int64_t begin_run(const std::string& name, const std::string& config_file,
+                         const std::string& config, std::int64_t seed, const std::string& plugins);
+  void record_stage(std::int64_t run, const StageRecord& stage);
+  /// Stores all results of a run atomically.
+  void store_results(std::int64_t run, const std::vector<MetricRecord>& metrics,
+                     const std::vector<ScoreColumn>& scores, const std::vector<CurveRecord>& curves);
+  void finish_run(std::int64_t run, const std::string& status, const std::string& error = "");
+
+  std::vector<RunRecord> runs() const;
+  /// The run `id`; throws UserError when there is none.
+  RunRecord run(std::int64_t id) const;
+  std::vector<StageRecord> stages(std::int64_t run) const;
+  std::vector<MetricRecord> metrics(std::int64_t run) const;
+  std::vector<ScoreColumn> scores(std::int64_t run) const;
+  std::vector<CurveRecord> curves(std::int64_t run) const;
+
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+  std::unique_ptr<SQLite::Database> db_;
+};
+
+/// Current UTC time as ISO 8601.
+std::string utc_now();
+
+}  // namespace panoramia

@@ -1,0 +1,55 @@
+#pragma once
+/// What the host hands a plugin: typed options, a logger, a seeded random source, a cache directory,
+/// the device, and progress reporting. Plugins compute; the host does the I/O around them.
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <random>
+#include <string>
+
+#include <ATen/core/Generator.h>
+#include <c10/core/Device.h>
+#include <boost/config.hpp>
+#include <spdlog/logger.h>
+
+#include "panoramia/options.hpp"
+
+namespace panoramia {
+
+/// A progress display for one loop. The host draws a bar on a terminal and periodic lines otherwise.
+/// Not thread-safe: call from the thread that runs the loop.
+class BOOST_SYMBOL_VISIBLE Progress {
+ public:
+  virtual ~Progress() = default;
+  /// Advances by `n` units; `status` (e.g. "loss 0.41") replaces the previous one when not empty.
+  virtual void advance(std::int64_t n = 1, const std::string& status = "") = 0;
+  /// Marks the loop finished (also done by the destructor).
+  virtual void finish() = 0;
+};
+
+/// Everything a plugin instance may use. The host owns the context and keeps it alive for the whole
+/// lifetime of the plugin object it was handed to. Not shared between threads.
+class BOOST_SYMBOL_VISIBLE Context {
+ public:
+  virtual ~Context() = default;
+
+  /// This instance's validated options (every declared option has a value).
+  virtual const OptionValues& options() const = 0;
+  /// Logger named after the plugin and the stage; never null.
+  virtual std::shared_ptr<spdlog::logger> logger() const = 0;
+  /// The seed of this stage (derived by the host from `[audit] seed` and the stage name).
+  virtual std::uint64_t seed() const = 0;
+  /// A generator seeded from `seed()`; every random draw of the plugin should go through it (or
+  /// through `rng()`), so the same config and seed give the same numbers.
+  virtual at::Generator& generator() = 0;
+  virtual std::mt19937_64& rng() = 0;
+  /// A directory private to this plugin instance for scratch files and inspection output; it exists.
+  virtual const std::filesystem::path& work_dir() const = 0;
+  /// The device to compute on (`[audit] device`).
+  virtual c10::Device device() const = 0;
+  /// Starts a progress display for a loop of `total` units (0 when unknown).
+  virtual std::unique_ptr<Progress> progress(const std::string& what, std::int64_t total) = 0;
+};
+
+}  // namespace panoramia
