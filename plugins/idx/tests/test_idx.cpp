@@ -1,0 +1,142 @@
+#include <fstream>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "idx_file.hpp"
+#include "test_context.hpp"
+
+namespace panoramia::idx {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+
+class IdxTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("idx-test-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+    // 5 images of 3x2 whose pixels encode their index, labels 0..4.
+    for (int i = 0; i < 5; ++i)
+      for (int p = 0; p < 6; ++p) pixels_.push_back(std::uint8_t(i * 50 + p));
+    labels_ = {0, 1, 2, 3, 4};
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string message_of(const std::function<void()>& f) {
+    try {
+      f();
+    } catch (const std::exception& e) {
+      return e.what();
+    }
+    return "no error";
+  }
+
+  fs::path dir_;
+  std::vector<std::uint8_t> pixels_;
+  std::vector<std::uint8_t> labels_;
+};
+
+TEST_F(IdxTest, ReadsPlainAndGzippedFiles) {
+  for (const bool gzip : {false, true}) {
+    const auto images = dir_ / (gzip ? "img.gz" : "img");
+    const auto labels = dir_ / (gzip ? "lab.gz" : "lab");
+    write_idx(images, {5, 3, 2}, pixels_, gzip);
+    write_idx(labels, {5}, labels_, gzip);
+    const auto data = read_images_and_labels(images, labels, 10, 0);
+    ASSERT_EQ(data.images.sizes(), (std::vector<int64_t>{5, 1, 3, 2}));
+    EXPECT_EQ(data.images.scalar_type(), torch::kFloat32);
+    EXPECT_FLOAT_EQ(data.images[2][0][1][0].item<float>(), (2 * 50 + 2) / 255.0f);
+    EXPECT_FLOAT_EQ(data.images[4][0][2][1].item<float>(), (4 * 50 + 5) / 255.0f);
+    EXPECT_TRUE(torch::equal(data.labels, torch::tensor({0, 1, 2, 3, 4}, torch::kInt64)));
+  }
+}
+
+TEST_F(IdxTest, LimitKeepsTheFirstItems) {
+  write_idx(dir_ / "img", {5, 3, 2}, pixels_, false);
+  write_idx(dir_ / "lab", {5}, labels_, false);
+  const auto data = read_images_and_labels(dir_ / "img", dir_ / "lab", 10, 2);
+  EXPECT_EQ(data.images.size(0), 2);
+  EXPECT_FLOAT_EQ(data.images[1][0][0][0].item<float>(), 50 / 255.0f);
+  EXPECT_EQ(data.labels.size(0), 2);
+}
+
+TEST_F(IdxTest, TruncatedDataNamesFileAndOffset) {
+  write_idx(dir_ / "img", {5, 3, 2}, pixels_, false);
+  fs::resize_file(dir_ / "img", 16 + 20);  // header 16 bytes, 30 data bytes declared
+  write_idx(dir_ / "lab", {5}, labels_, false);
+  const auto msg = message_of([&] { read_images_and_labels(dir_ / "img", dir_ / "lab", 10, 0); });
+  EXPECT_THAT(msg,
+              AllOf(HasSubstr((dir_ / "img").string()), HasSubstr("truncated"),
+                    HasSubstr("from byte offset 16 to 46"), HasSubstr("ends at byte offset 36")));
+}
+
+TEST_F(IdxTest, TruncatedHeaderNamesOffset) {
+  write_idx(dir_ / "img", {5, 3, 2}, pixels_, false);
+  fs::resize_file(dir_ / "img", 10);
+  const auto msg = message_of([&] { parse_idx(read_bytes(dir_ / "img"), 3, "img"); });
+  EXPECT_THAT(msg, AllOf(HasSubstr("img is truncated"), HasSubstr("byte offset 10"),
+                         HasSubstr("16-byte header")));
+}
+
+TEST_F(IdxTest, TruncatedGzipStreamIsAnError) {
+  write_idx(dir_ / "img.gz", {5, 3, 2}, pixels_, true);
+  fs::resize_file(dir_ / "img.gz", fs::file_size(dir_ / "img.gz") - 6);  // cut into the trailer
+  const auto msg = message_of([&] { read_bytes(dir_ / "img.gz"); });
+  EXPECT_THAT(msg, AllOf(HasSubstr((dir_ / "img.gz").string()), HasSubstr("truncated"),
+                         HasSubstr("byte offset")));
+}
+
+TEST_F(IdxTest, WrongMagicNumber) {
+  write_idx(dir_ / "lab", {5}, labels_, false);
+  // A label file where an image file is expected.
+  const auto msg = message_of([&] { parse_idx(read_bytes(dir_ / "lab"), 3, "lab"); });
+  EXPECT_THAT(msg, AllOf(HasSubstr("lab has magic number 0x00000801 at byte offset 0"),
+                         HasSubstr("expected 0x00000803")));
+}
+
+TEST_F(IdxTest, TrailingBytesAreAnError) {
+  auto bytes = labels_;
+  bytes.push_back(1);
+  write_idx(dir_ / "lab", {5}, bytes, false);  // declares 5 labels, holds 6
+  const auto msg = message_of([&] { parse_idx(read_bytes(dir_ / "lab"), 1, "lab"); });
+  EXPECT_THAT(msg, HasSubstr("1 unexpected bytes after the data, from byte offset 13"));
+}
+
+TEST_F(IdxTest, LabelOutOfRangeNamesOffset) {
+  write_idx(dir_ / "img", {5, 3, 2}, pixels_, false);
+  write_idx(dir_ / "lab", {5}, {0, 1, 12, 3, 4}, false);
+  const auto msg = message_of([&] { read_images_and_labels(dir_ / "img", dir_ / "lab", 10, 0); });
+  EXPECT_THAT(msg, AllOf(HasSubstr("label 12 at byte offset 10"), HasSubstr("10 classes")));
+}
+
+TEST_F(IdxTest, CountMismatchNamesBothFiles) {
+  write_idx(dir_ / "img", {5, 3, 2}, pixels_, false);
+  write_idx(dir_ / "lab", {4}, {0, 1, 2, 3}, false);
+  const auto msg = message_of([&] { read_images_and_labels(dir_ / "img", dir_ / "lab", 10, 0); });
+  EXPECT_THAT(msg, AllOf(HasSubstr("has 4 labels"), HasSubstr("has 5 images")));
+}
+
+TEST_F(IdxTest, MissingFile) {
+  const auto msg = message_of([&] { read_bytes(dir_ / "nope"); });
+  EXPECT_THAT(msg, HasSubstr("nope does not exist"));
+}
+
+TEST(IdxFashionMnist, ReadsTheInstalledDataSetWhenPresent) {
+  const fs::path dir = "/usr/share/datasets/fashion-mnist";
+  if (!fs::exists(dir / "t10k-images-idx3-ubyte.gz"))
+    GTEST_SKIP() << "dataset-fashion-mnist absent";
+  const auto data = read_images_and_labels(dir / "t10k-images-idx3-ubyte.gz",
+                                           dir / "t10k-labels-idx1-ubyte.gz", 10, 0);
+  EXPECT_EQ(data.images.sizes(), (std::vector<int64_t>{10000, 1, 28, 28}));
+  // The test split is balanced: 1000 images per class.
+  EXPECT_TRUE(torch::equal(torch::bincount(data.labels), torch::full({10}, 1000, torch::kInt64)));
+}
+
+}  // namespace
+}  // namespace panoramia::idx
