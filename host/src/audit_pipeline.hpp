@@ -1,0 +1,79 @@
+#pragma once
+// Internal: the stages of one audit (see pipeline.hpp for the overview).
+
+#include <deque>
+#include <map>
+#include <memory>
+
+#include <panoramia/interfaces.hpp>
+
+#include "config.hpp"
+#include "context_impl.hpp"
+#include "plugin_registry.hpp"
+#include "stage_cache.hpp"
+#include "stats/summary.hpp"
+
+namespace panoramia {
+
+/// Row indices of the pools drawn from the data.
+struct Split {
+  at::Tensor target_train, target_validation;  // the target's training and validation sets
+  at::Tensor generator, attack_train, attack_test;  // disjoint parts of target_train
+  std::string key;
+};
+
+/// A labelled set for the attacks: samples, membership (1 real member, 0 generated).
+struct AttackSet {
+  Batch samples;
+  at::Tensor is_member;  // float32 [n]
+};
+
+class AuditPipeline {
+ public:
+  AuditPipeline(const ResolvedConfig& config, const PluginRegistry& registry,
+                std::filesystem::path workdir, StageCache& cache,
+                std::shared_ptr<spdlog::logger> logger);
+
+  stats::AuditSummary run(std::vector<struct MetricRecord>& extra_metrics,
+                          std::vector<struct ScoreColumn>& scores);
+
+ private:
+  HostContext& context(const std::string& section, const std::string& stage,
+                       const std::filesystem::path& work_dir);
+  std::string plugin_key(const std::string& section) const;
+
+  void load_data();
+  void split_data();
+  void generate();
+  void train_target();
+  void train_helper();
+  void build_game();
+  void compute_signals();
+  std::vector<double> attack(const std::string& column, const std::string& side);
+  void closeness(std::vector<MetricRecord>& metrics) const;
+
+  const ResolvedConfig& config_;
+  const PluginRegistry& registry_;
+  std::filesystem::path workdir_;
+  StageCache& cache_;
+  std::shared_ptr<spdlog::logger> logger_;
+  std::uint64_t seed_;
+  c10::Device device_;
+  std::deque<std::unique_ptr<HostContext>> contexts_;  // outlive every plugin object
+
+  Batch data_;
+  std::string data_key_, fingerprint_;
+  Split split_;
+  Batch synthetic_;
+  std::int64_t n_helper_ = 0;
+  std::string generator_key_;
+  std::shared_ptr<TargetAdapter> target_, helper_;
+  std::string target_key_, helper_key_;
+  std::vector<std::string> variants_;
+  AttackSet train_set_, test_set_;
+  std::string game_key_, signals_key_;
+  // Side signals per side ("baseline", "mia_<variant>") on the attack-train and test sets.
+  std::map<std::string, SideSignals> train_signals_, test_signals_;
+};
+
+}  // namespace panoramia

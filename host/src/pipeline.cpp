@@ -1,0 +1,73 @@
+#include "pipeline.hpp"
+
+#include <thread>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+#include <torch/torch.h>
+
+#include "audit_pipeline.hpp"
+#include "plugin_error.hpp"
+#include "results_db.hpp"
+#include "results_io.hpp"
+
+namespace panoramia {
+
+AuditOutcome run_audit(const AuditRequest& request, const std::shared_ptr<spdlog::logger>& logger) {
+  RawConfig raw = RawConfig::load(request.config_file);
+  for (const auto& assignment : request.overrides) raw.apply_override(assignment);
+
+  PluginRegistry registry;
+  registry.load_directory(PluginRegistry::bundled_dir());
+  for (const auto& dir : request.plugin_paths) registry.load_directory(dir);
+  for (const auto& dir : config_plugin_paths(raw)) registry.load_directory(dir);
+  for (const auto& refusal : registry.refusals()) logger->warn("{}", refusal);
+
+  const ResolvedConfig config = resolve(raw, registry);
+  const auto& audit = config.section("audit").host;
+  const std::filesystem::path workdir =
+      request.workdir ? *request.workdir : std::filesystem::path(audit.get_string("workdir"));
+  std::filesystem::path db_path = request.db ? *request.db : std::filesystem::path(audit.get_string("db"));
+  if (db_path.empty()) db_path = workdir / "results.db";
+  std::filesystem::create_directories(workdir);
+
+  const std::int64_t threads = audit.get_int("threads");
+  torch::set_num_threads(threads > 0 ? static_cast<int>(threads)
+                                     : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+
+  nlohmann::json plugins = nlohmann::json::object();
+  for (const auto& [name, section] : config.sections_) {
+    if (section.plugin.empty()) continue;
+    const auto* p = registry.find(section.plugin);
+    plugins[name] = {{"plugin", section.plugin}, {"version", p ? p->version : ""}};
+  }
+  std::string name = audit.get_string("name");
+  if (name.empty()) name = request.config_file.stem().string();
+
+  ResultsDb db(db_path);
+  if (const int dead = db.mark_dead_runs_interrupted(); dead > 0)
+    logger->warn("marked {} earlier run(s) that stopped before finishing as interrupted", dead);
+  const std::int64_t run = db.begin_run(name, request.config_file.string(), config.to_ini(),
+                                        audit.get_int("seed"), plugins.dump());
+  logger->info("run {} started; results database {}", run, db_path.string());
+  try {
+    StageCache cache(workdir / "cache", request.fresh, logger, &db, run);
+    AuditPipeline pipeline(config, registry, workdir, cache, logger);
+    std::vector<MetricRecord> metrics;
+    std::vector<ScoreColumn> scores;
+    AuditOutcome outcome;
+    outcome.summary = pipeline.run(metrics, scores);
+    for (auto& m : summary_metrics(outcome.summary)) metrics.push_back(std::move(m));
+    db.store_results(run, metrics, scores, summary_curves(outcome.summary));
+    db.finish_run(run, "completed");
+    outcome.run = run;
+    outcome.db = db_path;
+    outcome.workdir = workdir;
+    return outcome;
+  } catch (const std::exception& e) {
+    db.finish_run(run, "failed", e.what());
+    throw;
+  }
+}
+
+}  // namespace panoramia

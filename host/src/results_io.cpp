@@ -1,0 +1,181 @@
+#include "results_io.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <iomanip>
+#include <map>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "plugin_error.hpp"
+
+namespace panoramia {
+namespace {
+
+std::string fpr_name(double fpr) {
+  std::ostringstream s;
+  s << "tpr_at_fpr_" << fpr;
+  return s.str();
+}
+
+}  // namespace
+
+std::vector<MetricRecord> summary_metrics(const stats::AuditSummary& summary) {
+  std::vector<MetricRecord> out;
+  out.push_back({"audit", "m", double(summary.m), {}, {}});
+  out.push_back({"audit", "members", double(summary.members), {}, {}});
+  out.push_back({"audit", "confidence", summary.options.confidence, {}, {}});
+  out.push_back({"audit", "c_lb", summary.c_lb, {}, {}});
+  for (const auto& c : summary.columns) {
+    const auto& m = c.measurement;
+    out.push_back({c.name, c.baseline ? "c_lb" : "eps_c_lb", m.bound, {}, {}});
+    out.push_back({c.name, "threshold", m.threshold, {}, {}});
+    out.push_back({c.name, "recall", m.recall, {}, {}});
+    out.push_back({c.name, "precision", m.precision, {}, {}});
+    out.push_back({c.name, "r", double(m.r), {}, {}});
+    out.push_back({c.name, "v", double(m.v), {}, {}});
+    out.push_back({c.name, "level", m.level, {}, {}});
+    out.push_back({c.name, "thresholds", double(m.thresholds), {}, {}});
+    out.push_back({c.name, "auc", c.auc, {}, {}});
+    for (const auto& t : c.tpr_at_fpr) out.push_back({c.name, fpr_name(t.fpr), t.tpr, {}, {}});
+  }
+  for (const auto& mia : summary.mias) out.push_back({mia.column, "eps_tilde", mia.eps_tilde, {}, {}});
+  return out;
+}
+
+std::vector<CurveRecord> summary_curves(const stats::AuditSummary& summary) {
+  std::vector<CurveRecord> out;
+  for (const auto& c : summary.columns) {
+    nlohmann::json sweep, pr, roc;
+    for (const auto& p : c.measurement.curve) {
+      sweep["threshold"].push_back(p.threshold);
+      sweep["recall"].push_back(p.recall);
+      sweep["precision"].push_back(p.precision);
+      sweep["bound"].push_back(p.bound);
+      sweep["r"].push_back(p.r);
+      sweep["v"].push_back(p.v);
+    }
+    for (const auto& p : c.precision_curve) {
+      pr["threshold"].push_back(p.threshold);
+      pr["recall"].push_back(p.recall);
+      pr["precision"].push_back(p.precision);
+      pr["max_precision"].push_back(p.max_precision);
+    }
+    for (const auto& p : c.roc) {
+      roc["threshold"].push_back(std::isfinite(p.threshold) ? p.threshold : 1e300);
+      roc["fpr"].push_back(p.fpr);
+      roc["tpr"].push_back(p.tpr);
+    }
+    out.push_back({c.name, "bound_vs_recall", sweep.dump()});
+    out.push_back({c.name, "precision_recall", pr.dump()});
+    out.push_back({c.name, "roc", roc.dump()});
+  }
+  return out;
+}
+
+void write_reference_csv(const std::vector<ScoreColumn>& scores, std::ostream& out) {
+  if (scores.empty()) throw UserError("the run has no stored scores");
+  out << "member";
+  for (const auto& c : scores) out << "," << c.attack;
+  out << "\n";
+  const std::size_t n = scores.front().score.size();
+  char buf[32];
+  for (std::size_t i = 0; i < n; ++i) {
+    out << scores.front().member[i];
+    for (const auto& c : scores) {
+      std::snprintf(buf, sizeof buf, ",%.17g", c.score.at(i));
+      out << buf;
+    }
+    out << "\n";
+  }
+}
+
+std::string run_to_json(const ResultsDb& db, std::int64_t id) {
+  const RunRecord r = db.run(id);
+  nlohmann::json j;
+  j["run"] = {{"id", r.id},         {"name", r.name},   {"config_file", r.config_file},
+              {"started_at", r.started_at}, {"ended_at", r.ended_at}, {"status", r.status},
+              {"error", r.error},   {"seed", r.seed},   {"config", r.config},
+              {"plugins", r.plugins.empty() ? nlohmann::json::object()
+                                            : nlohmann::json::parse(r.plugins)}};
+  for (const auto& s : db.stages(id))
+    j["stages"].push_back({{"stage", s.stage}, {"cache_key", s.cache_key}, {"reused", s.reused},
+                           {"started_at", s.started_at}, {"seconds", s.seconds}});
+  for (const auto& m : db.metrics(id)) {
+    nlohmann::json e{{"attack", m.attack}, {"name", m.name}, {"value", m.value}};
+    if (m.ci_low) e["ci_low"] = *m.ci_low;
+    if (m.ci_high) e["ci_high"] = *m.ci_high;
+    j["metrics"].push_back(e);
+  }
+  for (const auto& c : db.curves(id))
+    j["curves"][c.attack][c.name] = nlohmann::json::parse(c.data);
+  return j.dump(2);
+}
+
+std::string format_run(const ResultsDb& db, std::int64_t id) {
+  const RunRecord r = db.run(id);
+  std::ostringstream out;
+  out << "run " << r.id << " (" << r.name << ")  status " << r.status << "\n";
+  out << "  config " << r.config_file << "  seed " << r.seed << "\n";
+  out << "  started " << r.started_at << "  ended " << (r.ended_at.empty() ? "-" : r.ended_at)
+      << "\n";
+  if (!r.error.empty()) out << "  error: " << r.error << "\n";
+  out << "  plugins " << r.plugins << "\n";
+  const auto stages = db.stages(id);
+  if (!stages.empty()) {
+    out << "\nstages:\n";
+    for (const auto& s : stages) {
+      char line[160];
+      std::snprintf(line, sizeof line, "  %-18s %9.2f s  %s  %s\n", s.stage.c_str(), s.seconds,
+                    s.reused ? "cached  " : "computed", s.cache_key.c_str());
+      out << line;
+    }
+  }
+  std::map<std::string, std::map<std::string, double>> by_attack;
+  std::vector<std::string> order;
+  for (const auto& m : db.metrics(id)) {
+    if (!by_attack.count(m.attack)) order.push_back(m.attack);
+    by_attack[m.attack][m.name] = m.value;
+  }
+  if (by_attack.empty()) return out.str();
+  out << "\nmeasurements:\n";
+  char line[256];
+  std::snprintf(line, sizeof line, "  %-22s %9s %9s %8s %9s %7s %9s %9s %9s\n", "column", "bound",
+                "threshold", "recall", "precision", "AUC", "TPR@10%", "TPR@1%", "TPR@0.1%");
+  out << line;
+  for (const auto& name : order) {
+    if (name == "audit" || name == "generator") continue;
+    auto& m = by_attack[name];
+    const double bound = m.count("c_lb") ? m["c_lb"] : m["eps_c_lb"];
+    std::snprintf(line, sizeof line, "  %-22s %9.4f %9.4f %8.4f %9.4f %7.4f %9.4f %9.4f %9.4f\n",
+                  name.c_str(), bound, m["threshold"], m["recall"], m["precision"], m["auc"],
+                  m["tpr_at_fpr_0.1"], m["tpr_at_fpr_0.01"], m["tpr_at_fpr_0.001"]);
+    out << line;
+  }
+  auto& audit = by_attack["audit"];
+  std::snprintf(line, sizeof line, "\n  m = %.0f (%.0f members), confidence %.3g\n", audit["m"],
+                audit["members"], audit["confidence"]);
+  out << line;
+  std::snprintf(line, sizeof line, "  c_lb = %.4f\n", audit["c_lb"]);
+  out << line;
+  for (const auto& name : order) {
+    auto& m = by_attack[name];
+    if (!m.count("eps_tilde")) continue;
+    std::snprintf(line, sizeof line, "  %-22s {eps+c}_lb = %.4f   eps_tilde = %.4f\n", name.c_str(),
+                  m["eps_c_lb"], m["eps_tilde"]);
+    out << line;
+  }
+  if (by_attack.count("generator")) {
+    out << "\ngenerator closeness to held-out real data (tv: categorical, ks: continuous):\n";
+    for (const auto& [k, v] : by_attack["generator"]) {
+      std::snprintf(line, sizeof line, "  %-28s %.4f\n", k.c_str(), v);
+      out << line;
+    }
+  }
+  out << "\n  eps_tilde = {eps+c}_lb - c_lb is a leakage measurement, not a proven lower bound on "
+         "eps.\n";
+  return out.str();
+}
+
+}  // namespace panoramia
