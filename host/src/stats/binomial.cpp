@@ -29,8 +29,8 @@ void check_probability(const char* name, double value) {
   }
 }
 
-// α of Steinke et al.: the largest average pmf over the i values just below v. The running-max update
-// (only when S_i > i·α) is the reference's, kept so that ties resolve the same way.
+// α of Steinke et al.: the largest average pmf over the i values just below v. The running-max
+// update (only when S_i > i·α) is the reference's, kept so that ties resolve the same way.
 double steinke_alpha(std::int64_t r, std::int64_t v, double q) {
   const Binomial dist(static_cast<double>(r), q);
   double alpha = 0.0;
@@ -52,9 +52,13 @@ double pvalue_with_slack(std::int64_t m, std::int64_t r, std::int64_t v, double 
 
 }  // namespace
 
-double sigmoid(double e) { return 1.0 / (1.0 + std::exp(-e)); }
+double sigmoid(double e) {
+  return 1.0 / (1.0 + std::exp(-e));
+}
 
-double logit(double p) { return std::log(p / (1.0 - p)); }
+double logit(double p) {
+  return std::log(p / (1.0 - p));
+}
 
 double binomial_tail(std::int64_t r, std::int64_t v, double q) {
   if (r < 0) throw std::invalid_argument("the number of guesses r must be >= 0");
@@ -62,8 +66,8 @@ double binomial_tail(std::int64_t r, std::int64_t v, double q) {
   if (v <= 0) return 1.0;
   if (v > r) return 0.0;
   // P[X >= v] = P[X > v - 1], Boost's complemented cdf (ibeta, no cancellation).
-  return boost::math::cdf(boost::math::complement(Binomial(static_cast<double>(r), q),
-                                                  static_cast<double>(v - 1)));
+  return boost::math::cdf(
+      boost::math::complement(Binomial(static_cast<double>(r), q), static_cast<double>(v - 1)));
 }
 
 double pvalue(std::int64_t r, std::int64_t v, double e) {
@@ -88,8 +92,8 @@ double pvalue_relaxed(std::int64_t m, std::int64_t r, std::int64_t v, double eps
   check_counts(m, r, v);
   check_probability("delta", delta);
   check_probability("gamma", gamma);
-  // Union of the two failure events, written as the reference writes it (equal to 1-(1-γ)(1-δ)); with
-  // γ = 0 it is exactly δ, so this reduces to the Steinke p-value bit for bit.
+  // Union of the two failure events, written as the reference writes it (equal to 1-(1-γ)(1-δ));
+  // with γ = 0 it is exactly δ, so this reduces to the Steinke p-value bit for bit.
   return pvalue_with_slack(m, r, v, eps, gamma + delta - gamma * delta);
 }
 
@@ -98,7 +102,8 @@ double pvalue_relaxed_reference(std::int64_t m, std::int64_t r, std::int64_t v, 
   check_counts(m, r, v);
   check_probability("delta", delta);
   check_probability("gamma", gamma);
-  // The reference tests `delta == 0` first and returns the plain tail, so γ never enters when δ = 0.
+  // The reference tests `delta == 0` first and returns the plain tail, so γ never enters when δ =
+  // 0.
   if (delta == 0.0) return pvalue(r, v, eps);
   const double slack = gamma == 0.0 ? delta : gamma + delta - gamma * delta;
   return pvalue_with_slack(m, r, v, eps, slack);
@@ -114,8 +119,8 @@ std::int64_t binomial_isf(double tail, std::int64_t r, double q) {
   if (r == 0 || q == 0.0) return 0;
   if (q == 1.0) return r;
   const Binomial dist(static_cast<double>(r), q);
-  // Boost's discrete rounding rules differ from scipy's; take its answer as a starting point and step
-  // to the smallest k with P[X > k] <= tail, which is scipy's definition.
+  // Boost's discrete rounding rules differ from scipy's; take its answer as a starting point and
+  // step to the smallest k with P[X > k] <= tail, which is scipy's definition.
   const double guess = boost::math::quantile(boost::math::complement(dist, tail));
   auto k = std::clamp(static_cast<std::int64_t>(std::llround(guess)), std::int64_t{0}, r);
   const auto survival = [&](std::int64_t x) {

@@ -32,9 +32,9 @@ double expand_bracket(const std::function<double(double)>& pvalue_at, double lev
   return hi;
 }
 
-// δ = γ = 0: P[Bin(r, q) >= v] = I_q(v, r - v + 1) (regularized incomplete beta), continuous and strictly
-// increasing in q, so the supremum is logit(q*) with I_{q*} = level, clamped at 0 because e >= 0. Taking
-// 1 - q* from Boost directly keeps the logit accurate when q* is close to 1.
+// δ = γ = 0: P[Bin(r, q) >= v] = I_q(v, r - v + 1) (regularized incomplete beta), continuous and
+// strictly increasing in q, so the supremum is logit(q*) with I_{q*} = level, clamped at 0 because
+// e >= 0. Taking 1 - q* from Boost directly keeps the logit accurate when q* is close to 1.
 double closed_form_bound(std::int64_t r, std::int64_t v, double level) {
   double one_minus_q = 0.0;
   const double q = boost::math::ibeta_inv(static_cast<double>(v), static_cast<double>(r - v + 1),
@@ -51,18 +51,18 @@ void validate(const BoundQuery& query) {
                                 std::to_string(query.level));
   }
   if (!(query.delta >= 0.0 && query.delta <= 1.0) || !(query.gamma >= 0.0 && query.gamma <= 1.0)) {
-    throw std::invalid_argument("delta and gamma must lie in [0, 1], got delta=" +
-                                std::to_string(query.delta) +
-                                " and gamma=" + std::to_string(query.gamma));
+    throw std::invalid_argument(
+        "delta and gamma must lie in [0, 1], got delta=" + std::to_string(query.delta) +
+        " and gamma=" + std::to_string(query.gamma));
   }
   if (query.v < 0 || query.v > query.r) {
-    throw std::invalid_argument("counts must satisfy 0 <= v <= r, got r=" + std::to_string(query.r) +
-                                " and v=" + std::to_string(query.v));
+    throw std::invalid_argument("counts must satisfy 0 <= v <= r, got r=" +
+                                std::to_string(query.r) + " and v=" + std::to_string(query.v));
   }
   const bool m_unknown = query.m == 0 && query.delta == 0.0 && query.gamma == 0.0;
   if (query.m < 0 || (!m_unknown && query.r > query.m)) {
-    throw std::invalid_argument("the r=" + std::to_string(query.r) + " guesses exceed the m=" +
-                                std::to_string(query.m) +
+    throw std::invalid_argument("the r=" + std::to_string(query.r) +
+                                " guesses exceed the m=" + std::to_string(query.m) +
                                 " audit slots (m may be 0 only when delta and gamma are 0)");
   }
 }
@@ -84,7 +84,8 @@ double reference_search(const std::function<double(double)>& pvalue_at, double l
 double exact_search(const std::function<double(double)>& pvalue_at, double level) {
   if (pvalue_at(0.0) >= level) return 0.0;
   const double hi = expand_bracket(pvalue_at, level);
-  const double lo = hi - 1.0;  // p(lo) < level: either lo == 0 (checked above) or the expansion passed it
+  const double lo =
+      hi - 1.0;  // p(lo) < level: either lo == 0 (checked above) or the expansion passed it
   const auto excess = [&](double e) { return pvalue_at(e) - level; };
   const auto close_enough = [](double a, double b) {
     return std::abs(b - a) <= kExactTolerance * std::max(1.0, std::abs(a));
@@ -100,7 +101,8 @@ double lower_bound(const BoundQuery& query, BoundSearch search) {
   validate(query);
   if (query.r == 0 || query.v == 0) return 0.0;
   const bool plain = query.delta == 0.0 && query.gamma == 0.0;
-  if (plain && search == BoundSearch::kExact) return closed_form_bound(query.r, query.v, query.level);
+  if (plain && search == BoundSearch::kExact)
+    return closed_form_bound(query.r, query.v, query.level);
 
   std::function<double(double)> pvalue_at;
   if (plain) {

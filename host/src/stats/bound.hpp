@@ -1,6 +1,7 @@
 #pragma once
 /// \file
-/// The PANORAMIA lower bound LB(r, v, level) = sup { e >= 0 : p-value(e) < level } (method §1.4–1.6, §3.9).
+/// The PANORAMIA lower bound LB(r, v, level) = sup { e >= 0 : p-value(e) < level } (method
+/// §1.4–1.6, §3.9).
 ///
 /// Pure, thread-safe functions. Invalid queries throw `std::invalid_argument` with one sentence.
 
@@ -11,11 +12,11 @@ namespace panoramia::stats {
 
 /// How the supremum is located.
 enum class BoundSearch {
-  /// The reference `get_eps_audit` exactly (§1.5): lo = 0, hi = 1, hi += 1 while p(hi) < level, then exactly
-  /// 30 bisections, returning lo (conservative: at most hi / 2^30 below the supremum).
+  /// The reference `get_eps_audit` exactly (§1.5): lo = 0, hi = 1, hi += 1 while p(hi) < level,
+  /// then exactly 30 bisections, returning lo (conservative: at most hi / 2^30 below the supremum).
   kReference,
-  /// The supremum itself: the incomplete-beta inverse when δ = γ = 0, otherwise a bracketed TOMS 748 root
-  /// find to about 1e-12.
+  /// The supremum itself: the incomplete-beta inverse when δ = γ = 0, otherwise a bracketed TOMS
+  /// 748 root find to about 1e-12.
   kExact,
 };
 
@@ -31,7 +32,8 @@ struct BoundQuery {
   double level = 0.05;
   /// DP δ of Steinke et al.; > 0 switches to the Steinke p-value (§1.6).
   double delta = 0;
-  /// Closeness slack γ of Appendix E; > 0 switches to the corrected relaxed p-value (§3.9), even when δ = 0.
+  /// Closeness slack γ of Appendix E; > 0 switches to the corrected relaxed p-value (§3.9), even
+  /// when δ = 0.
   double gamma = 0;
 };
 
@@ -47,8 +49,9 @@ double lower_bound(const BoundQuery& query, BoundSearch search = BoundSearch::kR
 /// `std::domain_error` if p(e) stays below `level` for every integer e up to 10000.
 double reference_search(const std::function<double(double)>& pvalue_at, double level);
 
-/// The supremum of { e >= 0 : p(e) < level } to about 1e-12 (0 when p(0) >= level), by the same integer
-/// bracketing as `reference_search` followed by TOMS 748. Same error contract as `reference_search`.
+/// The supremum of { e >= 0 : p(e) < level } to about 1e-12 (0 when p(0) >= level), by the same
+/// integer bracketing as `reference_search` followed by TOMS 748. Same error contract as
+/// `reference_search`.
 double exact_search(const std::function<double(double)>& pvalue_at, double level);
 
 }  // namespace panoramia::stats

@@ -29,14 +29,15 @@ double auc(const std::vector<double>& scores, const std::vector<int>& member) {
 
 double auc(const ScoreGroups& groups) {
   if (!has_both_classes(groups)) return kNaN;
-  // Walking down from the highest score, the non-members seen so far are those above the current group:
-  // each member of the group beats all non-members below it and ties with those inside it.
+  // Walking down from the highest score, the non-members seen so far are those above the current
+  // group: each member of the group beats all non-members below it and ties with those inside it.
   // Counted in half-wins so the sum stays an exact integer.
   std::int64_t half_wins = 0;
   std::int64_t non_members_above = 0;
   for (const ScoreGroup& group : groups.groups) {
     const std::int64_t non_members_here = group.total - group.members;
-    const std::int64_t non_members_below = groups.non_members() - non_members_above - non_members_here;
+    const std::int64_t non_members_below =
+        groups.non_members() - non_members_above - non_members_here;
     half_wins += group.members * (2 * non_members_below + non_members_here);
     non_members_above += non_members_here;
   }
@@ -54,7 +55,8 @@ double tpr_at_fpr(const ScoreGroups& groups, double fpr) {
                                 std::to_string(fpr));
   }
   if (!has_both_classes(groups)) return kNaN;
-  // TPR and FPR both grow as the threshold falls, so the answer is the last threshold within the budget.
+  // TPR and FPR both grow as the threshold falls, so the answer is the last threshold within the
+  // budget.
   double best = 0;
   for (std::size_t j = 0; j < groups.size(); ++j) {
     const RocPoint point = roc_point(groups, j);

@@ -1,6 +1,7 @@
 #pragma once
 /// \file
-/// Scores grouped by distinct value, sorted once and shared by the threshold sweep and the ROC metrics.
+/// Scores grouped by distinct value, sorted once and shared by the threshold sweep and the ROC
+/// metrics.
 
 #include <cstdint>
 #include <utility>
@@ -15,8 +16,9 @@ struct ScoreGroup {
   std::int64_t total = 0;
 };
 
-/// Distinct scores in decreasing order, with cumulative counts: thresholding at `groups[j].value` with
-/// `score >= value` predicts "member" for exactly `guesses[j]` rows, `correct[j]` of them true members.
+/// Distinct scores in decreasing order, with cumulative counts: thresholding at `groups[j].value`
+/// with `score >= value` predicts "member" for exactly `guesses[j]` rows, `correct[j]` of them true
+/// members.
 struct ScoreGroups {
   std::vector<ScoreGroup> groups;
   std::vector<std::int64_t> guesses;  ///< r_j, cumulative `total`
@@ -26,8 +28,8 @@ struct ScoreGroups {
 
   std::int64_t non_members() const { return rows - members; }
   std::size_t size() const { return groups.size(); }
-  /// Rows with a score strictly greater than `threshold` (r of the reference's `score > τ`) and how many
-  /// of them are members, by binary search: O(log T).
+  /// Rows with a score strictly greater than `threshold` (r of the reference's `score > τ`) and how
+  /// many of them are members, by binary search: O(log T).
   std::pair<std::int64_t, std::int64_t> count_above(double threshold) const;
 };
 

@@ -16,7 +16,8 @@ SweepPoint make_point(const ScoreGroups& groups, double threshold, std::int64_t 
   point.threshold = threshold;
   point.r = r;
   point.v = v;
-  point.recall = groups.members > 0 ? static_cast<double>(v) / static_cast<double>(groups.members) : 0;
+  point.recall =
+      groups.members > 0 ? static_cast<double>(v) / static_cast<double>(groups.members) : 0;
   point.precision = r > 0 ? static_cast<double>(v) / static_cast<double>(r) : 0;
   point.bound = bound;
   return point;
@@ -52,15 +53,17 @@ Measurement measure_reference(const ScoreGroups& groups, const SweepOptions& opt
   return result;
 }
 
-// Indices of the curve's thresholds: evenly spaced over all T of them, plus the maximiser, in ascending
-// threshold order (groups are stored in descending order).
+// Indices of the curve's thresholds: evenly spaced over all T of them, plus the maximiser, in
+// ascending threshold order (groups are stored in descending order).
 std::vector<std::size_t> curve_indices(std::size_t total, std::size_t points, std::size_t best) {
   std::vector<std::size_t> indices;
-  if (total <= points || points < 2) {
+  if (total <= points) {
     indices.resize(total);
     for (std::size_t j = 0; j < total; ++j) indices[j] = j;
-  } else {
+  } else if (points >= 2) {
     for (std::size_t k = 0; k < points; ++k) indices.push_back(k * (total - 1) / (points - 1));
+  } else if (points == 1) {
+    indices.push_back(total - 1);
   }
   indices.push_back(best);
   std::sort(indices.begin(), indices.end(), std::greater<>());
@@ -79,9 +82,9 @@ Measurement measure_all(const ScoreGroups& groups, const SweepOptions& options) 
   const auto points = static_cast<std::size_t>(std::max(options.curve_points, 0));
   for (const std::size_t j : curve_indices(groups.size(), points, best.index)) {
     const double bound =
-        j == best.index
-            ? best.bound
-            : lower_bound({groups.rows, groups.guesses[j], groups.correct[j], level}, options.search);
+        j == best.index ? best.bound
+                        : lower_bound({groups.rows, groups.guesses[j], groups.correct[j], level},
+                                      options.search);
     result.curve.push_back(point_at(j, bound));
   }
   return result;
@@ -89,14 +92,21 @@ Measurement measure_all(const ScoreGroups& groups, const SweepOptions& options) 
 
 }  // namespace
 
-std::vector<double> reference_thresholds() {
-  // numpy computes step = 1/99 once and multiplies, then pins the last value to 1; k/99 would differ in the
-  // last bit for some k, which matters for scores that sit exactly on a threshold.
-  std::vector<double> thresholds(kReferenceThresholds);
-  const double step = 1.0 / static_cast<double>(kReferenceThresholds - 1);
-  for (int k = 0; k < kReferenceThresholds; ++k) thresholds[k] = static_cast<double>(k) * step;
+std::vector<double> linspace_thresholds(int count) {
+  if (count < 2) throw std::invalid_argument("a threshold grid needs at least 2 points");
+  // numpy computes step = 1/(count-1) once and multiplies, then pins the last value to 1;
+  // k/(count-1) would differ in the last bit for some k, which matters for scores sitting exactly
+  // on a threshold.
+  std::vector<double> thresholds(static_cast<std::size_t>(count));
+  const double step = 1.0 / static_cast<double>(count - 1);
+  for (int k = 0; k < count; ++k)
+    thresholds[static_cast<std::size_t>(k)] = static_cast<double>(k) * step;
   thresholds.back() = 1.0;
   return thresholds;
+}
+
+std::vector<double> reference_thresholds() {
+  return linspace_thresholds(kReferenceThresholds);
 }
 
 double sweep_level(const SweepOptions& options, std::int64_t thresholds) {
@@ -105,10 +115,10 @@ double sweep_level(const SweepOptions& options, std::int64_t thresholds) {
                                 std::to_string(options.confidence));
   }
   if (options.measurements < 1 || thresholds < 1) {
-    throw std::invalid_argument("the Bonferroni correction needs at least one measurement and one "
-                                "threshold, got " +
-                                std::to_string(options.measurements) + " and " +
-                                std::to_string(thresholds));
+    throw std::invalid_argument(
+        "the Bonferroni correction needs at least one measurement and one "
+        "threshold, got " +
+        std::to_string(options.measurements) + " and " + std::to_string(thresholds));
   }
   return (1.0 - options.confidence) /
          (static_cast<double>(options.measurements) * static_cast<double>(thresholds));

@@ -1,6 +1,7 @@
 #pragma once
 /// \file
-/// The threshold sweep that turns one score column into c_lb or {ε+c}_lb (method §1.4, §1.5, §3.10).
+/// The threshold sweep that turns one score column into c_lb or {ε+c}_lb (method §1.4, §1.5,
+/// §3.10).
 ///
 /// Pure, thread-safe functions. Invalid input throws `std::invalid_argument` with one sentence.
 
@@ -14,25 +15,28 @@ namespace panoramia::stats {
 
 /// Which thresholds the sweep tries.
 enum class ThresholdMode {
-  /// The reference plotting script: τ in linspace(0, 1, 100) inclusive, member guess when `score > τ`.
+  /// The reference plotting script: τ in linspace(0, 1, 100) inclusive, member guess when
+  /// `score > τ`.
   kReference,
   /// Every distinct score s, member guess when `score >= s`, Bonferroni over all of them.
   kAll,
 };
 
-/// Sweep settings. The per-threshold level is (1 − confidence) / (measurements · thresholds): 2.5e-4 for
-/// the reference mode with the defaults (baseline and MIA at 95% joint confidence).
+/// Sweep settings. The per-threshold level is (1 − confidence) / (measurements · thresholds):
+/// 2.5e-4 for the reference mode with the defaults (baseline and MIA at 95% joint confidence).
 struct SweepOptions {
   ThresholdMode mode = ThresholdMode::kReference;
   double confidence = 0.95;
   int measurements = 2;
   BoundSearch search = BoundSearch::kReference;
-  /// All mode only: at most this many curve points (plus the maximising threshold), evenly spaced over the
-  /// distinct thresholds. The maximum itself is always taken over every threshold.
+  /// All mode only: at most this many curve points (plus the maximising threshold), evenly spaced
+  /// over the distinct thresholds; 0 keeps only the maximiser. The maximum itself is always over
+  /// every threshold.
   int curve_points = 1000;
 };
 
-/// One threshold of the sweep. `precision` is 0 when r == 0; `recall` is 0 when there are no members.
+/// One threshold of the sweep. `precision` is 0 when r == 0; `recall` is 0 when there are no
+/// members.
 struct SweepPoint {
   double threshold = 0;
   std::int64_t r = 0;
@@ -42,8 +46,8 @@ struct SweepPoint {
   double bound = 0;
 };
 
-/// The maximum over thresholds of LB(r(τ), v(τ), level) and where it is reached. Ties go to the smallest
-/// threshold (the largest recall), like numpy's argmax over ascending thresholds.
+/// The maximum over thresholds of LB(r(τ), v(τ), level) and where it is reached. Ties go to the
+/// smallest threshold (the largest recall), like numpy's argmax over ascending thresholds.
 struct Measurement {
   double bound = 0;
   double threshold = 0;
@@ -53,14 +57,20 @@ struct Measurement {
   std::int64_t v = 0;
   double level = 0;             ///< the per-threshold test level used
   std::int64_t thresholds = 0;  ///< the number of thresholds in the Bonferroni correction
-  /// Ascending thresholds: all 100 in reference mode; a downsampled curve (with exact bounds) in all mode.
+  /// Ascending thresholds: all 100 in reference mode; a downsampled curve (with exact bounds) in
+  /// all mode.
   std::vector<SweepPoint> curve;
 };
 
-/// The 100 reference thresholds, bit-identical to numpy's linspace(0, 1, 100) (k · (1/99), last = 1).
+/// `count` thresholds bit-identical to numpy's linspace(0, 1, count): k · (1 / (count − 1)) for
+/// k < count − 1, and exactly 1 last.
+std::vector<double> linspace_thresholds(int count);
+
+/// The 100 reference thresholds, `linspace_thresholds(100)`.
 std::vector<double> reference_thresholds();
 
-/// The per-threshold level for `thresholds` tests; throws unless 0 < confidence < 1 and measurements >= 1.
+/// The per-threshold level for `thresholds` tests; throws unless 0 < confidence < 1 and
+/// measurements >= 1.
 double sweep_level(const SweepOptions& options, std::int64_t thresholds);
 
 /// Sweeps one score column; m is the number of scores. Throws `std::invalid_argument` for an empty
@@ -68,12 +78,14 @@ double sweep_level(const SweepOptions& options, std::int64_t thresholds);
 Measurement measure(const std::vector<double>& scores, const std::vector<int>& member,
                     const SweepOptions& options);
 
-/// Same, on scores already grouped by `group_scores` (lets callers share one sort with the ROC metrics).
+/// Same, on scores already grouped by `group_scores` (lets callers share one sort with the ROC
+/// metrics).
 Measurement measure(const ScoreGroups& groups, const SweepOptions& options);
 
-/// All mode's maximisation: the index into `groups.groups` of the best threshold and its bound, exact over
-/// every distinct threshold. Prunes thresholds that provably cannot beat the best bound found so far
-/// (dominated points, LB <= logit(v/r), p(r, v, best) >= level), so the result equals the brute force.
+/// All mode's maximisation: the index into `groups.groups` of the best threshold and its bound,
+/// exact over every distinct threshold. Prunes thresholds that provably cannot beat the best bound
+/// found so far (dominated points, LB <= logit(v/r), p(r, v, best) >= level), so the result equals
+/// the brute force.
 struct BestThreshold {
   std::size_t index = 0;
   double bound = 0;

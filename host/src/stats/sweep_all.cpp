@@ -1,6 +1,7 @@
-// All-thresholds maximisation with pruning. The result must equal the brute force max over every distinct
-// threshold (tests/stats check this), so every skip below rests on a proof that the skipped threshold's
-// bound is strictly below the best one, with a numerical margin far wider than the rounding of the bound.
+// All-thresholds maximisation with pruning. The result must equal the brute force max over every
+// distinct threshold (tests/stats check this), so every skip below rests on a proof that the
+// skipped threshold's bound is strictly below the best one, with a numerical margin far wider than
+// the rounding of the bound.
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -19,7 +20,8 @@ class BestSearch final {
  public:
   BestSearch(const ScoreGroups& groups, double level, BoundSearch search)
       : groups_(groups), level_(level), search_(search), evaluated_(groups.size(), false) {
-    // Everything ties at 0 unless some threshold does better; the tie then goes to the smallest threshold.
+    // Everything ties at 0 unless some threshold does better; the tie then goes to the smallest
+    // threshold.
     best_.index = groups.size() - 1;
   }
 
@@ -35,10 +37,10 @@ class BestSearch final {
 
  private:
   // A threshold is dominated when a neighbour's bound is provably at least as large:
-  //  - its group has no member: same v as the previous threshold with more guesses, so p-values are larger
-  //    (and a tie can only be at 0, which goes to the smallest threshold anyway);
-  //  - the next group is all members: P[Bin(r+t, q) >= v+t] <= P[Bin(r, q) >= v] for every q, and the next
-  //    threshold is smaller, so it also wins a tie.
+  //  - its group has no member: same v as the previous threshold with more guesses, so p-values are
+  //    larger (and a tie can only be at 0, which goes to the smallest threshold anyway);
+  //  - the next group is all members: P[Bin(r+t, q) >= v+t] <= P[Bin(r, q) >= v] for every q, and
+  //    the next threshold is smaller, so it also wins a tie.
   void collect_candidates() {
     const auto& g = groups_.groups;
     for (std::size_t j = 0; j < g.size(); ++j) {
@@ -48,8 +50,8 @@ class BestSearch final {
     }
   }
 
-  // Coarse evenly spaced evaluations, then a halving hill-climb around the best one, so that the scan
-  // starts with a bound close to the maximum and prunes almost everything.
+  // Coarse evenly spaced evaluations, then a halving hill-climb around the best one, so that the
+  // scan starts with a bound close to the maximum and prunes almost everything.
   void seed() {
     const std::size_t count = candidates_.size();
     const std::size_t stride = std::max<std::size_t>(1, count / kSeeds);
@@ -69,12 +71,13 @@ class BestSearch final {
     const std::int64_t r = groups_.guesses[j];
     const std::int64_t v = groups_.correct[j];
     const double target = best_.bound - kRelativeMargin * std::max(1.0, best_.bound);
-    // LB <= logit(v/r) when level < 1/2: at q >= v/r the binomial median is >= v, so the tail is >= 1/2.
+    // LB <= logit(v/r) when level < 1/2: at q >= v/r the binomial median is >= v, so the tail is >=
+    // 1/2.
     if (level_ < 0.5 && v < r && logit(static_cast<double>(v) / static_cast<double>(r)) < target) {
       return true;
     }
     if (best_.bound > 0.0) return pvalue(r, v, target) >= level_;  // p increasing: LB <= target
-    return pvalue(r, v, 0.0) >= level_ * (1.0 + kZeroMargin);       // LB is 0: no gain over a tie at 0
+    return pvalue(r, v, 0.0) >= level_ * (1.0 + kZeroMargin);  // LB is 0: no gain over a tie at 0
   }
 
   // Returns true when j became the best threshold.
@@ -83,7 +86,8 @@ class BestSearch final {
     evaluated_[j] = true;
     const double bound =
         lower_bound({groups_.rows, groups_.guesses[j], groups_.correct[j], level_}, search_);
-    const bool better = bound > best_.bound || (bound == best_.bound && bound > 0 && j > best_.index);
+    const bool better =
+        bound > best_.bound || (bound == best_.bound && bound > 0 && j > best_.index);
     if (better) best_ = {j, bound};
     return better;
   }

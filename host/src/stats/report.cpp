@@ -1,0 +1,158 @@
+#include "stats/report.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdarg>
+#include <cstdio>
+
+namespace panoramia::stats {
+namespace {
+
+std::string format(const char* pattern, ...) __attribute__((format(printf, 1, 2)));
+
+std::string format(const char* pattern, ...) {
+  std::va_list args;
+  va_start(args, pattern);
+  std::va_list copy;
+  va_copy(copy, args);
+  const int length = std::vsnprintf(nullptr, 0, pattern, copy);
+  va_end(copy);
+  std::string text(static_cast<std::size_t>(std::max(length, 0)) + 1, '\0');
+  std::vsnprintf(text.data(), text.size(), pattern, args);
+  va_end(args);
+  text.pop_back();
+  return text;
+}
+
+// nlohmann writes NaN and infinity as null already; doing it here keeps the JSON value itself
+// valid.
+nlohmann::json number(double value) {
+  if (!std::isfinite(value)) return nullptr;
+  return value;
+}
+
+nlohmann::json sweep_json(const std::vector<SweepPoint>& curve) {
+  nlohmann::json points = nlohmann::json::array();
+  for (const SweepPoint& p : curve) {
+    points.push_back({{"threshold", p.threshold},
+                      {"r", p.r},
+                      {"v", p.v},
+                      {"recall", p.recall},
+                      {"precision", p.precision},
+                      {"bound", p.bound}});
+  }
+  return points;
+}
+
+nlohmann::json column_json(const ColumnSummary& column) {
+  const Measurement& m = column.measurement;
+  nlohmann::json tpr = nlohmann::json::array();
+  for (const TprAtFpr& t : column.tpr_at_fpr)
+    tpr.push_back({{"fpr", t.fpr}, {"tpr", number(t.tpr)}});
+  nlohmann::json roc = nlohmann::json::array();
+  for (const RocPoint& p : column.roc) {
+    roc.push_back({{"threshold", number(p.threshold)}, {"fpr", p.fpr}, {"tpr", p.tpr}});
+  }
+  nlohmann::json precision = nlohmann::json::array();
+  for (const PrecisionPoint& p : column.precision_curve) {
+    precision.push_back({{"threshold", p.threshold},
+                         {"r", p.r},
+                         {"v", p.v},
+                         {"recall", p.recall},
+                         {"precision", p.precision},
+                         {"max_precision", number(p.max_precision)}});
+  }
+  return {{"name", column.name},
+          {"role", column.baseline ? "baseline" : "mia"},
+          {"bound", m.bound},
+          {"threshold", m.threshold},
+          {"recall", m.recall},
+          {"precision", m.precision},
+          {"r", m.r},
+          {"v", m.v},
+          {"level", m.level},
+          {"thresholds", m.thresholds},
+          {"auc", number(column.auc)},
+          {"tpr_at_fpr", tpr},
+          {"sweep", sweep_json(m.curve)},
+          {"roc", roc},
+          {"precision_curve", precision}};
+}
+
+std::string column_row(const ColumnSummary& column) {
+  const Measurement& m = column.measurement;
+  std::string row = format("%-24s %8.4f %9.4f %7.4f %9.4f %9lld %9lld %7.4f", column.name.c_str(),
+                           m.bound, m.threshold, m.recall, m.precision, static_cast<long long>(m.r),
+                           static_cast<long long>(m.v), column.auc);
+  for (const TprAtFpr& t : column.tpr_at_fpr) row += format(" %8.4f", t.tpr);
+  return row + "\n";
+}
+
+}  // namespace
+
+const char* to_string(ThresholdMode mode) {
+  return mode == ThresholdMode::kReference ? "reference" : "all";
+}
+
+const char* to_string(BoundSearch search) {
+  return search == BoundSearch::kReference ? "reference" : "exact";
+}
+
+std::string format_summary_text(const AuditSummary& summary) {
+  const SweepOptions& options = summary.options;
+  std::string text = format("PANORAMIA audit of %s: m = %lld (%lld members, %lld generated)\n",
+                            summary.source.c_str(), static_cast<long long>(summary.m),
+                            static_cast<long long>(summary.members),
+                            static_cast<long long>(summary.m - summary.members));
+  text +=
+      format("thresholds: %s mode, %.0f%% joint confidence over %d measurements, search: %s\n\n",
+             to_string(options.mode), 100.0 * options.confidence, options.measurements,
+             to_string(options.search));
+  text += format("%-24s %8s %9s %7s %9s %9s %9s %7s", "column", "bound", "threshold", "recall",
+                 "precision", "r", "v", "AUC");
+  for (const double fpr : kReportedFprs)
+    text += format(" %8s", format("TPR@%g%%", 100 * fpr).c_str());
+  text += "\n";
+  for (const ColumnSummary& column : summary.columns) text += column_row(column);
+  if (!summary.columns.empty()) {
+    const Measurement& m = summary.columns.front().measurement;
+    text += format("(level per threshold %.3g over %lld thresholds)\n", m.level,
+                   static_cast<long long>(m.thresholds));
+  }
+  text += format("\nc_lb = %.6f (baseline_pred)\n", summary.c_lb);
+  for (const MiaEstimate& mia : summary.mias) {
+    text += format("%s: {eps+c}_lb = %.6f, eps_tilde = {eps+c}_lb - c_lb = %.6f\n",
+                   mia.column.c_str(), mia.eps_c_lb, mia.eps_tilde);
+  }
+  text +=
+      "Note: eps_tilde is a privacy-leakage measurement, not a proven lower bound on eps "
+      "(c_lb only bounds c from below).\n";
+  return text;
+}
+
+nlohmann::json summary_to_json(const AuditSummary& summary) {
+  const SweepOptions& options = summary.options;
+  nlohmann::json mias = nlohmann::json::array();
+  for (const MiaEstimate& mia : summary.mias) {
+    mias.push_back({{"column", mia.column},
+                    {"model", mia.model},
+                    {"eps_c_lb", mia.eps_c_lb},
+                    {"eps_tilde", mia.eps_tilde}});
+  }
+  nlohmann::json columns = nlohmann::json::array();
+  for (const ColumnSummary& column : summary.columns) columns.push_back(column_json(column));
+  return {{"source", summary.source},
+          {"m", summary.m},
+          {"members", summary.members},
+          {"options",
+           {{"mode", to_string(options.mode)},
+            {"confidence", options.confidence},
+            {"measurements", options.measurements},
+            {"search", to_string(options.search)},
+            {"curve_points", options.curve_points}}},
+          {"c_lb", summary.c_lb},
+          {"mias", mias},
+          {"columns", columns}};
+}
+
+}  // namespace panoramia::stats
