@@ -1,0 +1,95 @@
+#include "classifier.hpp"
+
+#include <limits>
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+namespace panoramia::image {
+
+at::Tensor per_example_loss(const at::Tensor& logits, const at::Tensor& labels) {
+  return torch::nn::functional::cross_entropy(
+             logits.to(torch::kFloat32), labels.to(logits.device()).to(torch::kInt64),
+             torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone))
+      .to(torch::kFloat32);
+}
+
+double accuracy(const at::Tensor& logits, const at::Tensor& labels) {
+  if (logits.size(0) == 0) return 0.0;
+  return logits.argmax(1).eq(labels.to(logits.device())).to(torch::kFloat64).mean().item<double>();
+}
+
+at::Tensor predict_logits(ImageClassifierImpl& net, const Normalization& normalization,
+                          const at::Tensor& x, c10::Device device, std::int64_t batch_size) {
+  torch::NoGradGuard guard;
+  net.eval();
+  std::vector<at::Tensor> out;
+  for (std::int64_t i = 0; i < x.size(0); i += batch_size) {
+    const auto xb = x.slice(0, i, std::min(x.size(0), i + batch_size)).to(device, torch::kFloat32);
+    out.push_back(net.forward(normalization.apply(xb)).to(torch::kCPU, torch::kFloat32));
+  }
+  if (out.empty()) return torch::empty({0, 0}, torch::kFloat32);
+  return torch::cat(out, 0);
+}
+
+ClassifierRun train_classifier(ImageClassifierImpl& net, const Normalization& normalization,
+                               const Batch& train, const Batch& validation,
+                               const ClassifierRecipe& recipe, Context& ctx,
+                               const std::string& what) {
+  if (train.size() == 0) throw std::invalid_argument("the training set is empty");
+  if (recipe.epochs <= 0 || recipe.batch_size <= 0)
+    throw std::invalid_argument("options epochs and batch_size must be positive");
+  const auto device = ctx.device();
+  auto optimizer = make_optimizer(net.parameters(), recipe.optimizer);
+  const bool has_validation = validation.size() > 0;
+  const std::int64_t n = train.size();
+  ClassifierRun run;
+  run.best_validation_accuracy = -1;
+  auto progress = ctx.progress(what, recipe.epochs);
+  GeneratorScope dropout_draws(ctx.generator());
+  for (std::int64_t epoch = 0; epoch < recipe.epochs; ++epoch) {
+    set_learning_rate(*optimizer, recipe.optimizer.lr_at(epoch, recipe.epochs));
+    net.train();
+    const auto order = torch::randperm(n, ctx.generator(), torch::kInt64);
+    double total_loss = 0, correct = 0;
+    for (std::int64_t i = 0; i < n; i += recipe.batch_size) {
+      const auto idx = order.slice(0, i, std::min(n, i + recipe.batch_size));
+      auto xb = augment(train.x.index_select(0, idx), recipe.augment, ctx.generator());
+      xb = normalization.apply(xb.to(device, torch::kFloat32));
+      const auto yb = train.y.index_select(0, idx).to(device);
+      optimizer->zero_grad();
+      const auto logits = net.forward(xb);
+      const auto loss = torch::nn::functional::cross_entropy(logits, yb);
+      loss.backward();
+      optimizer->step();
+      total_loss += loss.item<double>() * double(idx.size(0));
+      correct += logits.detach().argmax(1).eq(yb).sum().item<double>();
+    }
+    run.final_train_loss = total_loss / double(n);
+    run.final_train_accuracy = correct / double(n);
+    std::string status =
+        fmt::format("loss {:.4f} acc {:.3f}", run.final_train_loss, run.final_train_accuracy);
+    const bool last = epoch + 1 == recipe.epochs;
+    if (has_validation &&
+        ((epoch + 1) % std::max<std::int64_t>(1, recipe.eval_every) == 0 || last)) {
+      const auto logits = predict_logits(net, normalization, validation.x, device);
+      const double acc = accuracy(logits, validation.y);
+      status += fmt::format(" val acc {:.3f}", acc);
+      if (acc > run.best_validation_accuracy) {
+        run.best_validation_accuracy = acc;
+        run.best_epoch = epoch + 1;
+        run.best = copy_state(net);
+      }
+    }
+    progress->advance(1, status);
+  }
+  progress->finish();
+  run.final = copy_state(net);
+  if (!has_validation) {
+    run.best = run.final;
+    run.best_epoch = recipe.epochs;
+  }
+  return run;
+}
+
+}  // namespace panoramia::image

@@ -1,0 +1,150 @@
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "augment.hpp"
+#include "image_batch.hpp"
+#include "model_state.hpp"
+#include "normalization.hpp"
+#include "optimizer.hpp"
+#include "random.hpp"
+#include "test_context.hpp"
+
+namespace panoramia::image {
+namespace {
+
+using ::testing::HasSubstr;
+
+OptionValues normalization_values(const std::string& preset, const std::string& mean = "",
+                                  const std::string& std = "") {
+  return OptionValues(normalization_options(),
+                      {{"normalization", preset}, {"mean", mean}, {"std", std}});
+}
+
+TEST(Normalization, AutoPicksThePresetByChannelCount) {
+  const auto gray = normalization_from_options(normalization_values("auto"), 1);
+  EXPECT_EQ(gray.name, "fashion-mnist");
+  const auto color = normalization_from_options(normalization_values("auto"), 3);
+  EXPECT_EQ(color.name, "cifar10");
+  const auto x = torch::full({2, 3, 4, 4}, 0.4914f);
+  EXPECT_NEAR(color.apply(x)[1][0][2][2].item<float>(), 0.0f, 1e-6);
+  EXPECT_NEAR(color.apply(x)[1][2][2][2].item<float>(), (0.4914 - 0.4465) / 0.2010, 1e-5);
+}
+
+TEST(Normalization, CustomAndMismatches) {
+  const auto n = normalization_from_options(normalization_values("custom", "0.5", "0.25"), 3);
+  EXPECT_EQ(n.mean.size(), 3u);  // one value spreads over the channels
+  EXPECT_NEAR(n.apply(torch::ones({1, 3, 2, 2}))[0][1][0][0].item<float>(), 2.0f, 1e-6);
+  try {
+    normalization_from_options(normalization_values("cifar10"), 1);
+    FAIL() << "a 3-channel preset accepted 1-channel images";
+  } catch (const std::exception& e) {
+    EXPECT_THAT(e.what(), HasSubstr("has 3 values but the images have 1 channels"));
+  }
+  const auto none = normalization_from_options(normalization_values("none"), 1);
+  const auto x = torch::rand({1, 1, 2, 2});
+  EXPECT_TRUE(torch::equal(none.apply(x), x));
+}
+
+TEST(Augment, SameSeedSameResultAndCropsShiftContent) {
+  const auto x = torch::rand({8, 1, 6, 6});
+  testing::TestContext a({}, {}, 3), b({}, {}, 3);
+  const AugmentOptions options{true, 2};
+  const auto xa = augment(x, options, a.generator());
+  const auto xb = augment(x, options, b.generator());
+  EXPECT_TRUE(torch::equal(xa, xb));
+  EXPECT_EQ(xa.sizes(), x.sizes());
+  EXPECT_FALSE(torch::equal(xa, x));
+  // Every output pixel is either 0 (padding) or one of the image's pixels.
+  for (int i = 0; i < 8; ++i) {
+    const auto values = x[i].flatten();
+    for (const float v : std::vector<float>(xa[i].data_ptr<float>(), xa[i].data_ptr<float>() + 36))
+      EXPECT_TRUE(v == 0.0f || values.eq(v).any().item<bool>());
+  }
+}
+
+TEST(Augment, FlipOnlyMirrorsOrKeeps) {
+  const auto x = torch::rand({16, 3, 4, 5});
+  testing::TestContext ctx({}, {});
+  const auto out = augment(x, AugmentOptions{true, 0}, ctx.generator());
+  int flipped = 0;
+  for (int i = 0; i < 16; ++i) {
+    const bool same = torch::equal(out[i], x[i]);
+    const bool mirrored = torch::equal(out[i], x[i].flip({2}));
+    EXPECT_TRUE(same || mirrored);
+    flipped += mirrored;
+  }
+  EXPECT_GT(flipped, 0);
+  EXPECT_LT(flipped, 16);
+}
+
+TEST(Optimizer, Schedules) {
+  OptimizerRecipe r;
+  r.lr = 0.1;
+  r.milestones = {2, 4};
+  r.gamma = 0.5;
+  EXPECT_DOUBLE_EQ(r.lr_at(1, 6), 0.1);
+  EXPECT_DOUBLE_EQ(r.lr_at(2, 6), 0.05);
+  EXPECT_DOUBLE_EQ(r.lr_at(5, 6), 0.025);
+  r.schedule = "cosine";
+  EXPECT_DOUBLE_EQ(r.lr_at(0, 10), 0.1);
+  EXPECT_NEAR(r.lr_at(5, 10), 0.05, 1e-12);
+  r.schedule = "constant";
+  r.warmup_epochs = 2;
+  EXPECT_NEAR(r.lr_at(0, 10), 0.01, 1e-12);
+  EXPECT_NEAR(r.lr_at(1, 10), 0.055, 1e-12);
+  EXPECT_DOUBLE_EQ(r.lr_at(2, 10), 0.1);
+}
+
+TEST(ModelState, ArchiveRoundTripAndMismatch) {
+  torch::nn::Sequential a(torch::nn::Linear(3, 4), torch::nn::BatchNorm1d(4));
+  testing::TestContext ctx({}, {});
+  default_init(*a, ctx.generator());
+  const auto state = copy_state(*a);
+  torch::serialize::OutputArchive out;
+  write_state(out, "best_", state);
+  const auto file = ctx.work_dir() / "state.pt";
+  out.save_to(file.string());
+
+  torch::nn::Sequential b(torch::nn::Linear(3, 4), torch::nn::BatchNorm1d(4));
+  torch::serialize::InputArchive in;
+  in.load_from(file.string());
+  restore_state(*b, read_state(in, "best_", *b));
+  const auto x = torch::rand({5, 3});
+  a->eval();
+  b->eval();
+  EXPECT_TRUE(torch::allclose(a->forward(x), b->forward(x)));
+
+  torch::nn::Sequential c(torch::nn::Linear(3, 5));
+  EXPECT_THROW(restore_state(*c, state), std::runtime_error);
+}
+
+TEST(Random, SeededInitAndDropoutAreReproducible) {
+  testing::TestContext a({}, {}, 11), b({}, {}, 11);
+  torch::nn::Conv2d ca(torch::nn::Conv2dOptions(2, 3, 3)), cb(torch::nn::Conv2dOptions(2, 3, 3));
+  default_init(*ca, a.generator());
+  default_init(*cb, b.generator());
+  EXPECT_TRUE(torch::equal(ca->weight, cb->weight));
+  EXPECT_LE(ca->weight.abs().max().item<float>(), 1.0 / std::sqrt(18.0));
+  const auto x = torch::ones({1000});
+  GeneratorScope sa(a.generator());
+  const auto da = seeded_dropout(x, 0.25, true);
+  const double kept = da.ne(0).sum().item<double>() / 1000.0;
+  EXPECT_NEAR(kept, 0.75, 0.05);
+  EXPECT_NEAR(da.max().item<float>(), 1.0 / 0.75, 1e-5);
+  EXPECT_TRUE(torch::equal(seeded_dropout(x, 0.25, false), x));
+}
+
+TEST(ImageBatch, Checks) {
+  Batch b;
+  b.x = torch::rand({2, 8});
+  EXPECT_THROW(check_image_batch(b, "x", false), std::invalid_argument);
+  b.x = torch::rand({2, 1, 4, 4});
+  EXPECT_NO_THROW(check_image_batch(b, "x", false));
+  EXPECT_THROW(check_image_batch(b, "x", true), std::invalid_argument);
+  b.y = torch::zeros({2}, torch::kInt64);
+  EXPECT_NO_THROW(check_image_batch(b, "x", true));
+}
+
+}  // namespace
+}  // namespace panoramia::image
