@@ -1,0 +1,94 @@
+#include "network.hpp"
+
+#include <stdexcept>
+
+#include <torch/torch.h>
+
+#include "random.hpp"
+
+namespace panoramia::distinguisher {
+namespace {
+
+torch::nn::Conv2d conv(std::int64_t in, std::int64_t out, std::int64_t kernel,
+                       std::int64_t stride) {
+  return torch::nn::Conv2d(
+      torch::nn::Conv2dOptions(in, out, kernel).stride(stride).padding(kernel / 2).bias(false));
+}
+
+}  // namespace
+
+BasicBlockImpl::BasicBlockImpl(std::int64_t in, std::int64_t out, std::int64_t stride) {
+  conv1_ = register_module("conv1", conv(in, out, 3, stride));
+  bn1_ = register_module("bn1", torch::nn::BatchNorm2d(out));
+  conv2_ = register_module("conv2", conv(out, out, 3, 1));
+  bn2_ = register_module("bn2", torch::nn::BatchNorm2d(out));
+  if (stride != 1 || in != out)
+    shortcut_ = register_module(
+        "shortcut", torch::nn::Sequential(conv(in, out, 1, stride), torch::nn::BatchNorm2d(out)));
+}
+
+torch::Tensor BasicBlockImpl::forward(const torch::Tensor& x) {
+  auto out = torch::relu(bn1_->forward(conv1_->forward(x)));
+  out = bn2_->forward(conv2_->forward(out));
+  return torch::relu(out + (shortcut_ ? shortcut_->forward(x) : x));
+}
+
+EncoderImpl::EncoderImpl(const EncoderOptions& o) {
+  if (o.width < 1 || o.blocks.empty())
+    throw std::invalid_argument(
+        "the distinguisher CNN needs a positive width and at least one stage");
+  stem_ = register_module("stem", conv(o.in_channels, o.width, 3, 1));
+  stem_bn_ = register_module("stem_bn", torch::nn::BatchNorm2d(o.width));
+  torch::nn::Sequential stages;
+  std::int64_t in = o.width;
+  for (std::size_t s = 0; s < o.blocks.size(); ++s) {
+    const std::int64_t out = o.width << s;
+    for (std::int64_t b = 0; b < o.blocks[s]; ++b) {
+      stages->push_back(BasicBlock(in, out, (s > 0 && b == 0) ? 2 : 1));
+      in = out;
+    }
+  }
+  stages_ = register_module("stages", stages);
+  out_features_ = in;
+}
+
+torch::Tensor EncoderImpl::forward(const torch::Tensor& x) {
+  auto out = torch::relu(stem_bn_->forward(stem_->forward(x)));
+  out = stages_->forward(out);
+  return torch::adaptive_avg_pool2d(out, {1, 1}).flatten(1);
+}
+
+DistinguisherImpl::DistinguisherImpl(const DistinguisherOptions& options) : options_(options) {
+  std::int64_t joint = 0;
+  if (options.image_branch) {
+    encoder_ = register_module("encoder", Encoder(options.encoder));
+    joint += encoder_->out_features();
+  }
+  if (options.features > 0) {
+    torch::nn::Sequential mlp;
+    std::int64_t width = options.features;
+    for (const auto h : options.mlp_hidden) {
+      mlp->push_back(torch::nn::Linear(width, h));
+      mlp->push_back(torch::nn::Functional(torch::relu));
+      width = h;
+    }
+    if (options.mlp_hidden.empty()) mlp->push_back(torch::nn::Identity());
+    mlp_ = register_module("mlp", mlp);
+    joint += width;
+  }
+  if (joint == 0)
+    throw std::invalid_argument("the distinguisher has neither an image nor a feature branch");
+  head_ = register_module("head", torch::nn::Linear(joint, 1));
+}
+
+torch::Tensor DistinguisherImpl::forward(const torch::Tensor& images,
+                                         const torch::Tensor& features) {
+  std::vector<torch::Tensor> parts;
+  if (encoder_) parts.push_back(encoder_->forward(images));
+  if (mlp_) parts.push_back(mlp_->forward(features));
+  auto joint = parts.size() == 1 ? parts[0] : torch::cat(parts, 1);
+  joint = image::seeded_dropout(joint, options_.dropout, is_training());
+  return head_->forward(joint).squeeze(1);
+}
+
+}  // namespace panoramia::distinguisher
