@@ -64,6 +64,9 @@ HostContext& AuditPipeline::context(const std::string& section, const std::strin
   logger->set_pattern("[%H:%M:%S] [%l] [%n] %v");
   contexts_.push_back(std::make_unique<HostContext>(s.plugin_options, logger,
                                                     derive_seed(seed_, stage), work_dir, device_));
+  // LibTorch's global generator (used by default module initialisation) starts from a random seed
+  // in this build: seed it per stage so that plugins relying on it are reproducible too.
+  torch::manual_seed(derive_seed(seed_, stage + ":global"));
   return *contexts_.back();
 }
 

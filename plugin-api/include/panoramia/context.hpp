@@ -41,7 +41,9 @@ class BOOST_SYMBOL_VISIBLE Context {
   /// The seed of this stage (derived by the host from `[audit] seed` and the stage name).
   virtual std::uint64_t seed() const = 0;
   /// A generator seeded from `seed()`; every random draw of the plugin should go through it (or
-  /// through `rng()`), so the same config and seed give the same numbers.
+  /// through `rng()`), so the same config and seed give the same numbers. The host also seeds
+  /// LibTorch's global generator from the stage seed before each stage, so default module
+  /// initialisation is reproducible too.
   virtual at::Generator& generator() = 0;
   virtual std::mt19937_64& rng() = 0;
   /// A directory private to this plugin instance for scratch files and inspection output; it exists.

@@ -1,0 +1,157 @@
+// The audit command end to end on the toy modality: results, determinism, the cache, and an audit
+// killed mid-run that resumes.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+#include "results_db.hpp"
+#include "test_util.hpp"
+
+namespace panoramia {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::run_panoramia;
+
+double metric(const ResultsDb& db, std::int64_t run, const std::string& attack,
+              const std::string& name) {
+  for (const auto& m : db.metrics(run))
+    if (m.attack == attack && m.name == name) return m.value;
+  ADD_FAILURE() << "no metric " << attack << "/" << name;
+  return NAN;
+}
+
+TEST(CliAudit, ToyAuditRunsAndStoresEverything) {
+  testing::TempDir dir;
+  testing::write_file(dir / "toy.ini", testing::toy_config());
+  const auto result = run_panoramia("audit toy.ini --log-level warn", dir.path());
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_THAT(result.output, HasSubstr("c_lb = "));
+  EXPECT_THAT(result.output, HasSubstr("mia_final_pred         {eps+c}_lb = "));
+  EXPECT_THAT(result.output, HasSubstr("not a proven lower bound"));
+
+  ResultsDb db(dir / "panoramia-work" / "results.db");
+  ASSERT_EQ(db.runs().size(), 1u);
+  const auto run = db.run(1);
+  EXPECT_EQ(run.status, "completed");
+  EXPECT_THAT(run.config, HasSubstr("[target]\nload = \nplugin = mlp\n"));
+  EXPECT_THAT(run.plugins, HasSubstr("\"target\":{\"plugin\":\"mlp\",\"version\":\"1.0.0\"}"));
+  const auto scores = db.scores(1);
+  ASSERT_EQ(scores.size(), 3u);  // baseline + the target's two variants
+  EXPECT_EQ(scores[0].attack, "baseline_pred");
+  EXPECT_EQ(scores[1].attack, "mia_best_pred");
+  EXPECT_EQ(scores[2].attack, "mia_final_pred");
+  // 900 samples: 720 train the target, a third of them (240) are attack-test members: m = 240.
+  EXPECT_EQ(scores[0].score.size(), 240u);
+  EXPECT_DOUBLE_EQ(metric(db, 1, "audit", "m"), 240);
+  const double c_lb = metric(db, 1, "audit", "c_lb");
+  EXPECT_DOUBLE_EQ(c_lb, metric(db, 1, "baseline_pred", "c_lb"));
+  for (const std::string col : {"mia_best_pred", "mia_final_pred"})
+    EXPECT_DOUBLE_EQ(metric(db, 1, col, "eps_tilde"), metric(db, 1, col, "eps_c_lb") - c_lb);
+  std::vector<std::string> stages;
+  for (const auto& s : db.stages(1)) stages.push_back(s.stage);
+  EXPECT_THAT(stages, ::testing::ElementsAre("data", "generator", "target", "helper", "signals",
+                                             "attack-baseline", "attack-mia_best",
+                                             "attack-mia_final"));
+  EXPECT_FALSE(db.curves(1).empty());
+
+  // `show` prints the same numbers; `export --csv` gives the reference format.
+  const auto show = run_panoramia("show 1", dir.path());
+  ASSERT_EQ(show.exit_code, 0) << show.output;
+  char expected[64];
+  std::snprintf(expected, sizeof expected, "c_lb = %.4f", c_lb);
+  EXPECT_THAT(show.output, HasSubstr(expected));
+  const auto csv = run_panoramia("export 1 --csv --out scores.csv", dir.path());
+  ASSERT_EQ(csv.exit_code, 0) << csv.output;
+  const std::string text = testing::read_file(dir / "scores.csv");
+  EXPECT_EQ(text.substr(0, text.find('\n')), "member,baseline_pred,mia_best_pred,mia_final_pred");
+  // ... which `panoramia stats` reads back to the same c_lb.
+  const auto stats = run_panoramia("stats --csv scores.csv", dir.path());
+  ASSERT_EQ(stats.exit_code, 0) << stats.output;
+  std::snprintf(expected, sizeof expected, "%.4f", c_lb);
+  EXPECT_THAT(stats.output, HasSubstr(expected));
+}
+
+TEST(CliAudit, SameConfigAndSeedGiveTheSameNumbersAndTheCacheIsReused) {
+  testing::TempDir dir;
+  testing::write_file(dir / "toy.ini", testing::toy_config(20));
+  ASSERT_EQ(run_panoramia("audit toy.ini --log-level warn", dir.path()).exit_code, 0);
+  const auto second = run_panoramia("audit toy.ini", dir.path());
+  ASSERT_EQ(second.exit_code, 0) << second.output;
+  EXPECT_THAT(second.output, HasSubstr("stage target: reusing cached result"));
+  ASSERT_EQ(run_panoramia("audit toy.ini --fresh --log-level warn", dir.path()).exit_code, 0);
+  // A separate work directory: nothing shared with the runs above.
+  ASSERT_EQ(run_panoramia("audit toy.ini --workdir other --log-level warn", dir.path()).exit_code, 0);
+
+  ResultsDb db(dir / "panoramia-work" / "results.db");
+  ResultsDb other(dir / "other" / "results.db");
+  for (const auto& s : db.stages(2)) EXPECT_TRUE(s.reused) << s.stage;
+  for (const auto& s : db.stages(3)) EXPECT_FALSE(s.reused) << s.stage;
+  const auto reference = db.scores(1);
+  for (const auto& scores : {db.scores(2), db.scores(3), other.scores(1)}) {
+    ASSERT_EQ(scores.size(), reference.size());
+    for (std::size_t c = 0; c < scores.size(); ++c) {
+      EXPECT_EQ(scores[c].member, reference[c].member);
+      EXPECT_EQ(scores[c].score, reference[c].score) << scores[c].attack;
+    }
+  }
+  // A different seed gives a different game.
+  ASSERT_EQ(run_panoramia("audit toy.ini --set audit.seed=4 --log-level warn", dir.path()).exit_code, 0);
+  const auto reseeded = db.scores(4);
+  ASSERT_FALSE(reseeded.empty());
+  EXPECT_NE(reseeded[0].member, reference[0].member);
+}
+
+TEST(CliAudit, KilledAuditResumesFromTheCache) {
+  testing::TempDir dir;
+  testing::write_file(dir / "toy.ini", testing::toy_config(1000000));  // the target never ends
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    if (chdir(dir.path().c_str()) != 0) _exit(99);
+    const int devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, 1);
+    dup2(devnull, 2);
+    execl(testing::binary().c_str(), "panoramia", "audit", "toy.ini", nullptr);
+    _exit(98);
+  }
+  // Wait until the generator stage is complete and the target is training, then SIGKILL.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  bool generator_done = false;
+  while (!generator_done && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(dir / "panoramia-work" / "cache", ec))
+      if (e.path().filename().string().rfind("generator-", 0) == 0 &&
+          std::filesystem::exists(e.path() / "complete"))
+        generator_done = true;
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(generator_done) << "the generator stage never completed";
+  ASSERT_TRUE(WIFSIGNALED(status));
+
+  const auto rerun = run_panoramia("audit toy.ini --set target.epochs=5", dir.path());
+  ASSERT_EQ(rerun.exit_code, 0) << rerun.output;
+  EXPECT_THAT(rerun.output, HasSubstr("stage data: reusing cached result"));
+  EXPECT_THAT(rerun.output, HasSubstr("stage generator: reusing cached result"));
+  EXPECT_THAT(rerun.output, HasSubstr("marked 1 earlier run(s) that stopped before finishing"));
+  ResultsDb db(dir / "panoramia-work" / "results.db");
+  const auto runs = db.runs();
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(runs[0].status, "interrupted");
+  EXPECT_EQ(runs[1].status, "completed");
+  EXPECT_EQ(db.stages(1).size(), 2u);  // data and generator were recorded before the kill
+  EXPECT_FALSE(db.scores(2).empty());
+}
+
+}  // namespace
+}  // namespace panoramia

@@ -1,0 +1,96 @@
+// Bad input through the command line: one sentence, a non-zero exit code, a consistent database.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "results_db.hpp"
+#include "test_util.hpp"
+
+namespace panoramia {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::run_panoramia;
+
+TEST(CliErrors, MissingConfigFile) {
+  testing::TempDir dir;
+  const auto r = run_panoramia("audit nowhere.ini", dir.path());
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.output, "error: cannot open config file nowhere.ini\n");
+}
+
+TEST(CliErrors, UnknownKeyExitsTwoWithASuggestionAndStartsNoRun) {
+  testing::TempDir dir;
+  testing::write_file(dir / "toy.ini", testing::toy_config());
+  const auto r = run_panoramia("audit toy.ini --set target.hiden=3", dir.path());
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.output, HasSubstr("error: --set target.hiden is not a known key of [target] or of "
+                                  "plugin 'mlp'; did you mean 'hidden'?"));
+  EXPECT_FALSE(std::filesystem::exists(dir / "panoramia-work" / "results.db"));
+}
+
+TEST(CliErrors, PluginThatThrowsMidRunFailsTheRunWithItsMessage) {
+  testing::TempDir dir;
+  std::string config = testing::toy_config(3);
+  config.replace(config.find("plugin = loss-threshold"), std::string("plugin = loss-threshold").size(),
+                 "plugin = throwing\nwhere = fit");
+  testing::write_file(dir / "toy.ini", config);
+  const auto r = run_panoramia(
+      "audit toy.ini --plugin-path '" + testing::fixture_dir("throwing").string() + "'", dir.path());
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_THAT(r.output, HasSubstr("error: plugin 'throwing' failed in fit: fit exploded on purpose"));
+  ResultsDb db(dir / "panoramia-work" / "results.db");
+  ASSERT_EQ(db.runs().size(), 1u);
+  EXPECT_EQ(db.run(1).status, "failed");
+  EXPECT_EQ(db.run(1).error, "plugin 'throwing' failed in fit: fit exploded on purpose");
+  EXPECT_TRUE(db.metrics(1).empty());
+  EXPECT_TRUE(db.scores(1).empty());
+}
+
+TEST(CliErrors, ScoresOutsideTheUnitIntervalAreRefused) {
+  testing::TempDir dir;
+  std::string config = testing::toy_config(3);
+  config.replace(config.find("plugin = loss-threshold"), std::string("plugin = loss-threshold").size(),
+                 "plugin = throwing\nwhere = range");
+  testing::write_file(dir / "toy.ini", config);
+  const auto r = run_panoramia(
+      "audit toy.ini --plugin-path '" + testing::fixture_dir("throwing").string() + "'", dir.path());
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_THAT(r.output, HasSubstr("plugin 'throwing' failed in score: it returned scores outside [0, 1]"));
+}
+
+TEST(CliErrors, RefusedPluginsAreWarningsAndTheHostGoesOn) {
+  testing::TempDir dir;
+  const auto r = run_panoramia("plugins list --plugin-path '" +
+                                   testing::fixture_dir("wrong_api").string() + "'",
+                               dir.path());
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_THAT(r.output, HasSubstr("refused plugin "));
+  EXPECT_THAT(r.output, HasSubstr("built for plugin API version 999"));
+  EXPECT_THAT(r.output, HasSubstr("loss-threshold"));
+}
+
+TEST(CliErrors, PluginsShowListsOptionsWithDefaultsAndHelp) {
+  const auto r = run_panoramia("plugins show mlp");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("target options:"));
+  EXPECT_THAT(r.output, HasSubstr("hidden"));
+  EXPECT_THAT(r.output, HasSubstr("= 150,100,50,10"));
+  EXPECT_THAT(r.output, HasSubstr("attack options:"));
+  EXPECT_EQ(run_panoramia("plugins show nothing").exit_code, 2);
+}
+
+TEST(CliErrors, UnknownCommandAndRun) {
+  EXPECT_EQ(run_panoramia("frobnicate").exit_code, 2);
+  testing::TempDir dir;
+  EXPECT_THAT(run_panoramia("show 1", dir.path()).output,
+              HasSubstr("results database panoramia-work/results.db does not exist"));
+  testing::write_file(dir / "toy.ini", testing::toy_config(2));
+  ASSERT_EQ(run_panoramia("audit toy.ini --log-level off", dir.path()).exit_code, 0);
+  const auto r = run_panoramia("show 7", dir.path());
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.output, "error: there is no run 7 in panoramia-work/results.db\n");
+  EXPECT_EQ(run_panoramia("show abc", dir.path()).exit_code, 2);
+}
+
+}  // namespace
+}  // namespace panoramia

@@ -1,0 +1,126 @@
+// Configuration: every mistake is one sentence naming the file, the key and what was expected.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "config.hpp"
+#include "plugin_error.hpp"
+#include "plugin_registry.hpp"
+#include "test_util.hpp"
+
+namespace panoramia {
+namespace {
+
+using ::testing::HasSubstr;
+
+class ConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    registry_.load_directory(testing::build_dir() / "lib" / "panoramia" / "plugins");
+  }
+  ResolvedConfig resolve_text(const std::string& text, const std::vector<std::string>& sets = {}) {
+    testing::write_file(dir_ / "audit.ini", text);
+    RawConfig raw = RawConfig::load(dir_ / "audit.ini");
+    for (const auto& s : sets) raw.apply_override(s);
+    return resolve(raw, registry_);
+  }
+  std::string error_of(const std::string& text, const std::vector<std::string>& sets = {}) {
+    try {
+      resolve_text(text, sets);
+    } catch (const UserError& e) {
+      return e.what();
+    }
+    return "no error";
+  }
+  std::string file() const { return (dir_ / "audit.ini").string(); }
+
+  testing::TempDir dir_;
+  PluginRegistry registry_;
+};
+
+TEST_F(ConfigTest, ResolvesTheToyConfigWithDefaults) {
+  const auto config = resolve_text(testing::toy_config());
+  EXPECT_EQ(config.section("target").plugin, "mlp");
+  EXPECT_EQ(config.section("target").plugin_options.get_int("epochs"), 40);
+  EXPECT_EQ(config.section("target").plugin_options.get_double("lr"), 0.001);  // default
+  EXPECT_EQ(config.section("audit").host.get_string("threshold_mode"), "reference");
+  EXPECT_EQ(config.section("split").host.get_double("target_fraction"), 0.8);
+  // The full resolved config names every option, defaults included.
+  EXPECT_THAT(config.to_ini(), HasSubstr("[target]\nload = \nplugin = mlp\n"));
+  EXPECT_THAT(config.to_ini(), HasSubstr("lr = 0.001"));
+}
+
+TEST_F(ConfigTest, HelperDefaultsToTheTargetsPluginAndOptions) {
+  std::string text = testing::toy_config();
+  text.replace(text.find("[helper]"), text.find("[featurizer]") - text.find("[helper]"), "");
+  const auto config = resolve_text(text);
+  EXPECT_EQ(config.section("helper").plugin, "mlp");
+  EXPECT_EQ(config.section("helper").plugin_options.get_int("epochs"), 40);
+}
+
+TEST_F(ConfigTest, OverridesWin) {
+  const auto config = resolve_text(testing::toy_config(), {"target.epochs=7", "audit.seed=99"});
+  EXPECT_EQ(config.section("target").plugin_options.get_int("epochs"), 7);
+  EXPECT_EQ(config.section("audit").host.get_int("seed"), 99);
+}
+
+TEST_F(ConfigTest, UnknownKeySuggestsTheNearest) {
+  EXPECT_EQ(error_of(testing::toy_config() + "epocs = 3\n"),
+            file() + " [attack] epocs is not a known key of [attack] or of plugin "
+                     "'loss-threshold'; valid keys: plugin l2");
+  EXPECT_EQ(error_of(testing::toy_config(), {"target.epoch=3"}),
+            "--set target.epoch is not a known key of [target] or of plugin 'mlp'; did you mean "
+            "'epochs'?");
+}
+
+TEST_F(ConfigTest, UnknownSectionSuggestsTheNearest) {
+  EXPECT_EQ(error_of(testing::toy_config() + "[atack]\nplugin = mlp\n"),
+            file() + ": unknown section [atack]; did you mean [attack]?");
+}
+
+TEST_F(ConfigTest, WrongTypeNamesTheKeyAndTheExpectedType) {
+  EXPECT_EQ(error_of(testing::toy_config(), {"target.epochs=many"}),
+            "--set target.epochs = 'many' is not valid: expected integer");
+  EXPECT_EQ(error_of(testing::toy_config() + "\n[game]\nm = 1.5\n"),
+            file() + " [game] m = '1.5' is not valid: expected integer");
+  EXPECT_EQ(error_of(testing::toy_config(), {"audit.threshold_mode=some"}),
+            "--set audit.threshold_mode = 'some' is not valid: expected one of reference, all");
+}
+
+TEST_F(ConfigTest, MissingSectionAndPlugin) {
+  std::string text = testing::toy_config();
+  text.replace(text.find("[featurizer]"), std::string("[featurizer]\nplugin = loss\n\n").size(), "");
+  EXPECT_EQ(error_of(text), file() + ": section [featurizer] is missing");
+  EXPECT_THAT(error_of(testing::toy_config(), {"attack.plugin=nothing"}),
+              HasSubstr("--set attack.plugin: no attack plugin named 'nothing' is loaded"));
+}
+
+TEST_F(ConfigTest, SyntaxErrorsAndMissingFiles) {
+  EXPECT_THROW(RawConfig::load(dir_ / "missing.ini"), UserError);
+  testing::write_file(dir_ / "bad.ini", "[audit]\nseed 3\n");
+  try {
+    RawConfig::load(dir_ / "bad.ini");
+    FAIL();
+  } catch (const UserError& e) {
+    EXPECT_THAT(e.what(), HasSubstr((dir_ / "bad.ini").string()));
+  }
+  testing::write_file(dir_ / "dup.ini", "[audit]\nseed = 3\nseed = 4\n");
+  try {
+    RawConfig::load(dir_ / "dup.ini");
+    FAIL();
+  } catch (const UserError& e) {
+    EXPECT_EQ(std::string(e.what()), (dir_ / "dup.ini").string() + ": [audit] seed is given twice");
+  }
+  RawConfig raw;
+  EXPECT_THROW(raw.apply_override("noequals"), UserError);
+  EXPECT_THROW(raw.apply_override("nosection=3"), UserError);
+}
+
+TEST(EditDistance, KnownValues) {
+  EXPECT_EQ(edit_distance("kitten", "sitting"), 3u);
+  EXPECT_EQ(edit_distance("", "abc"), 3u);
+  EXPECT_EQ(nearest("epoch", {"epochs", "lr", "batch_size"}), "epochs");
+  EXPECT_EQ(nearest("zzzzzzzz", {"lr"}), "");
+}
+
+}  // namespace
+}  // namespace panoramia

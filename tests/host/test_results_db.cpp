@@ -1,0 +1,82 @@
+// The results database: schema, transactions, interrupted runs.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <SQLiteCpp/SQLiteCpp.h>
+
+#include "plugin_error.hpp"
+#include "results_db.hpp"
+#include "results_io.hpp"
+#include "test_util.hpp"
+
+namespace panoramia {
+namespace {
+
+TEST(ResultsDb, StoresAndReadsBackARun) {
+  testing::TempDir dir;
+  ResultsDb db(dir / "r.db");
+  const auto id = db.begin_run("toy", "toy.ini", "[audit]\nseed = 1\n", 1, "{}");
+  db.record_stage(id, StageRecord{"data", "abc", false, utc_now(), 0.5});
+  db.store_results(id, {{"baseline_pred", "c_lb", 1.25, {}, {}}, {"audit", "m", 3, 0.5, 2.0}},
+                   {{"baseline_pred", {1, 0, 1}, {0.9, 0.1, 0.4}},
+                    {"mia_final_pred", {1, 0, 1}, {0.8, 0.3, 0.7}}},
+                   {{"baseline_pred", "roc", "{\"fpr\":[0,1]}"}});
+  db.finish_run(id, "completed");
+  const auto run = db.run(id);
+  EXPECT_EQ(run.status, "completed");
+  EXPECT_EQ(run.config, "[audit]\nseed = 1\n");
+  EXPECT_EQ(db.stages(id).size(), 1u);
+  const auto metrics = db.metrics(id);
+  ASSERT_EQ(metrics.size(), 2u);
+  EXPECT_DOUBLE_EQ(metrics[0].value, 1.25);
+  EXPECT_FALSE(metrics[0].ci_low.has_value());
+  EXPECT_DOUBLE_EQ(*metrics[1].ci_high, 2.0);
+  std::ostringstream csv;
+  write_reference_csv(db.scores(id), csv);
+  EXPECT_EQ(csv.str(),
+            "member,baseline_pred,mia_final_pred\n1,0.90000000000000002,0.80000000000000004\n"
+            "0,0.10000000000000001,0.29999999999999999\n1,0.40000000000000002,0.69999999999999996\n");
+  EXPECT_THROW(db.run(id + 1), UserError);
+}
+
+TEST(ResultsDb, ResultsAreAllOrNothing) {
+  testing::TempDir dir;
+  ResultsDb db(dir / "r.db");
+  const auto id = db.begin_run("toy", "toy.ini", "", 1, "{}");
+  // The second metric repeats the primary key: the whole store must roll back.
+  EXPECT_ANY_THROW(db.store_results(
+      id, {{"a", "x", 1, {}, {}}, {"a", "x", 2, {}, {}}}, {{"a", {1}, {0.5}}}, {}));
+  EXPECT_TRUE(db.metrics(id).empty());
+  EXPECT_TRUE(db.scores(id).empty());
+}
+
+TEST(ResultsDb, RunsOfDeadProcessesAreMarkedInterrupted) {
+  testing::TempDir dir;
+  {
+    ResultsDb db(dir / "r.db");
+    db.begin_run("alive", "a.ini", "", 1, "{}");  // this process: alive
+  }
+  {
+    SQLite::Database raw((dir / "r.db").string(), SQLite::OPEN_READWRITE);
+    raw.exec("INSERT INTO runs (name, config_file, started_at, status, config, seed, plugins, pid, "
+             "host) SELECT 'dead', 'd.ini', '2026-01-01T00:00:00Z', 'running', '', 1, '{}', "
+             "999999999, host FROM runs WHERE id = 1");
+  }
+  ResultsDb db(dir / "r.db");
+  EXPECT_EQ(db.mark_dead_runs_interrupted(), 1);
+  EXPECT_EQ(db.run(1).status, "running");
+  EXPECT_EQ(db.run(2).status, "interrupted");
+  EXPECT_EQ(db.run(2).error, "the process stopped before the run finished");
+}
+
+TEST(ResultsDb, UnwritableLocationIsAClearError) {
+  try {
+    ResultsDb db("/proc/panoramia/r.db");
+    FAIL();
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("/proc/panoramia/r.db"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace panoramia

@@ -1,0 +1,92 @@
+#pragma once
+// Helpers for tests that run the built `panoramia` binary.
+
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+
+namespace panoramia::testing {
+
+inline std::filesystem::path build_dir() {
+  const char* dir = std::getenv("PANORAMIA_BUILD_DIR");
+  return dir ? dir : std::filesystem::current_path().parent_path();
+}
+inline std::filesystem::path source_dir() {
+  const char* dir = std::getenv("PANORAMIA_SOURCE_DIR");
+  return dir ? dir : std::filesystem::current_path();
+}
+inline std::filesystem::path binary() { return build_dir() / "bin" / "panoramia"; }
+inline std::filesystem::path fixture_dir(const std::string& name) {
+  return build_dir() / "test-plugins" / name;
+}
+
+/// A fresh temporary directory, removed at the end of the test.
+class TempDir {
+ public:
+  TempDir() {
+    std::random_device rd;
+    path_ = std::filesystem::temp_directory_path() /
+            ("panoramia-test-" + std::to_string(rd()) + std::to_string(rd()));
+    std::filesystem::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+inline void write_file(const std::filesystem::path& path, const std::string& text) {
+  std::ofstream out(path);
+  out << text;
+}
+
+inline std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr together
+};
+
+/// Runs `args` (a shell command line, already quoted) with the panoramia binary in front.
+inline CommandResult run_panoramia(const std::string& args, const std::filesystem::path& cwd = {}) {
+  std::string cmd;
+  if (!cwd.empty()) cmd = "cd '" + cwd.string() + "' && ";
+  cmd += "'" + binary().string() + "' " + args + " 2>&1";
+  CommandResult result;
+  FILE* pipe = popen(cmd.c_str(), "r");
+  if (pipe == nullptr) return result;
+  std::array<char, 4096> buf{};
+  while (fgets(buf.data(), buf.size(), pipe) != nullptr) result.output += buf.data();
+  const int status = pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+/// A toy audit config (Gaussian vectors, MLP target overfitting, loss features, MLP attack).
+inline std::string toy_config(int target_epochs = 40, const std::string& extra = "") {
+  return "[audit]\nname = toy-test\nseed = 3\n\n"
+         "[data]\nplugin = gaussian\nsamples = 900\ndim = 6\nclasses = 2\nseparation = 1.0\n\n"
+         "[generator]\nplugin = gaussian\n\n"
+         "[target]\nplugin = mlp\nhidden = 64,64\nbatch_size = 16\nepochs = " +
+         std::to_string(target_epochs) +
+         "\n\n[helper]\nplugin = mlp\nhidden = 16\nepochs = 5\n\n"
+         "[featurizer]\nplugin = loss\n\n"
+         "[attack]\nplugin = loss-threshold\n" +
+         extra;
+}
+
+}  // namespace panoramia::testing
