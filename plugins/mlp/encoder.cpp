@@ -60,8 +60,8 @@ torch::Tensor InputEncoder::encode(const Batch& batch) const {
       cont.push_back(col.to(torch::kFloat32));
     } else {
       const auto codes = col.to(torch::kInt64);
-      if (codes.numel() > 0 && (codes.min().item<int64_t>() < 0 ||
-                                codes.max().item<int64_t>() >= layout_[i]))
+      if (codes.numel() > 0 &&
+          (codes.min().item<int64_t>() < 0 || codes.max().item<int64_t>() >= layout_[i]))
         throw std::invalid_argument("column " + std::to_string(columns_[i]) +
                                     " has a category code outside the encoder's " +
                                     std::to_string(layout_[i]) + " categories");

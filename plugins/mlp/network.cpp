@@ -74,8 +74,7 @@ TrainResult train(Mlp& net, const torch::Tensor& x, const torch::Tensor& y,
   if (options.batch_size <= 0 || options.epochs <= 0)
     throw std::invalid_argument("epochs and batch_size must be positive");
   torch::optim::Adam optimizer(
-      net->parameters(),
-      torch::optim::AdamOptions(options.lr).weight_decay(options.weight_decay));
+      net->parameters(), torch::optim::AdamOptions(options.lr).weight_decay(options.weight_decay));
   const bool has_validation = x_val.defined() && x_val.size(0) > 0;
   TrainResult result;
   result.best_validation_loss = std::numeric_limits<double>::infinity();

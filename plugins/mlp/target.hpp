@@ -1,0 +1,42 @@
+#pragma once
+// The `mlp` plugin's components: a fully connected classifier as target/helper model (the
+// PANORAMIA reference's tabular network is the default: inputs -> 150 -> 100 -> 50 -> 10 -> 1,
+// Adam 1e-3, batch 32, 100 epochs; it keeps the best-validation and the final state), and a small
+// MLP attack on featurizer output.
+
+#include <panoramia/interfaces.hpp>
+
+#include "encoder.hpp"
+#include "network.hpp"
+
+namespace panoramia::mlp {
+
+std::vector<OptionSpec> target_options();
+std::vector<OptionSpec> attack_options();
+
+class MlpTarget final : public TargetAdapter {
+ public:
+  bool can_fit() const override { return true; }
+  void fit(const Batch& train, const Batch& validation, Context& ctx) override;
+  std::vector<std::string> variants() const override { return {"best", "final"}; }
+  SideSignals side_signals(const Batch& samples, const std::string& variant, Context& ctx) override;
+  void save(const std::filesystem::path& dir, Context& ctx) const override;
+  void load(const std::filesystem::path& dir, Context& ctx) override;
+
+ private:
+  InputEncoder encoder_;
+  Mlp net_{nullptr};
+  State best_, final_;
+};
+
+class MlpAttack final : public Attack {
+ public:
+  void fit(const AttackData& train, const at::Tensor& is_member, Context& ctx) override;
+  at::Tensor score(const AttackData& data, Context& ctx) override;
+
+ private:
+  Mlp net_{nullptr};
+  torch::Tensor mean_, std_;
+};
+
+}  // namespace panoramia::mlp
