@@ -148,3 +148,25 @@ TEST(ImageBatch, Checks) {
 
 }  // namespace
 }  // namespace panoramia::image
+
+#include "png_grid.hpp"
+
+namespace panoramia::image {
+namespace {
+
+TEST(PngGrid, WritesAReadableGrid) {
+  testing::TestContext ctx({}, {});
+  const auto images = torch::rand({5, 3, 4, 6});
+  const auto file = ctx.work_dir() / "grid.png";
+  write_png_grid(file, images, 3);
+  const auto grid = read_png(file);
+  ASSERT_EQ(grid.sizes(), (std::vector<int64_t>{3, 2 * 5 + 1, 3 * 7 + 1}));
+  // Image 4 sits in row 1, column 1; pixels are 8-bit rounded.
+  const auto tile = grid.narrow(1, 6, 4).narrow(2, 8, 6);
+  EXPECT_LE((tile - images[4]).abs().max().item<float>(), 0.5f / 255 + 1e-6);
+  EXPECT_EQ(grid[0][0][0].item<float>(), 0.0f);  // border
+  EXPECT_THROW(write_png_grid(ctx.work_dir() / "no" / "such.png", images, 2), std::runtime_error);
+}
+
+}  // namespace
+}  // namespace panoramia::image

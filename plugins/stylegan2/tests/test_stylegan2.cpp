@@ -1,0 +1,187 @@
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "model_state.hpp"
+#include "networks.hpp"
+#include "presets.hpp"
+#include "stylegan2.hpp"
+#include "test_context.hpp"
+
+namespace panoramia::stylegan2 {
+namespace {
+
+NetworkOptions small_network(std::int64_t channels, std::int64_t resolution) {
+  NetworkOptions o;
+  o.z_dim = 16;
+  o.w_dim = 16;
+  o.classes = 3;
+  o.d_mapping_layers = 2;
+  o.channels = channels;
+  o.resolution = resolution;
+  o.channel_base = 128;
+  o.channel_max = 16;
+  o.mbstd_group = 2;
+  o.resnet_discriminator = true;
+  return o;
+}
+
+TEST(Layers, FirResamplingKeepsConstantImagesConstant) {
+  const auto x = torch::full({1, 2, 4, 4}, 0.5f);
+  const auto up = upsample2x(x);
+  ASSERT_EQ(up.sizes(), (std::vector<int64_t>{1, 2, 8, 8}));
+  // Away from the zero-padded border the upsampled image keeps the value.
+  EXPECT_NEAR(up.slice(2, 2, 6).slice(3, 2, 6).min().item<float>(), 0.5f, 1e-6);
+  EXPECT_NEAR(up.slice(2, 2, 6).slice(3, 2, 6).max().item<float>(), 0.5f, 1e-6);
+  const auto b = blur(x);
+  EXPECT_EQ(b.sizes(), x.sizes());
+  EXPECT_NEAR(b[0][1][2][2].item<float>(), 0.5f, 1e-6);  // the only pixel clear of padding
+}
+
+TEST(Layers, MinibatchStddevAppendsTheGroupStd) {
+  const auto x = torch::tensor({1.0f, 3.0f, 5.0f, 9.0f}).view({4, 1, 1, 1});
+  const auto y = minibatch_stddev(x, 2);
+  ASSERT_EQ(y.sizes(), (std::vector<int64_t>{4, 2, 1, 1}));
+  // Groups interleave: samples {0,2} and {1,3}; population std of (1,5) is 2, of (3,9) is 3.
+  EXPECT_NEAR(y[0][1][0][0].item<float>(), 2.0f, 1e-4);
+  EXPECT_NEAR(y[2][1][0][0].item<float>(), 2.0f, 1e-4);
+  EXPECT_NEAR(y[1][1][0][0].item<float>(), 3.0f, 1e-4);
+}
+
+TEST(Networks, ForwardBackwardShapes) {
+  testing::TestContext ctx({}, {});
+  for (const auto& [channels, resolution] : {std::pair<int64_t, int64_t>{1, 28}, {3, 32}}) {
+    const auto o = small_network(channels, resolution);
+    EXPECT_EQ(o.base_resolution(), resolution == 28 ? 7 : 4);
+    GeneratorNet g(o);
+    Discriminator d(o);
+    g->reset_parameters(ctx.generator());
+    reset_all(*d, ctx.generator());
+    const auto z = torch::randn({4, 16});
+    const auto labels = torch::tensor({0, 1, 2, 1}, torch::kInt64);
+    const auto img = g->forward(z, labels, NoiseMode::kRandom, &ctx.generator());
+    ASSERT_EQ(img.sizes(), (std::vector<int64_t>{4, channels, resolution, resolution}));
+    const auto logits = d->forward(img, labels);
+    ASSERT_EQ(logits.sizes(), (std::vector<int64_t>{4}));
+    logits.sum().backward();
+    for (const auto& p : g->named_parameters()) {
+      if (p.key().find("mapping.w_avg") != std::string::npos) continue;
+      ASSERT_TRUE(p.value().grad().defined()) << p.key();
+    }
+    for (const auto& p : d->named_parameters()) ASSERT_TRUE(p.value().grad().defined()) << p.key();
+  }
+}
+
+TEST(Networks, CifarPresetMatchesTheReferenceShape) {
+  auto p = preset("cifar");
+  p.network.channels = 3;
+  p.network.classes = 10;
+  EXPECT_EQ(p.network.base_resolution(), 4);
+  EXPECT_EQ(p.network.channels_at(32), 512);
+  EXPECT_EQ(p.network.mapping_layers, 2);
+  EXPECT_EQ(p.training.batch_size, 64);
+  EXPECT_DOUBLE_EQ(p.training.r1_gamma, 0.01);
+  EXPECT_DOUBLE_EQ(p.training.beta2, 0.99);
+  GeneratorNet g(p.network);
+  // The reference's layout: mapping (label embedding + 2 layers of 512) about 0.8M, the 4x4 block
+  // 2.9M, three 512-map blocks of 5.5M each: about 20.2M in all.
+  EXPECT_NEAR(double(image::count_parameters(*g)) / 1e6, 20.2, 0.3);
+}
+
+/// Three classes of 16x16 images: a bright square in a class-dependent corner, on noise.
+Batch toy_set(std::int64_t n, std::uint64_t seed) {
+  auto g = at::make_generator<at::CPUGeneratorImpl>(seed);
+  Batch b;
+  b.x = torch::rand({n, 1, 16, 16}, g) * 0.2;
+  b.y = torch::arange(n, torch::kInt64) % 3;
+  for (std::int64_t i = 0; i < n; ++i) {
+    const int64_t c = b.y[i].item<int64_t>();
+    b.x[i].narrow(1, c * 5, 6).narrow(2, c * 5, 6).fill_(0.9);
+  }
+  b.modality = "image";
+  return b;
+}
+
+std::map<std::string, std::string> tiny_options(const std::string& kimg) {
+  return {{"kimg", kimg},       {"batch_size", "8"},     {"z_dim", "16"},
+          {"w_dim", "16"},      {"channel_base", "128"}, {"channel_max", "16"},
+          {"mbstd_group", "4"}, {"grid_per_class", "4"}};
+}
+
+TEST(StyleGan2, OneTrainingStepLowersTheDiscriminatorLoss) {
+  testing::TestContext ctx(stylegan2_options(), tiny_options("1"));
+  const auto data = toy_set(8, 1);
+  StyleGan2 gan;
+  gan.initialize(configure(ctx.options(), 1, 16, 3), 1, 16, 3, ctx);
+  // D's loss on the same reals and the same fakes, before and after the step.
+  const auto labels = torch::tensor({0, 1, 2, 0, 1, 2, 0, 1}, torch::kInt64);
+  const auto fakes = gan.synthesize(torch::randn({8, 16}, ctx.generator()), labels, ctx);
+  const double before = gan.discriminator_loss(data.x, data.y, fakes, labels, ctx);
+  const auto losses = gan.train_step(data.x, data.y, ctx);
+  const double after = gan.discriminator_loss(data.x, data.y, fakes, labels, ctx);
+  EXPECT_LT(after, before);
+  EXPECT_NEAR(losses.d_loss, before, 0.5);  // the step's own loss is of the same order
+  EXPECT_GT(losses.r1, 0.0);                // the first step is an R1 step
+  EXPECT_EQ(gan.images_seen(), 8);
+}
+
+TEST(StyleGan2, SamplesAreLabelledQuantizedImagesOfTheDataShape) {
+  for (const std::string layout : {"native", "pad"}) {
+    auto options = tiny_options("0.016");
+    options["layout"] = layout;
+    testing::TestContext ctx(stylegan2_options(), options);
+    auto data = toy_set(12, 2);
+    data.x = torch::constant_pad_nd(data.x, {6, 6, 6, 6}, 0.0);  // 28x28
+    StyleGan2 gan;
+    gan.fit(data, ctx);
+    const auto s = gan.sample(30, ctx);
+    ASSERT_EQ(s.x.sizes(), (std::vector<int64_t>{30, 1, 28, 28}));
+    EXPECT_EQ(s.modality, "image");
+    EXPECT_TRUE(torch::equal(torch::bincount(s.y), torch::full({3}, 10, torch::kInt64)));
+    EXPECT_GE(s.x.min().item<float>(), 0.0f);
+    EXPECT_LE(s.x.max().item<float>(), 1.0f);
+    const auto levels = s.x * 255.0;
+    EXPECT_LT((levels - levels.round()).abs().max().item<float>(), 1e-3);
+    EXPECT_TRUE(std::filesystem::exists(ctx.work_dir() / "samples.png"));
+  }
+}
+
+TEST(StyleGan2, CheckpointRoundTripGivesTheSameSamples) {
+  testing::TestContext ctx(stylegan2_options(), tiny_options("0.024"));
+  StyleGan2 gan;
+  gan.fit(toy_set(12, 3), ctx);
+  const auto dir = ctx.work_dir() / "saved";
+  std::filesystem::create_directories(dir);
+  gan.save(dir, ctx);
+  StyleGan2 loaded;
+  loaded.load(dir, ctx);
+  testing::TestContext s1(stylegan2_options(), tiny_options("0.024"), 5);
+  testing::TestContext s2(stylegan2_options(), tiny_options("0.024"), 5);
+  const auto a = gan.sample(9, s1), b = loaded.sample(9, s2);
+  EXPECT_TRUE(torch::equal(a.x, b.x));
+  EXPECT_TRUE(torch::equal(a.y, b.y));
+  EXPECT_EQ(loaded.images_seen(), gan.images_seen());
+}
+
+TEST(StyleGan2, ResumingFromASnapshotEqualsAnUninterruptedRun) {
+  const auto data = toy_set(12, 4);
+  testing::TestContext interrupted(stylegan2_options(), tiny_options("0.032"), 3);
+  StyleGan2 first;
+  first.fit(data, interrupted);  // 4 steps, snapshot in the work directory
+  auto longer = tiny_options("0.064");
+  testing::TestContext& same_dir = interrupted;
+  StyleGan2 resumed;
+  // The options are read from the context; a longer run in the same work directory resumes.
+  testing::TestContext resumed_ctx(stylegan2_options(), longer, 3);
+  std::filesystem::copy(same_dir.work_dir() / "snapshot", resumed_ctx.work_dir() / "snapshot");
+  resumed.fit(data, resumed_ctx);
+  EXPECT_EQ(resumed.images_seen(), 64);
+
+  testing::TestContext straight_ctx(stylegan2_options(), longer, 3);
+  StyleGan2 straight;
+  straight.fit(data, straight_ctx);
+  EXPECT_TRUE(torch::equal(resumed.sample(6, resumed_ctx).x, straight.sample(6, straight_ctx).x));
+}
+
+}  // namespace
+}  // namespace panoramia::stylegan2
