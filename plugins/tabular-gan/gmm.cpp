@@ -19,6 +19,34 @@ torch::Tensor weighted_log_density(const torch::Tensor& x, const torch::Tensor& 
          d * d / (2 * var.unsqueeze(0));
 }
 
+// Merges components whose means and standard deviations coincide (relative to the data's scale);
+// returns whether any were merged.
+bool merge_duplicates(torch::Tensor& w, torch::Tensor& mu, torch::Tensor& var, double scale) {
+  const auto k = w.numel();
+  std::vector<double> wv(w.data_ptr<double>(), w.data_ptr<double>() + k);
+  const double* m = mu.data_ptr<double>();
+  const double* v = var.data_ptr<double>();
+  std::vector<int64_t> keep;
+  bool merged = false;
+  for (int64_t i = 0; i < k; ++i) {
+    bool duplicate = false;
+    for (const int64_t j : keep)
+      if (std::abs(m[i] - m[j]) <= 1e-6 * scale &&
+          std::abs(std::sqrt(v[i]) - std::sqrt(v[j])) <= 1e-3 * std::sqrt(v[j]) + 1e-6 * scale) {
+        wv[j] += wv[i];
+        duplicate = merged = true;
+        break;
+      }
+    if (!duplicate) keep.push_back(i);
+  }
+  if (!merged) return false;
+  const auto idx = torch::tensor(keep, torch::kInt64);
+  w = torch::tensor(wv, torch::kFloat64).index_select(0, idx);
+  mu = mu.index_select(0, idx);
+  var = var.index_select(0, idx);
+  return true;
+}
+
 std::vector<double> to_vector(const torch::Tensor& t) {
   const auto c = t.to(torch::kFloat64).contiguous();
   return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
@@ -53,13 +81,16 @@ Gmm1d fit_gmm(const torch::Tensor& values, const GmmOptions& o) {
   const double total_var = n > 1 ? x.var(0, false).item<double>() : 0.0;
   // Variance floor: keeps a component on a point mass (e.g. capital-gain = 0) finite.
   const double floor = 1e-6 * total_var + 1e-12;
+  const double scale = std::sqrt(total_var) + 1e-12;
 
-  // Distinct quantiles as initial means.
-  const auto sorted = std::get<0>(x.sort());
+  // Initial means: quantiles of the distinct values. Quantiles of the values themselves would
+  // all fall on a heavy point mass (Adult's capital-loss is 95% zeros) and leave one mode.
+  const auto distinct = std::get<0>(at::_unique(x, /*sorted=*/true));
+  const int64_t u = distinct.numel();
   std::vector<double> init;
   for (int k = 0; k < o.components; ++k) {
-    const auto idx = static_cast<int64_t>((double(k) + 0.5) / o.components * double(n));
-    const double q = sorted[std::min(idx, n - 1)].item<double>();
+    const auto idx = static_cast<int64_t>((double(k) + 0.5) / o.components * double(u));
+    const double q = distinct[std::min(idx, u - 1)].item<double>();
     if (init.empty() || q != init.back()) init.push_back(q);
   }
   const auto k0 = static_cast<int64_t>(init.size());
@@ -82,7 +113,13 @@ Gmm1d fit_gmm(const torch::Tensor& values, const GmmOptions& o) {
     mu = (resp * x.unsqueeze(1)).sum(0) / nk;
     const auto d = x.unsqueeze(1) - mu.unsqueeze(0);
     var = (resp * d * d).sum(0) / nk + floor;
-    // Prune small components (keeping at least the heaviest one) and renormalise.
+    // Merge components that collapsed onto the same point (two modes on one point mass would
+    // otherwise split it forever), then prune small ones (keeping at least the heaviest) and
+    // renormalise.
+    if (merge_duplicates(w, mu, var, scale)) {
+      previous = -std::numeric_limits<double>::infinity();
+      continue;
+    }
     const auto keep = w >= o.prune_weight;
     if (keep.sum().item<int64_t>() == 0) {
       const auto top = w.argmax();

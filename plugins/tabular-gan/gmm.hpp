@@ -29,8 +29,8 @@ struct Gmm1d {
   double log_likelihood(const torch::Tensor& x) const;
 };
 
-/// Fits the mixture to the values `x` (any shape, flattened). Initial means are distinct quantiles
-/// of the data, so the fit is deterministic. Throws std::invalid_argument for no values.
+/// Fits the mixture to the values `x` (any shape, flattened). Initial means are quantiles of the
+/// distinct values, so the fit is deterministic. Throws std::invalid_argument for no values.
 Gmm1d fit_gmm(const torch::Tensor& x, const GmmOptions& options);
 
 }  // namespace panoramia::tabular_gan

@@ -96,6 +96,22 @@ TEST(Gmm, PointMassStaysFinite) {
   EXPECT_NEAR(g.weights[0], 0.9, 0.01);
 }
 
+TEST(Gmm, HeavyPointMassGetsItsOwnMode) {
+  // As Adult's capital-loss: 96% zeros, the rest around 1900: every quantile is 0.
+  auto x = torch::zeros({2000}, torch::kFloat64);
+  x.slice(0, 0, 80) = 1900.0 + 200.0 * torch::randn({80}, seeded(4), torch::kFloat64);
+  const auto g = fit_gmm(x, GmmOptions{});
+  ASSERT_GE(g.size(), 2);
+  EXPECT_NEAR(g.means[0], 0.0, 1e-6);
+  EXPECT_NEAR(g.weights[0], 0.96, 0.005);
+  double tail = 0, tail_mean = 0;
+  for (int k = 1; k < g.size(); ++k) {
+    tail += g.weights[k];
+    tail_mean += g.weights[k] * g.means[k];
+  }
+  EXPECT_NEAR(tail_mean / tail, 1900.0, 60.0);
+}
+
 TEST(Transformer, EncodeDecodeRoundTrip) {
   const Batch b = table(1000, 4);
   DataTransformer t;
