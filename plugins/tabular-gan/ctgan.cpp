@@ -88,10 +88,10 @@ StepLosses Ctgan::step(at::Generator& gen) {
       real = data_.index_select(0, torch::randint(data_.size(0), {b}, gen, torch::kInt64));
     } else {
       Conditions shuffled;
+      const auto p = perm.accessor<int64_t, 1>();
       for (int64_t i = 0; i < b; ++i) {
-        const auto j = perm[i].item<int64_t>();
-        shuffled.column.push_back(conditions.column[j]);
-        shuffled.category.push_back(conditions.category[j]);
+        shuffled.column.push_back(conditions.column[p[i]]);
+        shuffled.category.push_back(conditions.category[p[i]]);
       }
       real = data_.index_select(0, sampler_->matching_rows(shuffled, gen));
     }
