@@ -1,0 +1,155 @@
+#include "checkpoint.hpp"
+
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+
+#include <torch/torch.h>
+#include <nlohmann/json.hpp>
+
+#include "safetensors.hpp"
+
+namespace panoramia::gpt2 {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+std::int64_t get_int(const nlohmann::json& j, const fs::path& file,
+                     std::initializer_list<const char*> keys) {
+  for (const char* key : keys)
+    if (j.contains(key)) {
+      if (!j[key].is_number_integer())
+        throw std::runtime_error(file.string() + ": '" + key + "' is not an integer");
+      return j[key].get<std::int64_t>();
+    }
+  throw std::runtime_error(file.string() + ": '" + *keys.begin() + "' is missing");
+}
+
+}  // namespace
+
+bool is_conv1d_weight(const std::string& name) {
+  return ends_with(name, "attn.c_attn.weight") || ends_with(name, "attn.c_proj.weight") ||
+         ends_with(name, "mlp.c_fc.weight") || ends_with(name, "mlp.c_proj.weight");
+}
+
+bool is_pretrained_dir(const fs::path& dir) {
+  return fs::exists(dir / "config.json") && fs::exists(dir / "model.safetensors");
+}
+
+Gpt2Config read_config(const fs::path& dir) {
+  const fs::path file = dir / "config.json";
+  std::ifstream in(file);
+  if (!in) throw std::runtime_error("cannot open the model configuration " + file.string());
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    throw std::runtime_error(file.string() + " is not valid JSON: " + e.what());
+  }
+  if (j.contains("model_type") && j["model_type"] != "gpt2")
+    throw std::runtime_error(file.string() + ": model_type is " + j["model_type"].dump() +
+                             ", not \"gpt2\"");
+  if (j.contains("activation_function")) {
+    const auto act = j["activation_function"].get<std::string>();
+    if (act != "gelu_new" && act != "gelu_pytorch_tanh" && act != "gelu_fast")
+      throw std::runtime_error(file.string() + ": activation_function '" + act +
+                               "' is not supported (the tanh GELU of GPT-2 is)");
+  }
+  Gpt2Config c;
+  c.layers = get_int(j, file, {"n_layer", "num_hidden_layers"});
+  c.heads = get_int(j, file, {"n_head", "num_attention_heads"});
+  c.width = get_int(j, file, {"n_embd", "hidden_size"});
+  c.context = get_int(j, file, {"n_positions", "n_ctx", "max_position_embeddings"});
+  c.vocab = get_int(j, file, {"vocab_size"});
+  if (j.contains("resid_pdrop")) c.dropout = j["resid_pdrop"].get<double>();
+  if (j.contains("layer_norm_epsilon")) c.layer_norm_eps = j["layer_norm_epsilon"].get<double>();
+  try {
+    c.validate();
+  } catch (const std::exception& e) {
+    throw std::runtime_error(file.string() + ": " + e.what());
+  }
+  return c;
+}
+
+void load_weights(Gpt2& model, const fs::path& dir) {
+  const fs::path file = dir / "model.safetensors";
+  if (!fs::exists(file))
+    throw std::runtime_error("no model.safetensors in " + dir.string() +
+                             " (only the safetensors format is read; convert pytorch_model.bin "
+                             "with Hugging Face's save_pretrained(safe_serialization=True))");
+  auto stored = read_safetensors(file);
+  torch::NoGradGuard no_grad;
+  std::set<std::string> loaded;
+  auto params = model->named_parameters(true);
+  for (auto& [raw_name, tensor] : stored) {
+    std::string name = raw_name;
+    if (name.rfind("transformer.", 0) == 0) name = name.substr(12);
+    if (name == "lm_head.weight" || ends_with(name, ".attn.bias") ||
+        ends_with(name, ".attn.masked_bias"))
+      continue;  // the tied output layer and the causal-mask buffers
+    auto* target = params.find(name);
+    if (target == nullptr)
+      throw std::runtime_error(file.string() + ": unexpected tensor '" + raw_name +
+                               "' (not a GPT-2 parameter)");
+    auto value = tensor.to(torch::kFloat32);
+    if (is_conv1d_weight(name) && value.dim() == 2) value = value.t();
+    if (value.sizes() != target->sizes()) {
+      std::ostringstream why;
+      why << file.string() << ": tensor '" << raw_name << "' has shape " << tensor.sizes()
+          << ", the configuration needs "
+          << (is_conv1d_weight(name) ? target->t().sizes() : target->sizes());
+      throw std::runtime_error(why.str());
+    }
+    target->copy_(value);
+    loaded.insert(name);
+  }
+  for (const auto& item : params)
+    if (!loaded.count(item.key()))
+      throw std::runtime_error(file.string() + ": tensor '" + item.key() + "' is missing");
+}
+
+Gpt2 load_pretrained(const fs::path& dir, c10::Device device) {
+  Gpt2 model(read_config(dir));
+  load_weights(model, dir);
+  model->to(device);
+  return model;
+}
+
+void save_pretrained(const Gpt2& model, const fs::path& dir) {
+  const auto& c = model->config();
+  nlohmann::ordered_json j = {{"architectures", {"GPT2LMHeadModel"}},
+                              {"model_type", "gpt2"},
+                              {"activation_function", "gelu_new"},
+                              {"n_layer", c.layers},
+                              {"n_head", c.heads},
+                              {"n_embd", c.width},
+                              {"n_positions", c.context},
+                              {"n_ctx", c.context},
+                              {"vocab_size", c.vocab},
+                              {"layer_norm_epsilon", c.layer_norm_eps},
+                              {"resid_pdrop", c.dropout},
+                              {"embd_pdrop", c.dropout},
+                              {"attn_pdrop", c.dropout},
+                              {"initializer_range", 0.02},
+                              {"tie_word_embeddings", true}};
+  {
+    std::ofstream out(dir / "config.json");
+    out << j.dump(2) << "\n";
+    if (!out) throw std::runtime_error("cannot write " + (dir / "config.json").string());
+  }
+  std::vector<std::pair<std::string, at::Tensor>> tensors;
+  for (const auto& item : model->named_parameters(true)) {
+    auto t = item.value().detach().to(torch::kCPU, torch::kFloat32);
+    if (is_conv1d_weight(item.key())) t = t.t().contiguous();
+    tensors.emplace_back(item.key(), t);
+  }
+  write_safetensors(dir / "model.safetensors", tensors, {{"format", "pt"}});
+}
+
+}  // namespace panoramia::gpt2
