@@ -122,7 +122,15 @@ Gpt2 load_pretrained(const fs::path& dir, c10::Device device) {
 }
 
 void save_pretrained(const Gpt2& model, const fs::path& dir) {
-  const auto& c = model->config();
+  std::vector<std::pair<std::string, at::Tensor>> parameters;
+  for (const auto& item : model->named_parameters(true))
+    parameters.emplace_back(item.key(), item.value());
+  save_pretrained(model->config(), parameters, dir);
+}
+
+void save_pretrained(const Gpt2Config& c,
+                     const std::vector<std::pair<std::string, at::Tensor>>& parameters,
+                     const fs::path& dir) {
   nlohmann::ordered_json j = {{"architectures", {"GPT2LMHeadModel"}},
                               {"model_type", "gpt2"},
                               {"activation_function", "gelu_new"},
@@ -144,10 +152,10 @@ void save_pretrained(const Gpt2& model, const fs::path& dir) {
     if (!out) throw std::runtime_error("cannot write " + (dir / "config.json").string());
   }
   std::vector<std::pair<std::string, at::Tensor>> tensors;
-  for (const auto& item : model->named_parameters(true)) {
-    auto t = item.value().detach().to(torch::kCPU, torch::kFloat32);
-    if (is_conv1d_weight(item.key())) t = t.t().contiguous();
-    tensors.emplace_back(item.key(), t);
+  for (const auto& [name, value] : parameters) {
+    auto t = value.detach().to(torch::kCPU, torch::kFloat32);
+    if (is_conv1d_weight(name)) t = t.t().contiguous();
+    tensors.emplace_back(name, t);
   }
   write_safetensors(dir / "model.safetensors", tensors, {{"format", "pt"}});
 }

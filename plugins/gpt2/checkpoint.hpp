@@ -27,6 +27,10 @@ void load_weights(Gpt2& model, const std::filesystem::path& dir);
 
 /// Writes config.json and model.safetensors of `model` into the existing directory `dir`.
 void save_pretrained(const Gpt2& model, const std::filesystem::path& dir);
+/// The same for a model state (named parameters as `Gpt2Impl::named_parameters` gives them).
+void save_pretrained(const Gpt2Config& config,
+                     const std::vector<std::pair<std::string, at::Tensor>>& parameters,
+                     const std::filesystem::path& dir);
 
 /// True for the names of weights Hugging Face stores as Conv1D ([in, out]).
 bool is_conv1d_weight(const std::string& name);
