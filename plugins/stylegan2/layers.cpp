@@ -10,21 +10,30 @@ namespace {
 
 const double kSqrt2 = std::sqrt(2.0);
 
-/// The normalised 4x4 outer product of [1,3,3,1] times `gain`, as a depthwise kernel for
-/// `channels`.
-torch::Tensor fir_kernel(std::int64_t channels, double gain, const torch::TensorOptions& options) {
-  const auto f = torch::tensor({1.0f, 3.0f, 3.0f, 1.0f}, options);
-  auto k = torch::outer(f, f);
-  k = k / k.sum() * gain;
-  return k.view({1, 1, 4, 4}).expand({channels, 1, 4, 4});
+// The [1,3,3,1] FIR filter is separable, and with zero insertion it reduces to fixed weights per
+// output phase, so both resampling steps are a few element-wise operations on shifted slices
+// (a depthwise 4x4 convolution is an order of magnitude slower on the CPU).
+
+/// 2x upsampling along `dim`: zero insertion then [1,3,3,1]/4 (gain 2), zero padding outside.
+torch::Tensor upsample_dim(const torch::Tensor& x, std::int64_t dim) {
+  const std::int64_t n = x.size(dim);
+  const auto padded = torch::constant_pad_nd(x.transpose(dim, -1), {1, 1}, 0.0).transpose(dim, -1);
+  const auto prev = padded.narrow(dim, 0, n), cur = padded.narrow(dim, 1, n),
+             next = padded.narrow(dim, 2, n);
+  const auto even = prev * 0.25 + cur * 0.75;
+  const auto odd = cur * 0.75 + next * 0.25;
+  auto shape = x.sizes().vec();
+  shape[dim] = 2 * n;
+  return torch::stack({even, odd}, dim + 1).reshape(shape);
 }
 
-torch::Tensor depthwise_fir(const torch::Tensor& x, double gain) {
-  // A 4-tap filter needs 3 pixels of padding to keep the size: 2 before, 1 after.
-  const auto padded = torch::constant_pad_nd(x, {2, 1, 2, 1}, 0.0);
-  const std::int64_t stride[] = {1, 1}, padding[] = {0, 0}, dilation[] = {1, 1};
-  return torch::conv2d(padded, fir_kernel(x.size(1), gain, x.options()), at::Tensor(), stride,
-                       padding, dilation, x.size(1));
+/// [1,3,3,1]/8 along `dim` with 2 zeros before and 1 after (the size is kept).
+torch::Tensor blur_dim(const torch::Tensor& x, std::int64_t dim) {
+  const std::int64_t n = x.size(dim);
+  const auto padded = torch::constant_pad_nd(x.transpose(dim, -1), {2, 1}, 0.0).transpose(dim, -1);
+  return (padded.narrow(dim, 0, n) + padded.narrow(dim, 3, n) +
+          (padded.narrow(dim, 1, n) + padded.narrow(dim, 2, n)) * 3.0) *
+         0.125;
 }
 
 }  // namespace
@@ -42,16 +51,9 @@ torch::Tensor lrelu_gain(const torch::Tensor& x) {
   return torch::leaky_relu(x, 0.2) * kSqrt2;
 }
 
-torch::Tensor upsample2x(const torch::Tensor& x) {
-  const auto n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
-  auto up = torch::zeros({n, c, h, 2, w, 2}, x.options());
-  up.select(5, 0).select(3, 0).copy_(x);
-  return depthwise_fir(up.view({n, c, 2 * h, 2 * w}), 4.0);
-}
+torch::Tensor upsample2x(const torch::Tensor& x) { return upsample_dim(upsample_dim(x, 2), 3); }
 
-torch::Tensor blur(const torch::Tensor& x) {
-  return depthwise_fir(x, 1.0);
-}
+torch::Tensor blur(const torch::Tensor& x) { return blur_dim(blur_dim(x, 2), 3); }
 
 EqualLinearImpl::EqualLinearImpl(std::int64_t in, std::int64_t out, bool activation,
                                  double bias_init, double lr_mul)

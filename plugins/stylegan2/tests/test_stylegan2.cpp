@@ -38,6 +38,30 @@ TEST(Layers, FirResamplingKeepsConstantImagesConstant) {
   EXPECT_NEAR(b[0][1][2][2].item<float>(), 0.5f, 1e-6);  // the only pixel clear of padding
 }
 
+// The 2-D FIR of the reference: zero insertion (for upsampling), 2+1 pixels of zero padding and
+// the normalised outer product of [1,3,3,1] times `gain`, as a depthwise convolution.
+torch::Tensor reference_fir(const torch::Tensor& x, bool up) {
+  auto input = x;
+  if (up) {
+    const auto n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
+    auto z = torch::zeros({n, c, h, 2, w, 2});
+    z.select(5, 0).select(3, 0).copy_(x);
+    input = z.view({n, c, 2 * h, 2 * w});
+  }
+  const auto f = torch::tensor({1.0f, 3.0f, 3.0f, 1.0f});
+  auto k = torch::outer(f, f);
+  k = (k / k.sum() * (up ? 4.0 : 1.0)).view({1, 1, 4, 4}).expand({x.size(1), 1, 4, 4});
+  const std::int64_t one[] = {1, 1}, zero[] = {0, 0};
+  return torch::conv2d(torch::constant_pad_nd(input, {2, 1, 2, 1}, 0.0), k, at::Tensor(), one,
+                       zero, one, x.size(1));
+}
+
+TEST(Layers, SeparableResamplingEqualsTheTwoDimensionalFir) {
+  const auto x = torch::randn({2, 3, 5, 6});
+  EXPECT_TRUE(torch::allclose(upsample2x(x), reference_fir(x, true), 1e-5, 1e-6));
+  EXPECT_TRUE(torch::allclose(blur(x), reference_fir(x, false), 1e-5, 1e-6));
+}
+
 TEST(Layers, MinibatchStddevAppendsTheGroupStd) {
   const auto x = torch::tensor({1.0f, 3.0f, 5.0f, 9.0f}).view({4, 1, 1, 1});
   const auto y = minibatch_stddev(x, 2);
