@@ -75,7 +75,7 @@ std::vector<OptionSpec> gbm_options() {
   using T = OptionType;
   return {
       opt("search", T::kString, "tpe", "hyper-parameter search: tpe or random", {"tpe", "random"}),
-      opt("budget", T::kInt, "50",
+      opt("budget", T::kInt, "100",
           "points evaluated by the search (the reference evaluated 200; 1: no search)"),
       opt("startup", T::kInt, "10", "random points before TPE models the results"),
       opt("folds", T::kInt, "3", "cross-validation folds scoring each point"),

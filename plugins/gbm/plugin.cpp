@@ -17,6 +17,6 @@ class Factory final : public panoramia::PluginFactory {
 
 }  // namespace
 
-PANORAMIA_PLUGIN(Factory, "gbm", "1.0.0", panoramia::kAttack,
+PANORAMIA_PLUGIN(Factory, "gbm", "1.1.0", panoramia::kAttack,
                  "Gradient-boosted trees (XGBoost) tuned by a TPE or random search with k-fold "
                  "cross-validation.")

@@ -79,14 +79,19 @@ Gmm1d fit_gmm(const torch::Tensor& values, const GmmOptions& o) {
   if (n == 0) throw std::invalid_argument("cannot fit a Gaussian mixture to no values");
   if (o.components < 1) throw std::invalid_argument("a Gaussian mixture needs a component");
   const double total_var = n > 1 ? x.var(0, false).item<double>() : 0.0;
-  // Variance floor: keeps a component on a point mass (e.g. capital-gain = 0) finite.
-  const double floor = 1e-6 * total_var + 1e-12;
   const double scale = std::sqrt(total_var) + 1e-12;
+  const auto distinct = std::get<0>(at::_unique(x, /*sorted=*/true));
+  const int64_t u = distinct.numel();
+  // Variance floor: a component on a point mass (capital-gain = 0) keeps a standard deviation far
+  // below the spacing of the data's values, so that decoding it gives the point back (a floor
+  // relative to the column's variance would decode zeros as 0 +- a few dollars).
+  const double gap = u > 1
+                         ? (distinct.slice(0, 1) - distinct.slice(0, 0, u - 1)).min().item<double>()
+                         : std::max(1.0, std::abs(distinct[0].item<double>()));
+  const double floor = std::max(std::min(1e-6 * total_var, 1e-6 * gap * gap), 1e-24);
 
   // Initial means: quantiles of the distinct values. Quantiles of the values themselves would
   // all fall on a heavy point mass (Adult's capital-loss is 95% zeros) and leave one mode.
-  const auto distinct = std::get<0>(at::_unique(x, /*sorted=*/true));
-  const int64_t u = distinct.numel();
   std::vector<double> init;
   for (int k = 0; k < o.components; ++k) {
     const auto idx = static_cast<int64_t>((double(k) + 0.5) / o.components * double(u));

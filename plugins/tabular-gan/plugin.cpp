@@ -129,6 +129,6 @@ class Factory final : public panoramia::PluginFactory {
 
 }  // namespace
 
-PANORAMIA_PLUGIN(Factory, "tabular-gan", "1.1.0", panoramia::kGenerator,
+PANORAMIA_PLUGIN(Factory, "tabular-gan", "1.2.0", panoramia::kGenerator,
                  "CTGAN: conditional tabular GAN with mode-specific normalisation, training-by-"
                  "sampling and a PacGAN critic with gradient penalty.")
