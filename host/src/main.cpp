@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "pipeline.hpp"
+#include "report/report.hpp"
 #include "plugin_error.hpp"
 #include "plugin_registry.hpp"
 #include "results_db.hpp"
@@ -30,6 +31,8 @@ commands:
   runs                                                  list the runs in the results database
   show RUN                                              show one run's measurements
   export RUN --csv|--json [--out FILE]                  export a run's scores or everything
+  report RUN [--out FILE]                               a self-contained HTML report with plots
+  compare RUN... [--attack NAME]... [--out FILE]        several runs or attacks side by side
   plugins list | plugins show NAME                      the loaded plugins and their options
 
 common options: --db FILE, --workdir DIR, --plugin-path DIR (repeatable), --log-level LEVEL
@@ -229,6 +232,62 @@ int cmd_export(const std::vector<std::string>& args) {
   return 0;
 }
 
+int cmd_report(const std::vector<std::string>& args) {
+  auto opts = common_options();
+  opts.add_options()("run", po::value<std::string>(), "run id")(
+      "out", po::value<std::string>(), "the HTML file (default: report-RUN.html)");
+  po::positional_options_description pos;
+  pos.add("run", 1);
+  const auto vm = parse(args, opts, pos);
+  if (vm.count("help")) {
+    std::cout << "usage: panoramia report RUN [--out FILE]\n" << opts;
+    return 0;
+  }
+  const auto db = open_existing(vm);
+  const std::int64_t id = run_id(vm);
+  const std::filesystem::path out =
+      vm.count("out") ? vm["out"].as<std::string>() : "report-" + std::to_string(id) + ".html";
+  const auto pngs = report::write_report(*db, id, std::filesystem::absolute(out));
+  std::cout << "report: " << out.string() << " (" << pngs.size() << " plots as PNG";
+  if (!pngs.empty()) std::cout << " in " << pngs.front().parent_path().string();
+  std::cout << ")\n";
+  return 0;
+}
+
+int cmd_compare(const std::vector<std::string>& args) {
+  auto opts = common_options();
+  opts.add_options()("runs", po::value<std::vector<std::string>>(), "run ids")(
+      "attack", po::value<std::vector<std::string>>()->composing(),
+      "only these score columns (e.g. baseline, mia_final; repeatable)")(
+      "out", po::value<std::string>(), "also write an HTML page with overlaid curves");
+  po::positional_options_description pos;
+  pos.add("runs", -1);
+  const auto vm = parse(args, opts, pos);
+  if (vm.count("help")) {
+    std::cout << "usage: panoramia compare RUN... [--attack NAME]... [--out FILE]\n" << opts;
+    return 0;
+  }
+  if (!vm.count("runs")) throw UserError("compare: give at least one RUN");
+  const auto db = open_existing(vm);
+  std::vector<std::int64_t> runs;
+  for (const auto& text : vm["runs"].as<std::vector<std::string>>()) {
+    std::int64_t id = 0;
+    if (!panoramia::detail::parse_int(text, id) || id <= 0)
+      throw UserError("RUN '" + text + "' is not a run id (a positive integer)");
+    db->run(id);
+    runs.push_back(id);
+  }
+  std::vector<std::string> attacks;
+  if (vm.count("attack")) attacks = vm["attack"].as<std::vector<std::string>>();
+  std::cout << report::compare_table(*db, runs, attacks);
+  if (vm.count("out")) {
+    const std::filesystem::path out = vm["out"].as<std::string>();
+    report::write_compare(*db, runs, attacks, std::filesystem::absolute(out));
+    std::cout << "comparison page: " << out.string() << "\n";
+  }
+  return 0;
+}
+
 int cmd_plugins(const std::vector<std::string>& args) {
   auto opts = common_options();
   opts.add_options()("action", po::value<std::string>(), "list or show")(
@@ -297,6 +356,8 @@ int dispatch(int argc, char** argv) {
   if (command == "runs") return cmd_runs(args);
   if (command == "show") return cmd_show(args);
   if (command == "export") return cmd_export(args);
+  if (command == "report") return cmd_report(args);
+  if (command == "compare") return cmd_compare(args);
   if (command == "plugins") return cmd_plugins(args);
   throw UserError("unknown command '" + command + "' (run 'panoramia --help')");
 }

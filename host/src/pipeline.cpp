@@ -48,7 +48,8 @@ AuditOutcome run_audit(const AuditRequest& request, const std::shared_ptr<spdlog
   if (const int dead = db.mark_dead_runs_interrupted(); dead > 0)
     logger->warn("marked {} earlier run(s) that stopped before finishing as interrupted", dead);
   const std::int64_t run = db.begin_run(name, request.config_file.string(), config.to_ini(),
-                                        audit.get_int("seed"), plugins.dump());
+                                        audit.get_int("seed"), plugins.dump(),
+                                        std::filesystem::absolute(workdir).string());
   logger->info("run {} started; results database {}", run, db_path.string());
   try {
     StageCache cache(workdir / "cache", request.fresh, logger, &db, run);

@@ -22,6 +22,7 @@ CREATE TABLE IF NOT EXISTS runs (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   name TEXT NOT NULL,
   config_file TEXT NOT NULL,
+  workdir TEXT NOT NULL DEFAULT '',
   started_at TEXT NOT NULL,
   ended_at TEXT,
   status TEXT NOT NULL CHECK (status IN ('running','completed','failed','interrupted')),
@@ -98,6 +99,11 @@ ResultsDb::ResultsDb(const std::filesystem::path& path) : path_(path) {
     db_->exec("PRAGMA foreign_keys=ON");
     SQLite::Transaction tx(*db_);
     db_->exec(kSchema);
+    // Databases written before runs.workdir existed get the column (empty for their runs).
+    bool has_workdir = false;
+    SQLite::Statement columns(*db_, "PRAGMA table_info(runs)");
+    while (columns.executeStep()) has_workdir |= columns.getColumn(1).getString() == "workdir";
+    if (!has_workdir) db_->exec("ALTER TABLE runs ADD COLUMN workdir TEXT NOT NULL DEFAULT ''");
     const int version = db_->execAndGet("PRAGMA user_version").getInt();
     if (version == 0) {
       db_->exec("PRAGMA user_version=" + std::to_string(kSchemaVersion));
@@ -139,11 +145,11 @@ int ResultsDb::mark_dead_runs_interrupted() {
 
 std::int64_t ResultsDb::begin_run(const std::string& name, const std::string& config_file,
                                   const std::string& config, std::int64_t seed,
-                                  const std::string& plugins) {
+                                  const std::string& plugins, const std::string& workdir) {
   SQLite::Transaction tx(*db_);
   SQLite::Statement q(*db_,
                       "INSERT INTO runs (name, config_file, started_at, status, config, seed, "
-                      "plugins, pid, host) VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?)");
+                      "plugins, pid, host, workdir) VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)");
   q.bind(1, name);
   q.bind(2, config_file);
   q.bind(3, utc_now());
@@ -152,6 +158,7 @@ std::int64_t ResultsDb::begin_run(const std::string& name, const std::string& co
   q.bind(6, plugins);
   q.bind(7, static_cast<std::int64_t>(getpid()));
   q.bind(8, host_name());
+  q.bind(9, workdir);
   q.exec();
   const std::int64_t id = db_->getLastInsertRowid();
   tx.commit();
@@ -230,7 +237,7 @@ std::vector<RunRecord> ResultsDb::runs() const {
   std::vector<RunRecord> out;
   SQLite::Statement q(*db_,
                       "SELECT id, name, config_file, started_at, ended_at, status, error, config, "
-                      "seed, plugins FROM runs ORDER BY id");
+                      "seed, plugins, workdir FROM runs ORDER BY id");
   while (q.executeStep()) {
     RunRecord r;
     r.id = q.getColumn(0).getInt64();
@@ -243,6 +250,7 @@ std::vector<RunRecord> ResultsDb::runs() const {
     r.config = column_text(q, 7);
     r.seed = q.getColumn(8).getInt64();
     r.plugins = column_text(q, 9);
+    r.workdir = column_text(q, 10);
     out.push_back(std::move(r));
   }
   return out;

@@ -2,7 +2,8 @@
 // The results database: one SQLite file (WAL mode, busy timeout), every write in a transaction.
 //
 // Schema (version 1):
-//   runs(id, name, config_file, started_at, ended_at, status, error, config, seed, plugins, pid, host)
+//   runs(id, name, config_file, workdir, started_at, ended_at, status, error, config, seed, plugins,
+//        pid, host)
 //     status: running | completed | failed | interrupted
 //   stages(run_id, stage, cache_key, reused, started_at, seconds)
 //   metrics(run_id, attack, name, value, ci_low, ci_high)
@@ -26,6 +27,7 @@ struct RunRecord {
   std::int64_t id = 0;
   std::string name;
   std::string config_file;
+  std::string workdir;
   std::string started_at;
   std::string ended_at;
   std::string status;
@@ -72,7 +74,8 @@ class ResultsDb {
   /// Marks runs left `running` by a process that no longer exists (killed) as interrupted.
   int mark_dead_runs_interrupted();
   std::int64_t begin_run(const std::string& name, const std::string& config_file,
-                         const std::string& config, std::int64_t seed, const std::string& plugins);
+                         const std::string& config, std::int64_t seed, const std::string& plugins,
+                         const std::string& workdir = "");
   void record_stage(std::int64_t run, const StageRecord& stage);
   /// Stores all results of a run atomically.
   void store_results(std::int64_t run, const std::vector<MetricRecord>& metrics,

@@ -113,6 +113,62 @@ std::string run_to_json(const ResultsDb& db, std::int64_t id) {
   return j.dump(2);
 }
 
+std::vector<MeasurementRow> measurement_rows(const ResultsDb& db, std::int64_t run) {
+  std::vector<MeasurementRow> rows;
+  std::map<std::string, std::size_t> index;
+  for (const auto& m : db.metrics(run)) {
+    if (m.attack == "audit" || m.attack == "generator") continue;
+    auto it = index.find(m.attack);
+    if (it == index.end()) {
+      it = index.emplace(m.attack, rows.size()).first;
+      rows.push_back(MeasurementRow{m.attack});
+    }
+    MeasurementRow& r = rows[it->second];
+    if (m.name == "c_lb") {
+      r.bound = m.value;
+      r.baseline = true;
+    } else if (m.name == "eps_c_lb") {
+      r.bound = m.value;
+    } else if (m.name == "threshold") {
+      r.threshold = m.value;
+    } else if (m.name == "recall") {
+      r.recall = m.value;
+    } else if (m.name == "precision") {
+      r.precision = m.value;
+    } else if (m.name == "auc") {
+      r.auc = m.value;
+    } else if (m.name == fpr_name(0.1)) {
+      r.tpr_10 = m.value;
+    } else if (m.name == fpr_name(0.01)) {
+      r.tpr_1 = m.value;
+    } else if (m.name == fpr_name(0.001)) {
+      r.tpr_01 = m.value;
+    } else if (m.name == "eps_tilde") {
+      r.eps_tilde = m.value;
+    }
+  }
+  return rows;
+}
+
+std::string measurement_header() {
+  char line[256];
+  std::snprintf(line, sizeof line, "  %-22s %9s %9s %9s %8s %9s %7s %9s %9s %9s\n", "column",
+                "bound", "eps_tilde", "threshold", "recall", "precision", "AUC", "TPR@10%",
+                "TPR@1%", "TPR@0.1%");
+  return line;
+}
+
+std::string format_measurement_row(const MeasurementRow& r) {
+  char tilde[32] = "-";
+  if (!r.baseline) std::snprintf(tilde, sizeof tilde, "%.4f", r.eps_tilde);
+  char line[256];
+  std::snprintf(line, sizeof line,
+                "  %-22s %9.4f %9s %9.4f %8.4f %9.4f %7.4f %9.4f %9.4f %9.4f\n", r.column.c_str(),
+                r.bound, tilde, r.threshold, r.recall, r.precision, r.auc, r.tpr_10, r.tpr_1,
+                r.tpr_01);
+  return line;
+}
+
 std::string format_run(const ResultsDb& db, std::int64_t id) {
   const RunRecord r = db.run(id);
   std::ostringstream out;
@@ -139,20 +195,9 @@ std::string format_run(const ResultsDb& db, std::int64_t id) {
     by_attack[m.attack][m.name] = m.value;
   }
   if (by_attack.empty()) return out.str();
-  out << "\nmeasurements:\n";
+  out << "\nmeasurements:\n" << measurement_header();
+  for (const auto& row : measurement_rows(db, id)) out << format_measurement_row(row);
   char line[256];
-  std::snprintf(line, sizeof line, "  %-22s %9s %9s %8s %9s %7s %9s %9s %9s\n", "column", "bound",
-                "threshold", "recall", "precision", "AUC", "TPR@10%", "TPR@1%", "TPR@0.1%");
-  out << line;
-  for (const auto& name : order) {
-    if (name == "audit" || name == "generator") continue;
-    auto& m = by_attack[name];
-    const double bound = m.count("c_lb") ? m["c_lb"] : m["eps_c_lb"];
-    std::snprintf(line, sizeof line, "  %-22s %9.4f %9.4f %8.4f %9.4f %7.4f %9.4f %9.4f %9.4f\n",
-                  name.c_str(), bound, m["threshold"], m["recall"], m["precision"], m["auc"],
-                  m["tpr_at_fpr_0.1"], m["tpr_at_fpr_0.01"], m["tpr_at_fpr_0.001"]);
-    out << line;
-  }
   auto& audit = by_attack["audit"];
   std::snprintf(line, sizeof line, "\n  m = %.0f (%.0f members), confidence %.3g\n", audit["m"],
                 audit["members"], audit["confidence"]);

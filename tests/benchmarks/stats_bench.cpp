@@ -93,6 +93,10 @@ int main(int argc, char** argv) {
                 static_cast<double>(std::filesystem::file_size(path)) / 1e6, seconds_since(start));
     run(path, "all", ThresholdMode::kAll);
     run(path, "reference", ThresholdMode::kReference);
+    // With PANORAMIA_BENCH_KEEP=FILE the generated CSV is copied there (scripts/bench-stats then
+    // times the `panoramia stats` command on it).
+    if (const char* keep = std::getenv("PANORAMIA_BENCH_KEEP"))
+      std::filesystem::copy_file(path, keep, std::filesystem::copy_options::overwrite_existing);
   } catch (const std::exception& error) {
     std::fprintf(stderr, "stats_bench: %s\n", error.what());
     status = 1;

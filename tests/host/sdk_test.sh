@@ -43,6 +43,6 @@ INI
 cd "$tmp"
 "$tmp/prefix/bin/panoramia" audit audit.ini --log-level warn | tee audit.out
 grep -q "c_lb = " audit.out
-grep -q "\"attack\":{\"plugin\":\"example-attack\",\"version\":\"0.1.0\"}" \
-  <("$tmp/prefix/bin/panoramia" export 1 --json)
+"$tmp/prefix/bin/panoramia" export 1 --json >export.json
+grep -q '"plugin": "example-attack"' export.json
 echo "sdk test passed"

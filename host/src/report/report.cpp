@@ -1,0 +1,303 @@
+#include "report/report.hpp"
+
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "plugin_error.hpp"
+#include "report/gnuplot.hpp"
+#include "report/samples.hpp"
+#include "results_io.hpp"
+
+namespace panoramia::report {
+namespace {
+
+constexpr int kHistogramBins = 20;
+
+const char* kStyle = R"css(
+body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222;line-height:1.4}
+h1{font-size:1.6em}h2{border-bottom:1px solid #ccc;margin-top:1.8em}
+table{border-collapse:collapse;margin:.8em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}
+th{background:#f2f2f2}td:first-child,th:first-child{text-align:left}
+.note{color:#555;font-style:italic}.status-failed{color:#b00}.status-completed{color:#070}
+figure{margin:1em 1em 1em 0;display:inline-block;vertical-align:top;width:520px}
+figure svg{width:520px;height:auto}figcaption{font-size:.9em;color:#444}
+pre{background:#f7f7f7;padding:.8em;overflow:auto;font-size:.85em}
+img.grid{image-rendering:pixelated;border:1px solid #ddd}table.samples td{font-size:.85em}
+)css";
+
+std::vector<double> json_vector(const nlohmann::json& j, const std::string& key) {
+  std::vector<double> out;
+  if (!j.contains(key)) return out;
+  for (const auto& v : j.at(key)) out.push_back(v.is_number() ? v.get<double>() : NAN);
+  return out;
+}
+
+std::string fmt(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.4f", v);
+  return buf;
+}
+
+std::string td(double v) { return "<td data-value=\"" + std::to_string(v) + "\">" + fmt(v) + "</td>"; }
+
+struct RunData {
+  RunRecord run;
+  std::vector<MeasurementRow> rows;
+  std::map<std::string, std::map<std::string, nlohmann::json>> curves;  // column -> name -> data
+  std::map<std::string, double> audit;
+};
+
+RunData load_run(const ResultsDb& db, std::int64_t id) {
+  RunData d;
+  d.run = db.run(id);
+  d.rows = measurement_rows(db, id);
+  for (const auto& c : db.curves(id)) d.curves[c.attack][c.name] = nlohmann::json::parse(c.data);
+  for (const auto& m : db.metrics(id))
+    if (m.attack == "audit") d.audit[m.name] = m.value;
+  return d;
+}
+
+bool wanted(const std::string& column, const std::vector<std::string>& attacks) {
+  if (attacks.empty()) return true;
+  for (const auto& a : attacks)
+    if (column == a || column == a + "_pred" || column == "mia_" + a + "_pred") return true;
+  return false;
+}
+
+std::string config_value(const std::string& ini, const std::string& section, const std::string& key) {
+  std::istringstream in(ini);
+  std::string line, current;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.front() == '[') current = line.substr(1, line.find(']') - 1);
+    if (current == section && line.rfind(key + " = ", 0) == 0) return line.substr(key.size() + 3);
+  }
+  return "";
+}
+
+class PlotWriter {
+ public:
+  explicit PlotWriter(std::filesystem::path dir) : dir_(std::move(dir)), ok_(gnuplot_available()) {}
+  // Returns a figure (SVG inline) or a note when gnuplot is missing or failed.
+  std::string figure(const std::string& id, const Plot& plot, const std::string& caption) {
+    if (!ok_) return "";
+    std::filesystem::create_directories(dir_);
+    const auto png = dir_ / (id + ".png");
+    try {
+      const std::string svg = render(plot, png);
+      pngs_.push_back(png);
+      return "<figure id=\"" + id + "\" class=\"plot\">" + svg + "<figcaption>" + caption +
+             " (<a href=\"" + dir_.filename().string() + "/" + id + ".png\">PNG</a>)</figcaption></figure>\n";
+    } catch (const std::exception& e) {
+      return "<p class=\"note\">" + html_escape(e.what()) + "</p>";
+    }
+  }
+  bool available() const { return ok_; }
+  const std::vector<std::filesystem::path>& pngs() const { return pngs_; }
+
+ private:
+  std::filesystem::path dir_;
+  bool ok_;
+  std::vector<std::filesystem::path> pngs_;
+};
+
+std::string summary_table(const RunData& d, const std::vector<std::string>& attacks,
+                          bool with_run) {
+  std::ostringstream out;
+  out << "<table class=\"summary\"><tr>" << (with_run ? "<th>run</th>" : "")
+      << "<th>column</th><th>bound</th><th>&epsilon;&#771;</th><th>threshold</th><th>recall</th>"
+         "<th>precision</th><th>AUC</th><th>TPR@10%FPR</th><th>TPR@1%FPR</th>"
+         "<th>TPR@0.1%FPR</th></tr>\n";
+  for (const auto& r : d.rows) {
+    if (!wanted(r.column, attacks)) continue;
+    out << "<tr data-column=\"" << html_escape(r.column) << "\">";
+    if (with_run) out << "<td>" << d.run.id << "</td>";
+    out << "<td>" << html_escape(r.column) << (r.baseline ? " (c<sub>lb</sub>)" : " ({&epsilon;+c}<sub>lb</sub>)")
+        << "</td>" << td(r.bound) << (r.baseline ? "<td>-</td>" : td(r.eps_tilde)) << td(r.threshold)
+        << td(r.recall) << td(r.precision) << td(r.auc) << td(r.tpr_10) << td(r.tpr_1)
+        << td(r.tpr_01) << "</tr>\n";
+  }
+  return out.str() + "</table>\n";
+}
+
+Plot bound_plot(const std::vector<const RunData*>& runs, const std::vector<std::string>& attacks,
+                bool label_runs) {
+  Plot p{"Lower bound vs recall", "recall", "lower bound (c_lb / {eps+c}_lb)", false, false,
+         "[0:1]", "[0:*]", {}};
+  for (const auto* d : runs)
+    for (const auto& r : d->rows) {
+      if (!wanted(r.column, attacks)) continue;
+      const auto& curve = d->curves.at(r.column).at("bound_vs_recall");
+      const std::string name = (label_runs ? "run " + std::to_string(d->run.id) + " " : "") + r.column;
+      p.series.push_back({name, json_vector(curve, "recall"), json_vector(curve, "bound"), "lines"});
+      p.series.push_back({"max " + name, {0.0, 1.0}, {r.bound, r.bound}, "dashed"});
+    }
+  return p;
+}
+
+Plot roc_plot(const std::vector<const RunData*>& runs, const std::vector<std::string>& attacks,
+              bool label_runs) {
+  Plot p{"ROC (log-log)", "false positive rate", "true positive rate", true, true, "[1e-4:1]",
+         "[1e-4:1]", {}};
+  for (const auto* d : runs)
+    for (const auto& r : d->rows) {
+      if (!wanted(r.column, attacks)) continue;
+      const auto& curve = d->curves.at(r.column).at("roc");
+      const std::string name = (label_runs ? "run " + std::to_string(d->run.id) + " " : "") + r.column;
+      p.series.push_back({name, json_vector(curve, "fpr"), json_vector(curve, "tpr"), "lines"});
+    }
+  p.series.push_back({"chance", {1e-4, 1.0}, {1e-4, 1.0}, "dashed"});
+  return p;
+}
+
+}  // namespace
+
+std::string html_escape(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+std::vector<std::filesystem::path> write_report(const ResultsDb& db, std::int64_t id,
+                                                const std::filesystem::path& html) {
+  const RunData d = load_run(db, id);
+  if (d.rows.empty())
+    throw UserError("run " + std::to_string(id) + " has no measurements (status " + d.run.status +
+                    ")");
+  PlotWriter plots(html.parent_path() / (html.stem().string() + "-plots"));
+  std::ostringstream body;
+  body << "<h1>PANORAMIA audit: run " << d.run.id << " (" << html_escape(d.run.name) << ")</h1>\n";
+  body << "<p>Status <span class=\"status-" << d.run.status << "\">" << d.run.status
+       << "</span>; started " << d.run.started_at << ", ended " << d.run.ended_at << "; config "
+       << html_escape(d.run.config_file) << ", seed " << d.run.seed << ".</p>\n";
+  const std::string mode = config_value(d.run.config, "audit", "threshold_mode");
+  const std::string search = config_value(d.run.config, "audit", "bound_search");
+  body << "<h2>Summary</h2>\n<p id=\"audit\">m = " << static_cast<long long>(d.audit.at("m"))
+       << " test slots (" << static_cast<long long>(d.audit.at("members"))
+       << " members); joint confidence " << d.audit.at("confidence") << "; threshold mode "
+       << html_escape(mode) << "; bound search " << html_escape(search) << ".</p>\n";
+  body << summary_table(d, {}, false);
+  body << "<p>c<sub>lb</sub> = <span id=\"c_lb\">" << fmt(d.audit.at("c_lb")) << "</span>";
+  for (const auto& r : d.rows)
+    if (!r.baseline)
+      body << "; " << html_escape(r.column) << ": {&epsilon;+c}<sub>lb</sub> = " << fmt(r.bound)
+           << ", &epsilon;&#771; = " << fmt(r.eps_tilde);
+  body << ".</p>\n<p class=\"note\">&epsilon;&#771; = {&epsilon;+c}<sub>lb</sub> &minus; "
+          "c<sub>lb</sub> is a measurement of leakage, not a proven lower bound on &epsilon;: "
+          "c<sub>lb</sub> only bounds the generator's closeness c from below.</p>\n";
+
+  body << "<h2>Plots</h2>\n";
+  if (!plots.available())
+    body << "<p class=\"note\" id=\"no-gnuplot\">gnuplot is not installed, so this report has no "
+            "plots (install Debian's gnuplot-nox); the tables above are complete.</p>\n";
+  body << plots.figure("bound-recall", bound_plot({&d}, {}, false),
+                       "Lower bound at each threshold against recall; dashed: each maximum.");
+  Plot pr{"Precision vs recall", "recall", "precision", false, false, "[0:1]", "[0:1.02]", {}};
+  for (const auto& r : d.rows) {
+    const auto& c = d.curves.at(r.column).at("precision_recall");
+    pr.series.push_back({r.column, json_vector(c, "recall"), json_vector(c, "precision"), "lines"});
+    pr.series.push_back({"max precision at " + fmt(r.bound), json_vector(c, "recall"),
+                         json_vector(c, "max_precision"), "dashed"});
+  }
+  body << plots.figure("precision-recall", pr,
+                       "Precision against recall; dashed: the theoretical maximum precision at "
+                       "each measured bound (97.5% binomial quantile).");
+  body << plots.figure("roc", roc_plot({&d}, {}, false), "ROC curves on log-log axes.");
+  for (const auto& column : db.scores(id)) {
+    Plot h{"Scores: " + column.attack, "score", "fraction of samples", false, false, "[0:1]", "[0:*]", {}};
+    std::vector<double> centers, members(kHistogramBins, 0), others(kHistogramBins, 0);
+    double n_members = 0, n_others = 0;
+    for (std::size_t i = 0; i < column.score.size(); ++i) {
+      const int bin = std::min(kHistogramBins - 1, static_cast<int>(column.score[i] * kHistogramBins));
+      (column.member[i] ? members : others)[bin] += 1;
+      (column.member[i] ? n_members : n_others) += 1;
+    }
+    for (int b = 0; b < kHistogramBins; ++b) {
+      centers.push_back(double(b) / kHistogramBins);
+      members[b] /= std::max(1.0, n_members);
+      others[b] /= std::max(1.0, n_others);
+    }
+    h.series.push_back({"members", centers, members, "steps"});
+    h.series.push_back({"generated", centers, others, "steps"});
+    body << plots.figure("hist-" + column.attack, h,
+                         "Score histogram of members and generated samples: " + column.attack + ".");
+  }
+
+  body << "<h2>Generated beside real data</h2>\n" << samples_section(db, d.run);
+  body << "<h2>Stages</h2>\n<table id=\"stages\"><tr><th>stage</th><th>seconds</th><th>cache</th>"
+          "<th>key</th></tr>\n";
+  for (const auto& s : db.stages(id))
+    body << "<tr><td>" << s.stage << "</td><td>" << fmt(s.seconds) << "</td><td>"
+         << (s.reused ? "reused" : "computed") << "</td><td>" << s.cache_key << "</td></tr>\n";
+  body << "</table>\n<h2>Plugins</h2>\n<table id=\"plugins\"><tr><th>stage</th><th>plugin</th>"
+          "<th>version</th></tr>\n";
+  const auto plugins = d.run.plugins.empty() ? nlohmann::json::object() : nlohmann::json::parse(d.run.plugins);
+  for (const auto& [stage, p] : plugins.items())
+    body << "<tr><td>" << stage << "</td><td>" << html_escape(p.value("plugin", "")) << "</td><td>"
+         << html_escape(p.value("version", "")) << "</td></tr>\n";
+  body << "</table>\n<h2>Resolved configuration</h2>\n<pre id=\"config\">"
+       << html_escape(d.run.config) << "</pre>\n";
+
+  std::ofstream out(html);
+  if (!out) throw UserError("cannot write report " + html.string());
+  out << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>panoramia run "
+      << id << "</title><style>" << kStyle << "</style></head><body>\n"
+      << body.str() << "</body></html>\n";
+  if (!out) throw UserError("cannot write report " + html.string());
+  return plots.pngs();
+}
+
+std::string compare_table(const ResultsDb& db, const std::vector<std::int64_t>& runs,
+                          const std::vector<std::string>& attacks) {
+  std::ostringstream out;
+  out << "  run " << measurement_header();
+  for (const auto id : runs) {
+    const RunData d = load_run(db, id);
+    for (const auto& r : d.rows) {
+      if (!wanted(r.column, attacks)) continue;
+      char prefix[16];
+      std::snprintf(prefix, sizeof prefix, "  %-4lld", static_cast<long long>(id));
+      out << prefix << format_measurement_row(r);
+    }
+  }
+  return out.str();
+}
+
+std::vector<std::filesystem::path> write_compare(const ResultsDb& db,
+                                                 const std::vector<std::int64_t>& runs,
+                                                 const std::vector<std::string>& attacks,
+                                                 const std::filesystem::path& html) {
+  std::vector<RunData> data;
+  for (const auto id : runs) data.push_back(load_run(db, id));
+  std::vector<const RunData*> ptrs;
+  for (const auto& d : data) ptrs.push_back(&d);
+  PlotWriter plots(html.parent_path() / (html.stem().string() + "-plots"));
+  std::ostringstream body;
+  body << "<h1>PANORAMIA: comparison of runs";
+  for (const auto id : runs) body << " " << id;
+  body << "</h1>\n";
+  for (const auto& d : data) body << "<h2>Run " << d.run.id << " (" << html_escape(d.run.name) << ")</h2>\n" << summary_table(d, attacks, true);
+  if (!plots.available())
+    body << "<p class=\"note\" id=\"no-gnuplot\">gnuplot is not installed: no plots.</p>\n";
+  body << plots.figure("bound-recall", bound_plot(ptrs, attacks, true), "Lower bound vs recall, overlaid.");
+  body << plots.figure("roc", roc_plot(ptrs, attacks, true), "ROC curves, overlaid.");
+  std::ofstream out(html);
+  if (!out) throw UserError("cannot write " + html.string());
+  out << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>panoramia "
+         "comparison</title><style>"
+      << kStyle << "</style></head><body>\n" << body.str() << "</body></html>\n";
+  return plots.pngs();
+}
+
+}  // namespace panoramia::report

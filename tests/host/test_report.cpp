@@ -1,0 +1,135 @@
+// `panoramia report` and `compare`: the HTML page's numbers match the database, it opens offline in
+// headless Chromium with every plot and no console errors, and compare's rows match `show`.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <regex>
+
+#include "results_db.hpp"
+#include "test_util.hpp"
+
+namespace panoramia {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::run_panoramia;
+
+class ReportTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new testing::TempDir();
+    testing::write_file(*dir_ / "toy.ini", testing::toy_config(30));
+    ASSERT_EQ(run_panoramia("audit toy.ini --log-level off", dir_->path()).exit_code, 0);
+    ASSERT_EQ(run_panoramia("audit toy.ini --set audit.seed=8 --log-level off", dir_->path()).exit_code,
+              0);
+  }
+  static void TearDownTestSuite() { delete dir_; }
+  static testing::TempDir* dir_;
+};
+testing::TempDir* ReportTest::dir_ = nullptr;
+
+TEST_F(ReportTest, TableNumbersMatchTheDatabase) {
+  const auto r = run_panoramia("report 1 --out r.html", dir_->path());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string html = testing::read_file(*dir_ / "r.html");
+  ResultsDb db(*dir_ / "panoramia-work" / "results.db");
+  int checked = 0;
+  for (const auto& m : db.metrics(1)) {
+    if (m.name != "c_lb" && m.name != "eps_c_lb" && m.name != "auc") continue;
+    if (m.attack == "audit") continue;
+    // The row of this column: bound is the first value cell, AUC the sixth.
+    const std::regex row("<tr data-column=\"" + m.attack + "\">(.*?)</tr>");
+    std::smatch match;
+    ASSERT_TRUE(std::regex_search(html, match, row)) << m.attack;
+    std::vector<double> values;
+    const std::string cells = match[1];
+    const std::regex value("data-value=\"([^\"]+)\"");
+    for (auto it = std::sregex_iterator(cells.begin(), cells.end(), value);
+         it != std::sregex_iterator(); ++it)
+      values.push_back(std::stod((*it)[1]));
+    const bool baseline = m.attack == "baseline_pred";
+    // baseline rows have no eps-tilde cell: bound, threshold, recall, precision, AUC, ...
+    const std::size_t auc_index = baseline ? 4 : 5;
+    ASSERT_GT(values.size(), auc_index);
+    EXPECT_NEAR(m.name == "auc" ? values[auc_index] : values[0], m.value, 1e-6) << m.attack << " " << m.name;
+    ++checked;
+  }
+  EXPECT_EQ(checked, 6);  // bound and AUC of baseline and two MIAs
+  char c_lb[64];
+  for (const auto& m : db.metrics(1))
+    if (m.attack == "audit" && m.name == "c_lb") std::snprintf(c_lb, sizeof c_lb, "<span id=\"c_lb\">%.4f</span>", m.value);
+  EXPECT_THAT(html, HasSubstr(c_lb));
+  EXPECT_THAT(html, HasSubstr("not a proven lower bound"));
+  EXPECT_THAT(html, HasSubstr("<pre id=\"config\">[audit]"));
+  EXPECT_THAT(html, HasSubstr("<table class=\"samples\"><caption>generated samples"));
+  for (const std::string png : {"bound-recall", "precision-recall", "roc", "hist-baseline_pred"})
+    EXPECT_TRUE(std::filesystem::exists(*dir_ / "r-plots" / (png + ".png"))) << png;
+  // Self-contained: no resource is fetched (namespace URIs such as xmlns="http://..." are names).
+  for (const std::string fetch : {"src=\"http", "href=\"http", "url(http", "@import", "<script src"})
+    EXPECT_EQ(html.find(fetch), std::string::npos) << fetch;
+}
+
+TEST_F(ReportTest, OpensInHeadlessChromiumWithEveryPlotAndNoConsoleErrors) {
+  ASSERT_EQ(run_panoramia("report 1 --out page.html", dir_->path()).exit_code, 0);
+  ASSERT_EQ(std::system("command -v chromium >/dev/null"), 0)
+      << "chromium is required for this test (scripts/install-deps installs it)";
+  const std::string flags =
+      "--headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
+      "--disable-background-networking --disable-component-update --disable-sync "
+      "--enable-logging=stderr --v=0 --window-size=1200,4000 --user-data-dir='" +
+      (*dir_ / "chrome-profile").string() + "'";
+  const std::string url = "file://" + (*dir_ / "page.html").string();
+  const std::string dom_cmd = "cd '" + dir_->path().string() + "' && timeout 120 chromium " + flags +
+                              " --dump-dom '" + url + "' > dom.html 2> console.log";
+  ASSERT_EQ(std::system(dom_cmd.c_str()), 0) << testing::read_file(*dir_ / "console.log");
+  const std::string dom = testing::read_file(*dir_ / "dom.html");
+  const std::string console = testing::read_file(*dir_ / "console.log");
+  EXPECT_THAT(dom, HasSubstr("PANORAMIA audit: run 1"));
+  // Every figure carries its SVG: 3 curve plots and one histogram per score column.
+  int figures = 0;
+  const std::regex figure("<figure id=\"([^\"]+)\" class=\"plot\"><svg");
+  for (auto it = std::sregex_iterator(dom.begin(), dom.end(), figure); it != std::sregex_iterator(); ++it)
+    ++figures;
+  EXPECT_EQ(figures, 6);
+  EXPECT_EQ(console.find("CONSOLE"), std::string::npos) << console;
+  EXPECT_EQ(console.find("Failed to load"), std::string::npos) << console;
+  const std::string shot_cmd = "cd '" + dir_->path().string() + "' && timeout 120 chromium " + flags +
+                               " --screenshot=shot.png '" + url + "' 2>/dev/null";
+  ASSERT_EQ(std::system(shot_cmd.c_str()), 0);
+  ASSERT_TRUE(std::filesystem::exists(*dir_ / "shot.png"));
+  EXPECT_GT(std::filesystem::file_size(*dir_ / "shot.png"), 20000u);  // not a blank page
+}
+
+TEST_F(ReportTest, CompareRowsMatchShow) {
+  const auto compare = run_panoramia("compare 1 2", dir_->path());
+  ASSERT_EQ(compare.exit_code, 0) << compare.output;
+  const auto show1 = run_panoramia("show 1", dir_->path()).output;
+  const auto show2 = run_panoramia("show 2", dir_->path()).output;
+  std::istringstream lines(compare.output);
+  std::string line;
+  int rows = 0;
+  std::getline(lines, line);  // header
+  while (std::getline(lines, line)) {
+    const std::string run = line.substr(2, 4);
+    const std::string rest = line.substr(6);
+    const auto& show = std::stoi(run) == 1 ? show1 : show2;
+    EXPECT_THAT(show, HasSubstr("\n" + rest + "\n")) << line;
+    ++rows;
+  }
+  EXPECT_EQ(rows, 6);
+  const auto filtered = run_panoramia("compare 1 2 --attack baseline --out cmp.html", dir_->path());
+  ASSERT_EQ(filtered.exit_code, 0) << filtered.output;
+  EXPECT_EQ(std::count(filtered.output.begin(), filtered.output.end(), '\n'), 4);  // header, 2 rows, page
+  EXPECT_THAT(testing::read_file(*dir_ / "cmp.html"), HasSubstr("<figure id=\"bound-recall\""));
+}
+
+TEST_F(ReportTest, ExportJsonHasAllMetricsAndCurves) {
+  const auto r = run_panoramia("export 2 --json", dir_->path());
+  ASSERT_EQ(r.exit_code, 0);
+  EXPECT_THAT(r.output, HasSubstr("\"bound_vs_recall\""));
+  EXPECT_THAT(r.output, HasSubstr("\"eps_tilde\""));
+  EXPECT_EQ(run_panoramia("report 9", dir_->path()).exit_code, 2);
+}
+
+}  // namespace
+}  // namespace panoramia
