@@ -51,9 +51,13 @@ torch::Tensor lrelu_gain(const torch::Tensor& x) {
   return torch::leaky_relu(x, 0.2) * kSqrt2;
 }
 
-torch::Tensor upsample2x(const torch::Tensor& x) { return upsample_dim(upsample_dim(x, 2), 3); }
+torch::Tensor upsample2x(const torch::Tensor& x) {
+  return upsample_dim(upsample_dim(x, 2), 3);
+}
 
-torch::Tensor blur(const torch::Tensor& x) { return blur_dim(blur_dim(x, 2), 3); }
+torch::Tensor blur(const torch::Tensor& x) {
+  return blur_dim(blur_dim(x, 2), 3);
+}
 
 EqualLinearImpl::EqualLinearImpl(std::int64_t in, std::int64_t out, bool activation,
                                  double bias_init, double lr_mul)

@@ -52,8 +52,8 @@ torch::Tensor reference_fir(const torch::Tensor& x, bool up) {
   auto k = torch::outer(f, f);
   k = (k / k.sum() * (up ? 4.0 : 1.0)).view({1, 1, 4, 4}).expand({x.size(1), 1, 4, 4});
   const std::int64_t one[] = {1, 1}, zero[] = {0, 0};
-  return torch::conv2d(torch::constant_pad_nd(input, {2, 1, 2, 1}, 0.0), k, at::Tensor(), one,
-                       zero, one, x.size(1));
+  return torch::conv2d(torch::constant_pad_nd(input, {2, 1, 2, 1}, 0.0), k, at::Tensor(), one, zero,
+                       one, x.size(1));
 }
 
 TEST(Layers, SeparableResamplingEqualsTheTwoDimensionalFir) {

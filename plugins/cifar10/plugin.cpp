@@ -1,0 +1,62 @@
+// Plugin `cifar10`: reads the CIFAR-10 binary version as an image batch.
+#include <torch/torch.h>
+
+#include <panoramia/plugin.hpp>
+
+#include "cifar_file.hpp"
+#include "image_batch.hpp"
+
+namespace {
+
+using panoramia::Context;
+using panoramia::OptionSpec;
+using panoramia::OptionType;
+namespace fs = std::filesystem;
+
+class CifarReader final : public panoramia::DatasetReader {
+ public:
+  panoramia::Batch read(Context& ctx) override {
+    const auto& o = ctx.options();
+    const fs::path directory = o.get_string("directory");
+    std::vector<fs::path> files;
+    const auto listed = panoramia::detail::split_list(o.raw("files"));
+    for (const auto& name :
+         listed.empty() ? panoramia::cifar::cifar10_split_files(o.get_string("split")) : listed) {
+      const fs::path path = name;
+      files.push_back(path.is_relative() ? directory / path : path);
+    }
+    auto data = panoramia::cifar::read_cifar10(files, o.get_int("limit"));
+    ctx.logger()->info("cifar10: {} images from {} file(s) in {}", data.images.size(0),
+                       files.size(), directory.string());
+    panoramia::Batch batch;
+    batch.x = data.images;
+    batch.y = data.labels;
+    batch.modality = "image";
+    return batch;
+  }
+};
+
+class Factory final : public panoramia::PluginFactory {
+ public:
+  std::vector<OptionSpec> options(panoramia::Kind) const override {
+    using T = OptionType;
+    using panoramia::image::option;
+    return {option("directory", T::kPath, "cifar-10-batches-bin",
+                   "directory of the binary version's files"),
+            option("split", T::kString, "train",
+                   "train (data_batch_1..5.bin), test (test_batch.bin) or all",
+                   {"train", "test", "all"}),
+            option("files", T::kString, "",
+                   "comma-separated file names read instead of the split's (relative to "
+                   "directory)"),
+            option("limit", T::kInt, "0", "keep only the first N images (0: all)")};
+  }
+  std::unique_ptr<panoramia::DatasetReader> make_dataset_reader(Context&) override {
+    return std::make_unique<CifarReader>();
+  }
+};
+
+}  // namespace
+
+PANORAMIA_PLUGIN(Factory, "cifar10", "1.0.0", panoramia::kDatasetReader,
+                 "CIFAR-10 binary version (data_batch_1..5.bin, test_batch.bin).")
