@@ -1,0 +1,189 @@
+#include "stats/o1.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <random>
+#include <stdexcept>
+
+namespace panoramia::stats {
+namespace {
+
+// Indices sorted by loss ascending (ties by index).
+std::vector<std::size_t> order_by_loss(const std::vector<double>& loss) {
+  std::vector<std::size_t> order(loss.size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return loss[a] < loss[b]; });
+  return order;
+}
+
+O1Result evaluate(const std::vector<double>& loss, const std::vector<int>& member,
+                  std::int64_t k_plus, std::int64_t k_minus, double level, double delta,
+                  BoundSearch search) {
+  O1Result out;
+  out.m = static_cast<std::int64_t>(loss.size());
+  out.k_plus = k_plus;
+  out.k_minus = k_minus;
+  out.level = level;
+  o1_guesses(loss, member, k_plus, k_minus, out.r, out.v);
+  out.eps_lb = lower_bound(BoundQuery{out.m, out.r, out.v, level, delta, 0.0}, search);
+  return out;
+}
+
+std::vector<std::pair<std::int64_t, std::int64_t>> grid_pairs(const std::vector<double>& grid,
+                                                              std::int64_t m) {
+  std::vector<std::int64_t> ks;
+  for (double f : grid) {
+    if (!(f >= 0 && f <= 1)) throw std::invalid_argument("O(1) grid fractions must be in [0, 1]");
+    ks.push_back(static_cast<std::int64_t>(std::floor(f * m)));
+  }
+  std::sort(ks.begin(), ks.end());
+  ks.erase(std::unique(ks.begin(), ks.end()), ks.end());
+  std::vector<std::pair<std::int64_t, std::int64_t>> pairs;
+  for (auto kp : ks)
+    for (auto km : ks)
+      if (kp + km > 0 && kp + km <= m) pairs.emplace_back(kp, km);
+  if (pairs.empty()) throw std::invalid_argument("the O(1) grid gives no (k+, k-) pair");
+  return pairs;
+}
+
+O1Result best_over(const std::vector<double>& loss, const std::vector<int>& member,
+                   const std::vector<std::pair<std::int64_t, std::int64_t>>& pairs, double level,
+                   double delta, BoundSearch search) {
+  O1Result best;
+  bool first = true;
+  for (const auto& [kp, km] : pairs) {
+    O1Result r = evaluate(loss, member, kp, km, level, delta, search);
+    if (first || r.eps_lb > best.eps_lb) best = r;
+    first = false;
+  }
+  best.tests = static_cast<std::int64_t>(pairs.size());
+  return best;
+}
+
+// The reference find_O1_pred, with its quirks (method §1.6), followed by the bound at p = 0.05.
+O1Result reference(const std::vector<double>& loss, const std::vector<int>& member) {
+  const auto [lo, hi] = std::minmax_element(loss.begin(), loss.end());
+  std::vector<double> grid;
+  for (double t = *lo; t <= *hi + 0.01; t += 0.01) grid.push_back(t);
+  const std::int64_t m = static_cast<std::int64_t>(loss.size());
+  constexpr double kLevel = 0.05;
+  O1Result best;
+  best.m = m;
+  best.level = kLevel;
+  best.optimistic = true;
+  double best_t_pos = grid.front();
+  bool have = false;
+  for (double t_pos : grid) {
+    std::int64_t r = 0, v = 0;
+    for (std::size_t i = 0; i < loss.size(); ++i)
+      if (loss[i] <= t_pos) {
+        ++r;
+        v += member[i];
+      }
+    const double eps = lower_bound(BoundQuery{m, r, v, kLevel, 0, 0}, BoundSearch::kReference);
+    if (!have || eps > best.eps_lb) {
+      best.eps_lb = eps;
+      best.r = r;
+      best.v = v;
+      best_t_pos = t_pos;
+      have = true;
+    }
+  }
+  for (auto it = grid.rbegin(); it != grid.rend() && *it > best_t_pos; ++it) {
+    std::int64_t r = 0, v = 0;
+    for (std::size_t i = 0; i < loss.size(); ++i) {
+      if (loss[i] <= best_t_pos) {
+        ++r;
+        v += member[i];
+      } else if (loss[i] >= *it) {
+        ++r;
+        v += 1 - member[i];
+      }
+    }
+    const double eps = lower_bound(BoundQuery{m, r, v, kLevel, 0, 0}, BoundSearch::kReference);
+    if (eps > best.eps_lb) {
+      best.eps_lb = eps;
+      best.r = r;
+      best.v = v;
+    }
+  }
+  best.tests = static_cast<std::int64_t>(grid.size() * (grid.size() + 1) / 2);
+  return best;
+}
+
+}  // namespace
+
+const char* to_string(O1Selection selection) {
+  switch (selection) {
+    case O1Selection::kFixed: return "fixed";
+    case O1Selection::kBonferroni: return "bonferroni";
+    case O1Selection::kSplit: return "split";
+    case O1Selection::kReference: return "reference (optimistic)";
+  }
+  return "?";
+}
+
+void o1_guesses(const std::vector<double>& loss, const std::vector<int>& member,
+                std::int64_t k_plus, std::int64_t k_minus, std::int64_t& r, std::int64_t& v) {
+  const auto m = static_cast<std::int64_t>(loss.size());
+  if (k_plus < 0 || k_minus < 0 || k_plus + k_minus > m)
+    throw std::invalid_argument("O(1): k+ = " + std::to_string(k_plus) + " and k- = " +
+                                std::to_string(k_minus) + " do not fit in " + std::to_string(m) +
+                                " canaries");
+  const auto order = order_by_loss(loss);
+  r = k_plus + k_minus;
+  v = 0;
+  for (std::int64_t i = 0; i < k_plus; ++i) v += member[order[i]];
+  for (std::int64_t i = 0; i < k_minus; ++i) v += 1 - member[order[m - 1 - i]];
+}
+
+O1Result o1_audit(const std::vector<double>& loss, const std::vector<int>& member,
+                  const O1Options& o) {
+  if (loss.size() != member.size() || loss.empty())
+    throw std::invalid_argument("O(1): losses and inclusion bits must be non-empty and aligned");
+  if (!(o.confidence > 0 && o.confidence < 1))
+    throw std::invalid_argument("O(1): confidence must be in (0, 1)");
+  const double alpha = 1 - o.confidence;
+  const auto m = static_cast<std::int64_t>(loss.size());
+  switch (o.selection) {
+    case O1Selection::kFixed: {
+      O1Result r = evaluate(loss, member, o.k_plus, o.k_minus, alpha, o.delta, o.search);
+      return r;
+    }
+    case O1Selection::kBonferroni: {
+      const auto pairs = grid_pairs(o.grid, m);
+      return best_over(loss, member, pairs, alpha / static_cast<double>(pairs.size()), o.delta,
+                       o.search);
+    }
+    case O1Selection::kSplit: {
+      std::vector<std::size_t> idx(loss.size());
+      std::iota(idx.begin(), idx.end(), std::size_t{0});
+      std::mt19937_64 rng(o.split_seed);
+      std::shuffle(idx.begin(), idx.end(), rng);
+      const std::size_t half = idx.size() / 2;
+      std::vector<double> l1, l2;
+      std::vector<int> m1, m2;
+      for (std::size_t i = 0; i < idx.size(); ++i) {
+        (i < half ? l1 : l2).push_back(loss[idx[i]]);
+        (i < half ? m1 : m2).push_back(member[idx[i]]);
+      }
+      if (l1.empty() || l2.empty()) throw std::invalid_argument("O(1) split needs 2 canaries or more");
+      // Choose fractions on the first half, evaluate them once on the second.
+      const auto pairs = grid_pairs(o.grid, static_cast<std::int64_t>(l1.size()));
+      const O1Result chosen = best_over(l1, m1, pairs, alpha, o.delta, o.search);
+      const auto scale = [&](std::int64_t k) {
+        return static_cast<std::int64_t>(std::floor(double(k) * l2.size() / l1.size()));
+      };
+      std::int64_t kp = scale(chosen.k_plus), km = scale(chosen.k_minus);
+      if (kp + km > static_cast<std::int64_t>(l2.size())) km = static_cast<std::int64_t>(l2.size()) - kp;
+      return evaluate(l2, m2, kp, km, alpha, o.delta, o.search);
+    }
+    case O1Selection::kReference:
+      return reference(loss, member);
+  }
+  throw std::invalid_argument("O(1): unknown selection");
+}
+
+}  // namespace panoramia::stats
