@@ -10,6 +10,8 @@
 #include "hashing.hpp"
 #include "plugin_error.hpp"
 #include "results_db.hpp"
+#include "results_io.hpp"
+#include "stats/o1.hpp"
 
 namespace panoramia {
 namespace {
@@ -74,7 +76,10 @@ std::string AuditPipeline::plugin_key(const std::string& section) const {
   const auto& s = config_.section(section);
   const auto* plugin = registry_.find(s.plugin);
   Hasher h;
-  h.add(section).add(s.plugin).add(plugin ? plugin->version : "").add(config_.section_text(section));
+  h.add(section)
+      .add(s.plugin)
+      .add(plugin ? plugin->version : "")
+      .add(config_.section_text(section));
   h.add(seed_);
   return h.hex();
 }
@@ -90,16 +95,35 @@ stats::AuditSummary AuditPipeline::run(std::vector<MetricRecord>& extra_metrics,
   compute_signals();
   closeness(extra_metrics);
 
+  stats::AuditSummary summary = play("", "train", "test", scores);
+  const bool real = sets_.count("real-test") != 0;
+  stats::AuditSummary real_summary;
+  if (real) {
+    real_summary = play("real/", "real-train", "real-test", scores);
+    for (auto& m : summary_metrics(real_summary)) {
+      m.attack = "real/" + m.attack;
+      extra_metrics.push_back(std::move(m));
+    }
+  }
+  std::map<std::string, double> o1_eps;
+  if (sets_.count("canaries")) o1(extra_metrics, o1_eps);
+  return summary;
+}
+
+stats::AuditSummary AuditPipeline::play(const std::string& prefix, const std::string& train_set,
+                                        const std::string& test_set,
+                                        std::vector<ScoreColumn>& scores) {
+  const AttackSet& test = sets_.at(test_set);
   stats::ScoreTable table;
-  table.source = "audit";
-  for (std::int64_t i = 0; i < test_set_.is_member.size(0); ++i)
-    table.member.push_back(test_set_.is_member[i].item<float>() > 0.5f ? 1 : 0);
+  table.source = prefix.empty() ? "audit" : prefix + "audit";
+  for (std::int64_t i = 0; i < test.is_member.size(0); ++i)
+    table.member.push_back(test.is_member[i].item<float>() > 0.5f ? 1 : 0);
   std::vector<std::pair<std::string, std::string>> columns{{"baseline_pred", "baseline"}};
   for (const auto& v : variants_) columns.emplace_back("mia_" + v + "_pred", "mia_" + v);
   for (const auto& [column, side] : columns) {
     table.names.push_back(column);
-    table.scores.push_back(attack(column, side));
-    scores.push_back(ScoreColumn{column, table.member, table.scores.back()});
+    table.scores.push_back(attack(side, train_set, test_set));
+    scores.push_back(ScoreColumn{prefix + column, table.member, table.scores.back()});
   }
   const auto& audit = config_.section("audit").host;
   stats::SweepOptions options;
@@ -138,8 +162,9 @@ void AuditPipeline::split_data() {
   for (double f : {target_fraction, fg, fa, ft})
     if (!(f > 0 && f <= 1)) throw UserError("[split] fractions must be in (0, 1]");
   if (fg + fa + ft > 1 + 1e-9)
-    throw UserError("[split] generator_fraction + attack_train_fraction + attack_test_fraction "
-                    "must not exceed 1 (the pools are disjoint parts of the target's training set)");
+    throw UserError(
+        "[split] generator_fraction + attack_train_fraction + attack_test_fraction "
+        "must not exceed 1 (the pools are disjoint parts of the target's training set)");
   auto gen = at::make_generator<at::CPUGeneratorImpl>(derive_seed(seed_, "split"));
   auto order = torch::randperm(data_.size(), gen, torch::kInt64);
   const std::int64_t max_samples = s.get_int("max_samples");
@@ -158,12 +183,27 @@ void AuditPipeline::split_data() {
   split_.generator = split_.target_train.slice(0, 0, n_gen);
   split_.attack_train = split_.target_train.slice(0, n_gen, n_gen + n_atr);
   split_.attack_test = split_.target_train.slice(0, n_gen + n_atr, n_gen + n_atr + n_ate);
+  // O(1) canaries come from the held-out data: each joins the target's training set with
+  // probability 1/2; the others stay out (real non-members).
+  const std::int64_t canaries = config_.section("o1").host.get_int("canaries");
+  if (canaries < 0 || canaries > split_.target_validation.size(0))
+    throw UserError("[o1] canaries = " + std::to_string(canaries) + " but only " +
+                    std::to_string(split_.target_validation.size(0)) +
+                    " samples are held out from the target's training set");
+  if (canaries > 0) {
+    split_.canaries = split_.target_validation.slice(0, 0, canaries);
+    split_.target_validation = split_.target_validation.slice(0, canaries);
+    auto coin = at::make_generator<at::CPUGeneratorImpl>(derive_seed(seed_, "o1"));
+    split_.canary_in =
+        torch::bernoulli(torch::full({canaries}, 0.5, torch::kFloat64), coin).to(torch::kInt64);
+  }
   Hasher h;
-  h.add(fingerprint_).add(config_.section_text("split")).add(seed_);
+  h.add(fingerprint_).add(config_.section_text("split")).add(config_.section_text("o1")).add(seed_);
   split_.key = h.hex();
-  logger_->info("split: target trains on {} (validation {}); generator {}, attack-train {}, "
-                "attack-test {} members",
-                n_target, n - n_target, n_gen, n_atr, n_ate);
+  logger_->info(
+      "split: target trains on {} (validation {}); generator {}, attack-train {}, "
+      "attack-test {} members; {} O(1) canaries",
+      n_target, split_.target_validation.size(0), n_gen, n_atr, n_ate, canaries);
 }
 
 void AuditPipeline::generate() {
@@ -216,7 +256,10 @@ void AuditPipeline::train_target() {
         } else {
           if (!target_->can_fit())
             throw UserError("target plugin '" + plugin + "' cannot train; set [target] load");
-          const Batch train = select_rows(data_, split_.target_train);
+          at::Tensor rows = split_.target_train;
+          if (split_.canaries.defined())
+            rows = torch::cat({rows, split_.canaries.index({split_.canary_in == 1})});
+          const Batch train = select_rows(data_, rows);
           const Batch validation = select_rows(data_, split_.target_validation);
           guarded(plugin, "fit", [&] { target_->fit(train, validation, ctx); });
         }
@@ -261,8 +304,9 @@ void AuditPipeline::build_game() {
   // Attack training: every attack-train member and as many synthetic samples (disjoint from the
   // helper's), labelled 1 and 0.
   const Batch synth_train = select_rows(synthetic_, range(n_helper_, n_helper_ + n_atr));
-  train_set_.samples = concat(select_rows(data_, split_.attack_train), synth_train);
-  train_set_.is_member = torch::cat({torch::ones({n_atr}), torch::zeros({n_atr})});
+  const Batch members_train = select_rows(data_, split_.attack_train);
+  sets_["train"] = AttackSet{concat(members_train, synth_train),
+                             torch::cat({torch::ones({n_atr}), torch::zeros({n_atr})})};
 
   // The test game: m fair coins; slot i holds real member i on heads, generated sample i on tails.
   const auto& game = config_.section("game").host;
@@ -274,16 +318,39 @@ void AuditPipeline::build_game() {
   const std::int64_t game_seed = game.get_int("seed");
   auto gen = at::make_generator<at::CPUGeneratorImpl>(
       game_seed >= 0 ? static_cast<std::uint64_t>(game_seed) : derive_seed(seed_, "game"));
-  const auto coins = torch::bernoulli(torch::full({m}, 0.5, torch::kFloat64), gen).to(torch::kInt64);
+  const auto coins =
+      torch::bernoulli(torch::full({m}, 0.5, torch::kFloat64), gen).to(torch::kInt64);
   const Batch real = select_rows(data_, split_.attack_test.slice(0, 0, m));
-  const Batch fake =
-      select_rows(synthetic_, range(n_helper_ + n_atr, n_helper_ + n_atr + m));
+  const Batch fake = select_rows(synthetic_, range(n_helper_ + n_atr, n_helper_ + n_atr + m));
   const auto pick = range(0, m) + (1 - coins) * m;
-  test_set_.samples = select_rows(concat(real, fake), pick);
-  test_set_.is_member = coins.to(torch::kFloat32);
+  sets_["test"] = AttackSet{select_rows(concat(real, fake), pick), coins.to(torch::kFloat32)};
+
+  // The same game with real held-out non-members (c = 0: {eps+c}_lb bounds eps itself).
+  const std::string nonmembers = game.get_string("nonmembers");
+  if (nonmembers == "both") {
+    const auto& held_out = split_.target_validation;
+    const std::int64_t m_real = std::min(m, held_out.size(0) - n_atr);
+    if (m_real < 1)
+      throw UserError("[game] nonmembers = both needs more held-out data than the " +
+                      std::to_string(n_atr) + " attack-training non-members (" +
+                      std::to_string(held_out.size(0)) +
+                      " held out); lower [split] target_fraction");
+    sets_["real-train"] =
+        AttackSet{concat(members_train, select_rows(data_, held_out.slice(0, 0, n_atr))),
+                  torch::cat({torch::ones({n_atr}), torch::zeros({n_atr})})};
+    const auto real_coins = coins.slice(0, 0, m_real);
+    const Batch out = select_rows(data_, held_out.slice(0, n_atr, n_atr + m_real));
+    const Batch in = select_rows(data_, split_.attack_test.slice(0, 0, m_real));
+    sets_["real-test"] =
+        AttackSet{select_rows(concat(in, out), range(0, m_real) + (1 - real_coins) * m_real),
+                  real_coins.to(torch::kFloat32)};
+  }
+  if (split_.canaries.defined())
+    sets_["canaries"] =
+        AttackSet{select_rows(data_, split_.canaries), split_.canary_in.to(torch::kFloat32)};
   Hasher h;
   h.add(generator_key_).add(split_.key).add(static_cast<std::uint64_t>(m));
-  h.add(static_cast<std::uint64_t>(game_seed)).add(seed_);
+  h.add(static_cast<std::uint64_t>(game_seed)).add(seed_).add(nonmembers);
   game_key_ = h.hex();
   logger_->info("game: m = {} slots, {} members", m, coins.sum().item<std::int64_t>());
 }
@@ -308,59 +375,60 @@ void AuditPipeline::compute_signals() {
           const std::string plugin = config_.section(side.section).plugin;
           auto& ctx = context(side.section, "signals", dir / "work");
           const std::string op = "side_signals(" + side.variant + ")";
-          auto train = guarded(plugin, op, [&] {
-            return side.model->side_signals(train_set_.samples, side.variant, ctx);
-          });
-          auto test = guarded(plugin, op, [&] {
-            return side.model->side_signals(test_set_.samples, side.variant, ctx);
-          });
-          check_signals(train, train_set_.samples.size(), plugin + " " + op);
-          check_signals(test, test_set_.samples.size(), plugin + " " + op);
-          save_signals(train, dir / (side.name + ".train.pt"));
-          save_signals(test, dir / (side.name + ".test.pt"));
-          train_signals_[side.name] = train;
-          test_signals_[side.name] = test;
+          for (const auto& [set, data] : sets_) {
+            if (set == "canaries" && side.name == "baseline") continue;
+            auto signals = guarded(plugin, op, [&] {
+              return side.model->side_signals(data.samples, side.variant, ctx);
+            });
+            check_signals(signals, data.samples.size(), plugin + " " + op);
+            save_signals(signals, dir / (side.name + "." + set + ".pt"));
+            signals_[side.name][set] = signals;
+          }
         }
       },
       [&](const std::filesystem::path& dir) {
-        for (const auto& side : sides) {
-          train_signals_[side.name] = load_signals(dir / (side.name + ".train.pt"));
-          test_signals_[side.name] = load_signals(dir / (side.name + ".test.pt"));
-        }
+        for (const auto& side : sides)
+          for (const auto& [set, data] : sets_)
+            if (!(set == "canaries" && side.name == "baseline"))
+              signals_[side.name][set] = load_signals(dir / (side.name + "." + set + ".pt"));
       });
 }
 
-std::vector<double> AuditPipeline::attack(const std::string& column, const std::string& side) {
+std::vector<double> AuditPipeline::attack(const std::string& side, const std::string& train_set,
+                                          const std::string& test_set) {
   Hasher h;
   h.add(plugin_key("attack")).add(plugin_key("featurizer")).add(signals_key_).add(side);
+  h.add(train_set).add(test_set);
+  const AttackSet& train_data = sets_.at(train_set);
+  const AttackSet& test_data = sets_.at(test_set);
+  const std::string stage = (train_set == "train" ? "attack-" : "attack-real-") + side;
   const std::string key = h.hex();
   at::Tensor scores;
   const std::string attack_plugin = config_.section("attack").plugin;
   const std::string feat_plugin = config_.section("featurizer").plugin;
   cache_.run(
-      "attack-" + side, key,
+      stage, key,
       [&](const std::filesystem::path& dir) {
         // Same stage seed for the baseline and every MIA: they differ only in the side model.
         auto& fctx = context("featurizer", "featurizer", dir / "featurizer");
         auto& actx = context("attack", "attack", dir / "work");
         auto featurizer = registry_.make_featurizer(feat_plugin, fctx);
         auto attack = registry_.make_attack(attack_plugin, actx);
-        AttackData train{train_set_.samples, train_signals_.at(side), {}};
-        AttackData test{test_set_.samples, test_signals_.at(side), {}};
+        AttackData train{train_data.samples, signals_.at(side).at(train_set), {}};
+        AttackData test{test_data.samples, signals_.at(side).at(test_set), {}};
         train.features = guarded(feat_plugin, "featurize", [&] {
           return featurizer->featurize(train.samples, train.side, fctx);
         });
         test.features = guarded(feat_plugin, "featurize", [&] {
           return featurizer->featurize(test.samples, test.side, fctx);
         });
-        guarded(attack_plugin, "fit", [&] { attack->fit(train, train_set_.is_member, actx); });
+        guarded(attack_plugin, "fit", [&] { attack->fit(train, train_data.is_member, actx); });
         scores = guarded(attack_plugin, "score", [&] { return attack->score(test, actx); });
         scores = scores.to(torch::kFloat64).reshape({-1}).contiguous();
         if (scores.size(0) != test.samples.size())
-          throw PluginError(attack_plugin, "score", "it returned " + std::to_string(scores.size(0)) +
-                                                        " scores for " +
-                                                        std::to_string(test.samples.size()) +
-                                                        " samples");
+          throw PluginError(attack_plugin, "score",
+                            "it returned " + std::to_string(scores.size(0)) + " scores for " +
+                                std::to_string(test.samples.size()) + " samples");
         if (!torch::isfinite(scores).all().item<bool>() || scores.min().item<double>() < 0 ||
             scores.max().item<double>() > 1)
           throw PluginError(attack_plugin, "score", "it returned scores outside [0, 1]");
@@ -368,6 +436,54 @@ std::vector<double> AuditPipeline::attack(const std::string& column, const std::
       },
       [&](const std::filesystem::path& dir) { scores = load_tensor(dir / "scores.pt"); });
   return std::vector<double>(scores.data_ptr<double>(), scores.data_ptr<double>() + scores.numel());
+}
+
+void AuditPipeline::o1(std::vector<MetricRecord>& metrics,
+                       std::map<std::string, double>& eps_lb) const {
+  const auto& o = config_.section("o1").host;
+  stats::O1Options options;
+  const std::string selection = o.get_string("selection");
+  options.selection = selection == "fixed"       ? stats::O1Selection::kFixed
+                      : selection == "split"     ? stats::O1Selection::kSplit
+                      : selection == "reference" ? stats::O1Selection::kReference
+                                                 : stats::O1Selection::kBonferroni;
+  options.confidence = o.get_double("confidence");
+  options.delta = o.get_double("delta");
+  options.k_plus = o.get_int("k_plus");
+  options.k_minus = o.get_int("k_minus");
+  options.grid = o.get_double_list("grid");
+  options.split_seed = derive_seed(seed_, "o1-split");
+  const AttackSet& canaries = sets_.at("canaries");
+  std::vector<int> member;
+  for (std::int64_t i = 0; i < canaries.is_member.size(0); ++i)
+    member.push_back(canaries.is_member[i].item<float>() > 0.5f ? 1 : 0);
+  for (const auto& v : variants_) {
+    const auto loss = signals_.at("mia_" + v).at("canaries").loss.to(torch::kFloat64).contiguous();
+    const std::vector<double> losses(loss.data_ptr<double>(),
+                                     loss.data_ptr<double>() + loss.numel());
+    stats::O1Result r;
+    try {
+      r = stats::o1_audit(losses, member, options);
+    } catch (const std::invalid_argument& e) {
+      throw UserError(std::string("[o1] ") + e.what());
+    }
+    const std::string attack = "o1/" + v;
+    for (const auto& [name, value] :
+         std::vector<std::pair<std::string, double>>{{"eps_lb", r.eps_lb},
+                                                     {"m", double(r.m)},
+                                                     {"r", double(r.r)},
+                                                     {"v", double(r.v)},
+                                                     {"k_plus", double(r.k_plus)},
+                                                     {"k_minus", double(r.k_minus)},
+                                                     {"level", r.level},
+                                                     {"tests", double(r.tests)},
+                                                     {"optimistic", r.optimistic ? 1.0 : 0.0}})
+      metrics.push_back(MetricRecord{attack, name, value, {}, {}});
+    eps_lb[v] = r.eps_lb;
+    logger_->info("O(1) {} ({}): eps_lb = {:.4f} from r = {}, v = {} of m = {} canaries{}", v,
+                  stats::to_string(options.selection), r.eps_lb, r.r, r.v, r.m,
+                  r.optimistic ? " (optimistic: no correction for the selection)" : "");
+  }
 }
 
 void AuditPipeline::closeness(std::vector<MetricRecord>& metrics) const {

@@ -17,8 +17,10 @@ namespace panoramia {
 
 /// Row indices of the pools drawn from the data.
 struct Split {
-  at::Tensor target_train, target_validation;  // the target's training and validation sets
+  at::Tensor target_train, target_validation;       // the target's training and validation sets
   at::Tensor generator, attack_train, attack_test;  // disjoint parts of target_train
+  at::Tensor canaries;   // O(1): drawn from the held-out data, each trained on with probability 1/2
+  at::Tensor canary_in;  // int64 [m]: 1 when the canary is in the target's training set
   std::string key;
 };
 
@@ -34,6 +36,9 @@ class AuditPipeline {
                 std::filesystem::path workdir, StageCache& cache,
                 std::shared_ptr<spdlog::logger> logger);
 
+  /// Runs every stage. Returns the summary of the generated-non-member game; the real-non-member
+  /// game and the O(1) audit (when configured) add their metrics and scores with the prefixes
+  /// "real/" and "o1/".
   stats::AuditSummary run(std::vector<struct MetricRecord>& extra_metrics,
                           std::vector<struct ScoreColumn>& scores);
 
@@ -49,7 +54,11 @@ class AuditPipeline {
   void train_helper();
   void build_game();
   void compute_signals();
-  std::vector<double> attack(const std::string& column, const std::string& side);
+  std::vector<double> attack(const std::string& side, const std::string& train_set,
+                             const std::string& test_set);
+  stats::AuditSummary play(const std::string& prefix, const std::string& train_set,
+                           const std::string& test_set, std::vector<ScoreColumn>& scores);
+  void o1(std::vector<MetricRecord>& metrics, std::map<std::string, double>& eps_lb) const;
   void closeness(std::vector<MetricRecord>& metrics) const;
 
   const ResolvedConfig& config_;
@@ -70,10 +79,12 @@ class AuditPipeline {
   std::shared_ptr<TargetAdapter> target_, helper_;
   std::string target_key_, helper_key_;
   std::vector<std::string> variants_;
-  AttackSet train_set_, test_set_;
+  // Named sets: "train"/"test" (generated non-members), "real-train"/"real-test" (real held-out
+  // non-members), "canaries" (O(1)).
+  std::map<std::string, AttackSet> sets_;
   std::string game_key_, signals_key_;
-  // Side signals per side ("baseline", "mia_<variant>") on the attack-train and test sets.
-  std::map<std::string, SideSignals> train_signals_, test_signals_;
+  // Side signals per side ("baseline", "mia_<variant>") and set.
+  std::map<std::string, std::map<std::string, SideSignals>> signals_;
 };
 
 }  // namespace panoramia

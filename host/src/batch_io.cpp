@@ -2,8 +2,8 @@
 
 #include <fstream>
 
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include "hashing.hpp"
 
@@ -26,9 +26,10 @@ std::string schema_to_json(const TabularSchema& schema) {
   nlohmann::json j;
   j["label"] = schema.label;
   for (const auto& c : schema.columns) {
-    j["columns"].push_back({{"name", c.name},
-                            {"kind", c.kind == ColumnKind::kContinuous ? "continuous" : "categorical"},
-                            {"categories", c.categories}});
+    j["columns"].push_back(
+        {{"name", c.name},
+         {"kind", c.kind == ColumnKind::kContinuous ? "continuous" : "categorical"},
+         {"categories", c.categories}});
   }
   return j.dump();
 }
@@ -41,7 +42,7 @@ TabularSchema schema_from_json(const std::string& text) {
     Column col;
     col.name = c.at("name").get<std::string>();
     col.kind = c.at("kind").get<std::string>() == "continuous" ? ColumnKind::kContinuous
-                                                              : ColumnKind::kCategorical;
+                                                               : ColumnKind::kCategorical;
     col.categories = c.at("categories").get<std::vector<std::string>>();
     s.columns.push_back(std::move(col));
   }

@@ -32,7 +32,8 @@ OptionSpec plugin_key(bool required) {
   return s;
 }
 
-std::string describe_origin(const ConfigValue& v, const std::string& section, const std::string& k) {
+std::string describe_origin(const ConfigValue& v, const std::string& section,
+                            const std::string& k) {
   if (v.origin == "--set") return "--set " + section + "." + k;
   return v.origin + " [" + section + "] " + k;
 }
@@ -70,14 +71,15 @@ OptionValues validate_keys(const std::string& file, const std::string& section,
 }
 
 void check_unknown(const std::string& section, const std::map<std::string, ConfigValue>& given,
-                   const std::vector<std::vector<OptionSpec>*>& spec_sets, const std::string& owner) {
+                   const std::vector<std::vector<OptionSpec>*>& spec_sets,
+                   const std::string& owner) {
   std::vector<std::string> valid;
   for (const auto* set : spec_sets)
     for (const auto& s : *set) valid.push_back(s.name);
   for (const auto& [k, v] : given) {
     if (std::find(valid.begin(), valid.end(), k) != valid.end()) continue;
-    std::string msg = describe_origin(v, section, k) + " is not a known key of [" + section + "]" +
-                      owner;
+    std::string msg =
+        describe_origin(v, section, k) + " is not a known key of [" + section + "]" + owner;
     const std::string guess = nearest(k, valid);
     msg += guess.empty() ? "" : "; did you mean '" + guess + "'?";
     if (guess.empty()) {
@@ -160,7 +162,8 @@ const std::vector<SectionSchema>& config_schema() {
        true,
        {plugin_key(true), key("load", T::kPath, "", "load a saved generator instead of training"),
         key("helper_samples", T::kInt, "0",
-            "synthetic samples for the helper model (0: as many as the generator's training set)")}},
+            "synthetic samples for the helper model (0: as many as the generator's training "
+            "set)")}},
       {"target",
        kTarget,
        true,
@@ -178,7 +181,27 @@ const std::vector<SectionSchema>& config_schema() {
        std::nullopt,
        false,
        {key("seed", T::kInt, "-1", "seed of the m fair coins (-1: derived from [audit] seed)"),
-        key("m", T::kInt, "0", "number of test slots (0: as many as the test pools allow)")}},
+        key("m", T::kInt, "0", "number of test slots (0: as many as the test pools allow)"),
+        key("nonmembers", T::kString, "generated",
+            "generated: the PANORAMIA game; both: also the same game with real held-out "
+            "non-members (c = 0, so its {eps+c}_lb is a lower bound on eps)",
+            {"generated", "both"})}},
+      {"o1",
+       std::nullopt,
+       false,
+       {key("canaries", T::kInt, "0",
+            "O(1) audit (Steinke et al. 2023): canaries drawn from the held-out data, each trained "
+            "on with probability 1/2 (0: off)"),
+        key("selection", T::kString, "bonferroni",
+            "how k+ and k- are chosen: fixed, bonferroni (grid, corrected), split (chosen on one "
+            "half, evaluated on the other) or reference (the paper's code: optimistic)",
+            {"fixed", "bonferroni", "split", "reference"}),
+        key("k_plus", T::kInt, "0", "fixed selection: member guesses (lowest losses)"),
+        key("k_minus", T::kInt, "0", "fixed selection: non-member guesses (highest losses)"),
+        key("grid", T::kDoubleList, "0,0.01,0.02,0.05,0.1,0.2,0.3,0.5",
+            "bonferroni/split: candidate k+ and k- as fractions of the canaries"),
+        key("confidence", T::kDouble, "0.95", "confidence of the O(1) bound"),
+        key("delta", T::kDouble, "0", "the target's DP delta in Steinke's p-value")}},
   };
   return schema;
 }
@@ -198,8 +221,7 @@ RawConfig RawConfig::load(const std::filesystem::path& file) {
   for (const auto& opt : parsed.options) {
     const auto dot = opt.string_key.find('.');
     if (dot == std::string::npos)
-      throw UserError(file.string() + ": key '" + opt.string_key +
-                      "' is outside any [section]");
+      throw UserError(file.string() + ": key '" + opt.string_key + "' is outside any [section]");
     const std::string section = opt.string_key.substr(0, dot);
     const std::string k = opt.string_key.substr(dot + 1);
     auto& entries = raw.sections_[section];
@@ -246,7 +268,8 @@ ResolvedConfig resolve(const RawConfig& raw, const PluginRegistry& registry) {
   std::vector<std::string> section_names;
   for (const auto& s : schema) section_names.push_back(s.name);
   for (const auto& [name, entries] : raw.sections()) {
-    if (std::find(section_names.begin(), section_names.end(), name) != section_names.end()) continue;
+    if (std::find(section_names.begin(), section_names.end(), name) != section_names.end())
+      continue;
     const std::string origin = entries.empty() ? file : entries.begin()->second.origin;
     std::string msg = (origin == "--set" ? std::string("--set ") + name + ".*" : file) +
                       ": unknown section [" + name + "]";

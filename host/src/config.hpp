@@ -1,8 +1,8 @@
 #pragma once
-// Audit configuration: INI files read with Boost.Program_options, one section per stage, each naming
-// its plugin and that plugin's options; `--set section.key=value` overrides. Validation (unknown
-// section or key with a suggestion, wrong type, missing required value) needs the plugins' declared
-// options, so it happens in `resolve`, once the plugins are loaded.
+// Audit configuration: INI files read with Boost.Program_options, one section per stage, each
+// naming its plugin and that plugin's options; `--set section.key=value` overrides. Validation
+// (unknown section or key with a suggestion, wrong type, missing required value) needs the plugins'
+// declared options, so it happens in `resolve`, once the plugins are loaded.
 
 #include <filesystem>
 #include <map>
@@ -25,7 +25,8 @@ struct ConfigValue {
 /// The raw key/value pairs of a config file plus overrides.
 class RawConfig {
  public:
-  /// Reads `file`; throws UserError naming the file for a missing/unreadable file or a syntax error.
+  /// Reads `file`; throws UserError naming the file for a missing/unreadable file or a syntax
+  /// error.
   static RawConfig load(const std::filesystem::path& file);
   /// Applies `section.key=value`; throws UserError for a malformed override.
   void apply_override(const std::string& assignment);
@@ -70,11 +71,12 @@ struct SectionSchema {
 };
 const std::vector<SectionSchema>& config_schema();
 
-/// Plugin search directories named by the config (`[audit] plugin_path`), relative to the config file.
+/// Plugin search directories named by the config (`[audit] plugin_path`), relative to the config
+/// file.
 std::vector<std::filesystem::path> config_plugin_paths(const RawConfig& raw);
 
-/// Validates `raw` against the host schema and the plugins' options; throws UserError naming the file,
-/// the key and what was expected (with the nearest valid key for an unknown one).
+/// Validates `raw` against the host schema and the plugins' options; throws UserError naming the
+/// file, the key and what was expected (with the nearest valid key for an unknown one).
 ResolvedConfig resolve(const RawConfig& raw, const PluginRegistry& registry);
 
 /// Levenshtein distance (for "did you mean").

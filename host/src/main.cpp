@@ -3,14 +3,14 @@
 #include <fstream>
 #include <iostream>
 
-#include <boost/program_options.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <boost/program_options.hpp>
 
 #include "pipeline.hpp"
-#include "report/report.hpp"
 #include "plugin_error.hpp"
 #include "plugin_registry.hpp"
+#include "report/report.hpp"
 #include "results_db.hpp"
 #include "results_io.hpp"
 #include "stats/report.hpp"
@@ -52,13 +52,13 @@ std::shared_ptr<spdlog::logger> make_logger(const std::string& level) {
 
 po::options_description common_options() {
   po::options_description o("common options");
-  o.add_options()("help,h", "show this help")(
-      "db", po::value<std::string>(), "results database (default: <workdir>/results.db)")(
+  o.add_options()("help,h", "show this help")("db", po::value<std::string>(),
+                                              "results database (default: <workdir>/results.db)")(
       "workdir", po::value<std::string>(), "work directory (default: panoramia-work)")(
       "plugin-path", po::value<std::vector<std::string>>()->composing(),
-      "extra plugin directory (repeatable)")(
-      "log-level", po::value<std::string>()->default_value("info"),
-      "trace, debug, info, warn, error, off");
+      "extra plugin directory (repeatable)")("log-level",
+                                             po::value<std::string>()->default_value("info"),
+                                             "trace, debug, info, warn, error, off");
   return o;
 }
 
@@ -85,7 +85,8 @@ std::filesystem::path db_path(const po::variables_map& vm) {
 std::unique_ptr<ResultsDb> open_existing(const po::variables_map& vm) {
   const auto path = db_path(vm);
   if (!std::filesystem::exists(path))
-    throw UserError("results database " + path.string() + " does not exist (use --db or --workdir)");
+    throw UserError("results database " + path.string() +
+                    " does not exist (use --db or --workdir)");
   auto db = std::make_unique<ResultsDb>(path);
   db->mark_dead_runs_interrupted();
   return db;
@@ -137,8 +138,8 @@ int cmd_stats(const std::vector<std::string>& args) {
       "json", po::bool_switch(), "print JSON instead of a table")(
       "mode", po::value<std::string>()->default_value("reference"), "thresholds: reference or all")(
       "search", po::value<std::string>()->default_value("reference"),
-      "bound search: reference or exact")(
-      "confidence", po::value<double>()->default_value(0.95), "joint confidence");
+      "bound search: reference or exact")("confidence", po::value<double>()->default_value(0.95),
+                                          "joint confidence");
   const auto vm = parse(args, opts, {});
   if (vm.count("help")) {
     std::cout << "usage: panoramia stats --csv FILE [options]\n" << opts;
@@ -180,8 +181,8 @@ int cmd_runs(const std::vector<std::string>& args) {
   std::printf("%5s  %-24s %-12s %-21s %-21s %s\n", "id", "name", "status", "started", "ended",
               "error");
   for (const auto& r : db->runs())
-    std::printf("%5lld  %-24s %-12s %-21s %-21s %s\n", static_cast<long long>(r.id),
-                r.name.c_str(), r.status.c_str(), r.started_at.c_str(),
+    std::printf("%5lld  %-24s %-12s %-21s %-21s %s\n", static_cast<long long>(r.id), r.name.c_str(),
+                r.status.c_str(), r.started_at.c_str(),
                 r.ended_at.empty() ? "-" : r.ended_at.c_str(), r.error.c_str());
   return 0;
 }
@@ -302,7 +303,8 @@ int cmd_plugins(const std::vector<std::string>& args) {
   PluginRegistry registry;
   registry.load_directory(PluginRegistry::bundled_dir());
   if (vm.count("plugin-path"))
-    for (const auto& p : vm["plugin-path"].as<std::vector<std::string>>()) registry.load_directory(p);
+    for (const auto& p : vm["plugin-path"].as<std::vector<std::string>>())
+      registry.load_directory(p);
   const std::string action = vm["action"].as<std::string>();
   const Kind kinds[] = {kDatasetReader, kGenerator, kTarget, kFeaturizer, kAttack};
   if (action == "list") {
@@ -327,9 +329,10 @@ int cmd_plugins(const std::vector<std::string>& args) {
     if (!p->provides(k)) continue;
     std::cout << "\n" << kind_name(k) << " options:\n";
     for (const auto& o : registry.options(name, k)) {
-      std::string def = o.required ? "(required)" : "= " + (o.default_value.empty() ? "\"\"" : o.default_value);
-      std::printf("  %-22s %-10s %-22s %s\n", o.name.c_str(), option_type_name(o.type),
-                  def.c_str(), o.help.c_str());
+      std::string def =
+          o.required ? "(required)" : "= " + (o.default_value.empty() ? "\"\"" : o.default_value);
+      std::printf("  %-22s %-10s %-22s %s\n", o.name.c_str(), option_type_name(o.type), def.c_str(),
+                  o.help.c_str());
     }
   }
   return 0;

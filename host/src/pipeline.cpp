@@ -2,9 +2,9 @@
 
 #include <thread>
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include "audit_pipeline.hpp"
 #include "plugin_error.hpp"
@@ -27,13 +27,15 @@ AuditOutcome run_audit(const AuditRequest& request, const std::shared_ptr<spdlog
   const auto& audit = config.section("audit").host;
   const std::filesystem::path workdir =
       request.workdir ? *request.workdir : std::filesystem::path(audit.get_string("workdir"));
-  std::filesystem::path db_path = request.db ? *request.db : std::filesystem::path(audit.get_string("db"));
+  std::filesystem::path db_path =
+      request.db ? *request.db : std::filesystem::path(audit.get_string("db"));
   if (db_path.empty()) db_path = workdir / "results.db";
   std::filesystem::create_directories(workdir);
 
   const std::int64_t threads = audit.get_int("threads");
-  torch::set_num_threads(threads > 0 ? static_cast<int>(threads)
-                                     : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  torch::set_num_threads(threads > 0
+                             ? static_cast<int>(threads)
+                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
 
   nlohmann::json plugins = nlohmann::json::object();
   for (const auto& [name, section] : config.sections_) {
@@ -47,9 +49,9 @@ AuditOutcome run_audit(const AuditRequest& request, const std::shared_ptr<spdlog
   ResultsDb db(db_path);
   if (const int dead = db.mark_dead_runs_interrupted(); dead > 0)
     logger->warn("marked {} earlier run(s) that stopped before finishing as interrupted", dead);
-  const std::int64_t run = db.begin_run(name, request.config_file.string(), config.to_ini(),
-                                        audit.get_int("seed"), plugins.dump(),
-                                        std::filesystem::absolute(workdir).string());
+  const std::int64_t run =
+      db.begin_run(name, request.config_file.string(), config.to_ini(), audit.get_int("seed"),
+                   plugins.dump(), std::filesystem::absolute(workdir).string());
   logger->info("run {} started; results database {}", run, db_path.string());
   try {
     StageCache cache(workdir / "cache", request.fresh, logger, &db, run);

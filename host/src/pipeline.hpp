@@ -1,7 +1,8 @@
 #pragma once
 // The audit pipeline, modality-agnostic: data -> split -> generator -> target -> helper -> side
 // signals -> baseline and MIA attacks (same plugin, options and seed; they differ only in the side
-// model) -> the test game -> statistics -> results database. Every stage is cached (see StageCache).
+// model) -> the test game -> statistics -> results database. Every stage is cached (see
+// StageCache).
 
 #include <filesystem>
 #include <optional>
@@ -16,7 +17,7 @@ namespace panoramia {
 
 struct AuditRequest {
   std::filesystem::path config_file;
-  std::vector<std::string> overrides;              // --set section.key=value
+  std::vector<std::string> overrides;               // --set section.key=value
   std::vector<std::filesystem::path> plugin_paths;  // --plugin-path
   bool fresh = false;                               // --fresh: ignore the cache
   std::optional<std::filesystem::path> workdir;     // --workdir

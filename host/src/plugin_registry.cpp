@@ -75,7 +75,8 @@ bool PluginRegistry::load_file(const std::filesystem::path& path) {
   keep_alive_.push_back(library);
 
   if (!library->has("panoramia_plugin_info")) {
-    refuse(path, "it has no panoramia_plugin_info entry point (was it declared with PANORAMIA_PLUGIN?)");
+    refuse(path,
+           "it has no panoramia_plugin_info entry point (was it declared with PANORAMIA_PLUGIN?)");
     return false;
   }
   const PluginInfo* info = nullptr;
@@ -108,7 +109,8 @@ bool PluginRegistry::load_file(const std::filesystem::path& path) {
   }
   const std::string name = info->name;
   if (auto it = plugins_.find(name); it != plugins_.end()) {
-    refuse(path, "a plugin named '" + name + "' is already loaded from " + it->second.path.string());
+    refuse(path,
+           "a plugin named '" + name + "' is already loaded from " + it->second.path.string());
     return false;
   }
   if (!library->has("panoramia_plugin_factory")) {

@@ -26,13 +26,16 @@ std::string format_duration(double seconds) {
   const auto total = static_cast<long long>(std::llround(seconds));
   char buf[32];
   if (total >= 3600)
-    std::snprintf(buf, sizeof buf, "%lld:%02lld:%02lld", total / 3600, (total / 60) % 60, total % 60);
+    std::snprintf(buf, sizeof buf, "%lld:%02lld:%02lld", total / 3600, (total / 60) % 60,
+                  total % 60);
   else
     std::snprintf(buf, sizeof buf, "%lld:%02lld", total / 60, total % 60);
   return buf;
 }
 
-void ProgressDisplay::set_terminal_mode(int mode) { g_terminal_mode = mode; }
+void ProgressDisplay::set_terminal_mode(int mode) {
+  g_terminal_mode = mode;
+}
 
 ProgressDisplay::ProgressDisplay(std::shared_ptr<spdlog::logger> logger, std::string what,
                                  std::int64_t total)
@@ -43,7 +46,9 @@ ProgressDisplay::ProgressDisplay(std::shared_ptr<spdlog::logger> logger, std::st
       start_(std::chrono::steady_clock::now()),
       last_draw_(start_) {}
 
-ProgressDisplay::~ProgressDisplay() { finish(); }
+ProgressDisplay::~ProgressDisplay() {
+  finish();
+}
 
 void ProgressDisplay::advance(std::int64_t n, const std::string& status) {
   done_ += n;

@@ -197,8 +197,8 @@ void ResultsDb::store_results(std::int64_t run, const std::vector<MetricRecord>&
     m.exec();
     m.reset();
   }
-  SQLite::Statement s(*db_,
-                      "INSERT INTO scores (run_id, attack, idx, member, score) VALUES (?, ?, ?, ?, ?)");
+  SQLite::Statement s(
+      *db_, "INSERT INTO scores (run_id, attack, idx, member, score) VALUES (?, ?, ?, ?, ?)");
   for (const auto& column : scores) {
     for (std::size_t i = 0; i < column.score.size(); ++i) {
       s.bind(1, run);

@@ -2,7 +2,8 @@
 // The results database: one SQLite file (WAL mode, busy timeout), every write in a transaction.
 //
 // Schema (version 1):
-//   runs(id, name, config_file, workdir, started_at, ended_at, status, error, config, seed, plugins,
+//   runs(id, name, config_file, workdir, started_at, ended_at, status, error, config, seed,
+//   plugins,
 //        pid, host)
 //     status: running | completed | failed | interrupted
 //   stages(run_id, stage, cache_key, reused, started_at, seconds)
@@ -79,7 +80,8 @@ class ResultsDb {
   void record_stage(std::int64_t run, const StageRecord& stage);
   /// Stores all results of a run atomically.
   void store_results(std::int64_t run, const std::vector<MetricRecord>& metrics,
-                     const std::vector<ScoreColumn>& scores, const std::vector<CurveRecord>& curves);
+                     const std::vector<ScoreColumn>& scores,
+                     const std::vector<CurveRecord>& curves);
   void finish_run(std::int64_t run, const std::string& status, const std::string& error = "");
 
   std::vector<RunRecord> runs() const;

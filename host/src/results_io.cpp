@@ -40,7 +40,8 @@ std::vector<MetricRecord> summary_metrics(const stats::AuditSummary& summary) {
     out.push_back({c.name, "auc", c.auc, {}, {}});
     for (const auto& t : c.tpr_at_fpr) out.push_back({c.name, fpr_name(t.fpr), t.tpr, {}, {}});
   }
-  for (const auto& mia : summary.mias) out.push_back({mia.column, "eps_tilde", mia.eps_tilde, {}, {}});
+  for (const auto& mia : summary.mias)
+    out.push_back({mia.column, "eps_tilde", mia.eps_tilde, {}, {}});
   return out;
 }
 
@@ -74,7 +75,11 @@ std::vector<CurveRecord> summary_curves(const stats::AuditSummary& summary) {
   return out;
 }
 
-void write_reference_csv(const std::vector<ScoreColumn>& scores, std::ostream& out) {
+void write_reference_csv(const std::vector<ScoreColumn>& all, std::ostream& out) {
+  // The generated-non-member game only: a real-non-member game ("real/...") has its own m.
+  std::vector<ScoreColumn> scores;
+  for (const auto& c : all)
+    if (c.attack.find('/') == std::string::npos) scores.push_back(c);
   if (scores.empty()) throw UserError("the run has no stored scores");
   out << "member";
   for (const auto& c : scores) out << "," << c.attack;
@@ -94,22 +99,30 @@ void write_reference_csv(const std::vector<ScoreColumn>& scores, std::ostream& o
 std::string run_to_json(const ResultsDb& db, std::int64_t id) {
   const RunRecord r = db.run(id);
   nlohmann::json j;
-  j["run"] = {{"id", r.id},         {"name", r.name},   {"config_file", r.config_file},
-              {"started_at", r.started_at}, {"ended_at", r.ended_at}, {"status", r.status},
-              {"error", r.error},   {"seed", r.seed},   {"config", r.config},
-              {"plugins", r.plugins.empty() ? nlohmann::json::object()
-                                            : nlohmann::json::parse(r.plugins)}};
+  j["run"] = {
+      {"id", r.id},
+      {"name", r.name},
+      {"config_file", r.config_file},
+      {"started_at", r.started_at},
+      {"ended_at", r.ended_at},
+      {"status", r.status},
+      {"error", r.error},
+      {"seed", r.seed},
+      {"config", r.config},
+      {"plugins", r.plugins.empty() ? nlohmann::json::object() : nlohmann::json::parse(r.plugins)}};
   for (const auto& s : db.stages(id))
-    j["stages"].push_back({{"stage", s.stage}, {"cache_key", s.cache_key}, {"reused", s.reused},
-                           {"started_at", s.started_at}, {"seconds", s.seconds}});
+    j["stages"].push_back({{"stage", s.stage},
+                           {"cache_key", s.cache_key},
+                           {"reused", s.reused},
+                           {"started_at", s.started_at},
+                           {"seconds", s.seconds}});
   for (const auto& m : db.metrics(id)) {
     nlohmann::json e{{"attack", m.attack}, {"name", m.name}, {"value", m.value}};
     if (m.ci_low) e["ci_low"] = *m.ci_low;
     if (m.ci_high) e["ci_high"] = *m.ci_high;
     j["metrics"].push_back(e);
   }
-  for (const auto& c : db.curves(id))
-    j["curves"][c.attack][c.name] = nlohmann::json::parse(c.data);
+  for (const auto& c : db.curves(id)) j["curves"][c.attack][c.name] = nlohmann::json::parse(c.data);
   return j.dump(2);
 }
 
@@ -117,7 +130,9 @@ std::vector<MeasurementRow> measurement_rows(const ResultsDb& db, std::int64_t r
   std::vector<MeasurementRow> rows;
   std::map<std::string, std::size_t> index;
   for (const auto& m : db.metrics(run)) {
-    if (m.attack == "audit" || m.attack == "generator") continue;
+    // "real/..." and "o1/..." belong to the comparison modes, shown separately.
+    if (m.attack == "audit" || m.attack == "generator" || m.attack.find('/') != std::string::npos)
+      continue;
     auto it = index.find(m.attack);
     if (it == index.end()) {
       it = index.emplace(m.attack, rows.size()).first;
@@ -162,10 +177,9 @@ std::string format_measurement_row(const MeasurementRow& r) {
   char tilde[32] = "-";
   if (!r.baseline) std::snprintf(tilde, sizeof tilde, "%.4f", r.eps_tilde);
   char line[256];
-  std::snprintf(line, sizeof line,
-                "  %-22s %9.4f %9s %9.4f %8.4f %9.4f %7.4f %9.4f %9.4f %9.4f\n", r.column.c_str(),
-                r.bound, tilde, r.threshold, r.recall, r.precision, r.auc, r.tpr_10, r.tpr_1,
-                r.tpr_01);
+  std::snprintf(line, sizeof line, "  %-22s %9.4f %9s %9.4f %8.4f %9.4f %7.4f %9.4f %9.4f %9.4f\n",
+                r.column.c_str(), r.bound, tilde, r.threshold, r.recall, r.precision, r.auc,
+                r.tpr_10, r.tpr_1, r.tpr_01);
   return line;
 }
 
@@ -206,10 +220,36 @@ std::string format_run(const ResultsDb& db, std::int64_t id) {
   out << line;
   for (const auto& name : order) {
     auto& m = by_attack[name];
-    if (!m.count("eps_tilde")) continue;
+    if (!m.count("eps_tilde") || name.find('/') != std::string::npos) continue;
     std::snprintf(line, sizeof line, "  %-22s {eps+c}_lb = %.4f   eps_tilde = %.4f\n", name.c_str(),
                   m["eps_c_lb"], m["eps_tilde"]);
     out << line;
+  }
+  // O(1) and real-non-member PANORAMIA beside the generated game, per model variant.
+  std::vector<std::string> variants;
+  for (const auto& row : measurement_rows(db, id))
+    if (!row.baseline && row.column.rfind("mia_", 0) == 0)
+      variants.push_back(row.column.substr(4, row.column.size() - 9));
+  const bool has_o1 = !variants.empty() && by_attack.count("o1/" + variants.front());
+  const bool has_real = by_attack.count("real/audit") != 0;
+  if (has_o1 || has_real) {
+    out << "\ncomparison (same target):\n";
+    std::snprintf(line, sizeof line, "  %-12s %12s %16s %10s %16s %10s\n", "variant", "O(1) eps_lb",
+                  "real {eps+c}_lb", "gen c_lb", "gen {eps+c}_lb", "gen eps~");
+    out << line;
+    for (const auto& v : variants) {
+      const std::string col = "mia_" + v + "_pred";
+      char o1[32] = "-", rn[32] = "-";
+      if (has_o1)
+        std::snprintf(o1, sizeof o1, "%.4f%s", by_attack["o1/" + v]["eps_lb"],
+                      by_attack["o1/" + v]["optimistic"] > 0 ? "*" : "");
+      if (has_real) std::snprintf(rn, sizeof rn, "%.4f", by_attack["real/" + col]["eps_c_lb"]);
+      std::snprintf(line, sizeof line, "  %-12s %12s %16s %10.4f %16.4f %10.4f\n", v.c_str(), o1,
+                    rn, audit["c_lb"], by_attack[col]["eps_c_lb"], by_attack[col]["eps_tilde"]);
+      out << line;
+    }
+    if (has_o1 && by_attack["o1/" + variants.front()]["optimistic"] > 0)
+      out << "  * selection = reference: optimistic, not corrected for choosing the thresholds\n";
   }
   if (by_attack.count("generator")) {
     out << "\ngenerator closeness to held-out real data (tv: categorical, ks: continuous):\n";

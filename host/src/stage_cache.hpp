@@ -1,7 +1,7 @@
 #pragma once
-// The stage cache: each stage's output lives in <workdir>/cache/<stage>-<key>/, where the key hashes
-// everything that determines the output. A stage is complete once its `complete` marker exists (it is
-// written last), so an audit killed mid-stage resumes at the first unfinished stage.
+// The stage cache: each stage's output lives in <workdir>/cache/<stage>-<key>/, where the key
+// hashes everything that determines the output. A stage is complete once its `complete` marker
+// exists (it is written last), so an audit killed mid-stage resumes at the first unfinished stage.
 
 #include <chrono>
 #include <filesystem>
@@ -20,8 +20,8 @@ class StageCache {
              ResultsDb* db, std::int64_t run);
 
   /// Runs stage `stage` with cache key `key`: if a complete entry exists (and not --fresh), calls
-  /// `load(dir)`; otherwise clears the directory, calls `compute(dir)` and marks it complete. Records
-  /// the stage (key, reuse, time) in the database. Returns true when the cache was reused.
+  /// `load(dir)`; otherwise clears the directory, calls `compute(dir)` and marks it complete.
+  /// Records the stage (key, reuse, time) in the database. Returns true when the cache was reused.
   bool run(const std::string& stage, const std::string& key,
            const std::function<void(const std::filesystem::path&)>& compute,
            const std::function<void(const std::filesystem::path&)>& load);

@@ -165,7 +165,8 @@ class Factory final : public panoramia::PluginFactory {
               opt("classes", T::kInt, "2", "number of classes (one Gaussian each)"),
               opt("separation", T::kDouble, "2.0", "distance between class means")};
     return {opt("covariance", T::kString, "full", "covariance model", {"full", "diagonal"}),
-            opt("shrinkage", T::kDouble, "0.1", "shrinkage of the covariance towards its mean variance"),
+            opt("shrinkage", T::kDouble, "0.1",
+                "shrinkage of the covariance towards its mean variance"),
             opt("clamp", T::kBool, "false", "clamp samples to the range of the training data")};
   }
   std::unique_ptr<panoramia::DatasetReader> make_dataset_reader(Context&) override {

@@ -37,8 +37,12 @@ class Factory final : public panoramia::PluginFactory {
     using T = OptionType;
     return {
         OptionSpec{"log_loss", T::kBool, "true", "add log(loss) as a feature", false, {}},
-        OptionSpec{"loss_vector", T::kBool, "true", "add the loss vector when the model gives one",
-                   false, {}},
+        OptionSpec{"loss_vector",
+                   T::kBool,
+                   "true",
+                   "add the loss vector when the model gives one",
+                   false,
+                   {}},
         OptionSpec{"logits", T::kBool, "false", "add the side model's logits", false, {}},
         OptionSpec{"raw", T::kBool, "false", "add the raw sample, flattened", false, {}},
     };

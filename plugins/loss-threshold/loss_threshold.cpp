@@ -1,7 +1,7 @@
-// Plugin `loss-threshold`: the classic loss attack, usable with any modality. It scores a sample by a
-// monotone decreasing function of the side model's loss: a one-dimensional logistic regression on
-// log(loss) fitted by Newton's method, so that scores are calibrated probabilities in [0, 1] and any
-// threshold on them is a threshold on the loss.
+// Plugin `loss-threshold`: the classic loss attack, usable with any modality. It scores a sample by
+// a monotone decreasing function of the side model's loss: a one-dimensional logistic regression on
+// log(loss) fitted by Newton's method, so that scores are calibrated probabilities in [0, 1] and
+// any threshold on them is a threshold on the loss.
 #include <cmath>
 
 #include <torch/torch.h>
@@ -67,7 +67,8 @@ class LossThreshold final : public panoramia::Attack {
 class Factory final : public panoramia::PluginFactory {
  public:
   std::vector<OptionSpec> options(panoramia::Kind) const override {
-    return {OptionSpec{"l2", OptionType::kDouble, "0.0001", "ridge penalty on the slope", false, {}}};
+    return {
+        OptionSpec{"l2", OptionType::kDouble, "0.0001", "ridge penalty on the slope", false, {}}};
   }
   std::unique_ptr<panoramia::Attack> make_attack(panoramia::Context&) override {
     return std::make_unique<LossThreshold>();

@@ -1,8 +1,8 @@
 // The audit command end to end on the toy modality: results, determinism, the cache, and an audit
 // killed mid-run that resumes.
+#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -56,9 +56,9 @@ TEST(CliAudit, ToyAuditRunsAndStoresEverything) {
     EXPECT_DOUBLE_EQ(metric(db, 1, col, "eps_tilde"), metric(db, 1, col, "eps_c_lb") - c_lb);
   std::vector<std::string> stages;
   for (const auto& s : db.stages(1)) stages.push_back(s.stage);
-  EXPECT_THAT(stages, ::testing::ElementsAre("data", "generator", "target", "helper", "signals",
-                                             "attack-baseline", "attack-mia_best",
-                                             "attack-mia_final"));
+  EXPECT_THAT(stages,
+              ::testing::ElementsAre("data", "generator", "target", "helper", "signals",
+                                     "attack-baseline", "attack-mia_best", "attack-mia_final"));
   EXPECT_FALSE(db.curves(1).empty());
 
   // `show` prints the same numbers; `export --csv` gives the reference format.
@@ -87,7 +87,8 @@ TEST(CliAudit, SameConfigAndSeedGiveTheSameNumbersAndTheCacheIsReused) {
   EXPECT_THAT(second.output, HasSubstr("stage target: reusing cached result"));
   ASSERT_EQ(run_panoramia("audit toy.ini --fresh --log-level warn", dir.path()).exit_code, 0);
   // A separate work directory: nothing shared with the runs above.
-  ASSERT_EQ(run_panoramia("audit toy.ini --workdir other --log-level warn", dir.path()).exit_code, 0);
+  ASSERT_EQ(run_panoramia("audit toy.ini --workdir other --log-level warn", dir.path()).exit_code,
+            0);
 
   ResultsDb db(dir / "panoramia-work" / "results.db");
   ResultsDb other(dir / "other" / "results.db");
@@ -102,10 +103,51 @@ TEST(CliAudit, SameConfigAndSeedGiveTheSameNumbersAndTheCacheIsReused) {
     }
   }
   // A different seed gives a different game.
-  ASSERT_EQ(run_panoramia("audit toy.ini --set audit.seed=4 --log-level warn", dir.path()).exit_code, 0);
+  ASSERT_EQ(
+      run_panoramia("audit toy.ini --set audit.seed=4 --log-level warn", dir.path()).exit_code, 0);
   const auto reseeded = db.scores(4);
   ASSERT_FALSE(reseeded.empty());
   EXPECT_NE(reseeded[0].member, reference[0].member);
+}
+
+TEST(CliAudit, O1AndRealNonMembersBesideTheGeneratedGame) {
+  testing::TempDir dir;
+  testing::write_file(dir / "toy.ini",
+                      testing::toy_config(10,
+                                          "\n[o1]\ncanaries = 120\nselection = split\n"
+                                          "\n[game]\nnonmembers = both\n\n[split]\n"
+                                          "target_fraction = 0.6\n"));
+  const auto r = run_panoramia("audit toy.ini --log-level warn", dir.path());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("comparison (same target):"));
+  EXPECT_THAT(r.output, HasSubstr("O(1) eps_lb  real {eps+c}_lb"));
+  ResultsDb db(dir / "panoramia-work" / "results.db");
+  // 900 samples: 540 train the target, 360 are held out; 120 of those are canaries, 60 of the
+  // other 240 (cut by the game) would not fit 180 attack-train non-members + 180 test slots.
+  double m_o1 = -1, m_real = -1, optimistic = -1;
+  for (const auto& m : db.metrics(1)) {
+    if (m.attack == "o1/final" && m.name == "m") m_o1 = m.value;
+    if (m.attack == "o1/final" && m.name == "optimistic") optimistic = m.value;
+    if (m.attack == "real/audit" && m.name == "m") m_real = m.value;
+  }
+  EXPECT_EQ(m_o1, 60);  // split selection: evaluated on half of the 120 canaries
+  EXPECT_EQ(optimistic, 0);
+  EXPECT_EQ(m_real, 60);  // 240 held out - 180 attack-train non-members
+  std::size_t real_columns = 0;
+  for (const auto& c : db.scores(1))
+    if (c.attack.rfind("real/", 0) == 0) {
+      ++real_columns;
+      EXPECT_EQ(c.score.size(), 60u);
+    }
+  EXPECT_EQ(real_columns, 3u);
+  // The reference CSV holds the generated game only.
+  ASSERT_EQ(run_panoramia("export 1 --csv --out s.csv", dir.path()).exit_code, 0);
+  const std::string csv = testing::read_file(dir / "s.csv");
+  EXPECT_EQ(csv.substr(0, csv.find('\n')), "member,baseline_pred,mia_best_pred,mia_final_pred");
+  // Too many canaries for the held-out data is a clear error.
+  const auto bad = run_panoramia("audit toy.ini --set o1.canaries=5000", dir.path());
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_THAT(bad.output, HasSubstr("[o1] canaries = 5000 but only 360 samples are held out"));
 }
 
 TEST(CliAudit, KilledAuditResumesFromTheCache) {

@@ -31,13 +31,15 @@ TEST(CliErrors, UnknownKeyExitsTwoWithASuggestionAndStartsNoRun) {
 TEST(CliErrors, PluginThatThrowsMidRunFailsTheRunWithItsMessage) {
   testing::TempDir dir;
   std::string config = testing::toy_config(3);
-  config.replace(config.find("plugin = loss-threshold"), std::string("plugin = loss-threshold").size(),
-                 "plugin = throwing\nwhere = fit");
+  config.replace(config.find("plugin = loss-threshold"),
+                 std::string("plugin = loss-threshold").size(), "plugin = throwing\nwhere = fit");
   testing::write_file(dir / "toy.ini", config);
   const auto r = run_panoramia(
-      "audit toy.ini --plugin-path '" + testing::fixture_dir("throwing").string() + "'", dir.path());
+      "audit toy.ini --plugin-path '" + testing::fixture_dir("throwing").string() + "'",
+      dir.path());
   EXPECT_EQ(r.exit_code, 3);
-  EXPECT_THAT(r.output, HasSubstr("error: plugin 'throwing' failed in fit: fit exploded on purpose"));
+  EXPECT_THAT(r.output,
+              HasSubstr("error: plugin 'throwing' failed in fit: fit exploded on purpose"));
   ResultsDb db(dir / "panoramia-work" / "results.db");
   ASSERT_EQ(db.runs().size(), 1u);
   EXPECT_EQ(db.run(1).status, "failed");
@@ -49,20 +51,22 @@ TEST(CliErrors, PluginThatThrowsMidRunFailsTheRunWithItsMessage) {
 TEST(CliErrors, ScoresOutsideTheUnitIntervalAreRefused) {
   testing::TempDir dir;
   std::string config = testing::toy_config(3);
-  config.replace(config.find("plugin = loss-threshold"), std::string("plugin = loss-threshold").size(),
-                 "plugin = throwing\nwhere = range");
+  config.replace(config.find("plugin = loss-threshold"),
+                 std::string("plugin = loss-threshold").size(), "plugin = throwing\nwhere = range");
   testing::write_file(dir / "toy.ini", config);
   const auto r = run_panoramia(
-      "audit toy.ini --plugin-path '" + testing::fixture_dir("throwing").string() + "'", dir.path());
+      "audit toy.ini --plugin-path '" + testing::fixture_dir("throwing").string() + "'",
+      dir.path());
   EXPECT_EQ(r.exit_code, 3);
-  EXPECT_THAT(r.output, HasSubstr("plugin 'throwing' failed in score: it returned scores outside [0, 1]"));
+  EXPECT_THAT(r.output,
+              HasSubstr("plugin 'throwing' failed in score: it returned scores outside [0, 1]"));
 }
 
 TEST(CliErrors, RefusedPluginsAreWarningsAndTheHostGoesOn) {
   testing::TempDir dir;
-  const auto r = run_panoramia("plugins list --plugin-path '" +
-                                   testing::fixture_dir("wrong_api").string() + "'",
-                               dir.path());
+  const auto r = run_panoramia(
+      "plugins list --plugin-path '" + testing::fixture_dir("wrong_api").string() + "'",
+      dir.path());
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_THAT(r.output, HasSubstr("refused plugin "));
   EXPECT_THAT(r.output, HasSubstr("built for plugin API version 999"));

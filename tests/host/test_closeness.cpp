@@ -21,7 +21,8 @@ TEST(Closeness, KolmogorovSmirnovByHand) {
 
 TEST(Closeness, PerColumnOnTables) {
   auto schema = std::make_shared<TabularSchema>();
-  schema->columns = {{"age", ColumnKind::kContinuous, {}}, {"c", ColumnKind::kCategorical, {"a", "b"}}};
+  schema->columns = {{"age", ColumnKind::kContinuous, {}},
+                     {"c", ColumnKind::kCategorical, {"a", "b"}}};
   Batch real{torch::tensor({{1.0, 0.0}, {2.0, 1.0}}, torch::kFloat64), {}, "tabular", schema};
   Batch fake{torch::tensor({{3.0, 1.0}, {4.0, 1.0}}, torch::kFloat64), {}, "tabular", schema};
   const auto d = column_closeness(real, fake);

@@ -65,8 +65,9 @@ TEST_F(ConfigTest, OverridesWin) {
 
 TEST_F(ConfigTest, UnknownKeySuggestsTheNearest) {
   EXPECT_EQ(error_of(testing::toy_config() + "epocs = 3\n"),
-            file() + " [attack] epocs is not a known key of [attack] or of plugin "
-                     "'loss-threshold'; valid keys: plugin l2");
+            file() +
+                " [attack] epocs is not a known key of [attack] or of plugin "
+                "'loss-threshold'; valid keys: plugin l2");
   EXPECT_EQ(error_of(testing::toy_config(), {"target.epoch=3"}),
             "--set target.epoch is not a known key of [target] or of plugin 'mlp'; did you mean "
             "'epochs'?");
@@ -88,7 +89,8 @@ TEST_F(ConfigTest, WrongTypeNamesTheKeyAndTheExpectedType) {
 
 TEST_F(ConfigTest, MissingSectionAndPlugin) {
   std::string text = testing::toy_config();
-  text.replace(text.find("[featurizer]"), std::string("[featurizer]\nplugin = loss\n\n").size(), "");
+  text.replace(text.find("[featurizer]"), std::string("[featurizer]\nplugin = loss\n\n").size(),
+               "");
   EXPECT_EQ(error_of(text), file() + ": section [featurizer] is missing");
   EXPECT_THAT(error_of(testing::toy_config(), {"attack.plugin=nothing"}),
               HasSubstr("--set attack.plugin: no attack plugin named 'nothing' is loaded"));

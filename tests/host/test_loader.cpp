@@ -3,16 +3,16 @@
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
 
+#include "context_impl.hpp"
 #include "plugin_error.hpp"
 #include "plugin_registry.hpp"
-#include "context_impl.hpp"
 #include "test_util.hpp"
 
 namespace panoramia {
 namespace {
 
-using ::testing::HasSubstr;
 using testing::fixture_dir;
+using ::testing::HasSubstr;
 
 std::string so(const std::string& fixture, const std::string& lib) {
   return (fixture_dir(fixture) / ("lib" + lib + ".so")).string();
@@ -119,8 +119,9 @@ TEST(Loader, ExceptionsFromPluginCodeBecomePluginErrors) {
     registry.make_attack("throwing", *ctx);
     FAIL() << "expected an error";
   } catch (const PluginError& e) {
-    EXPECT_STREQ(e.what(),
-                 "plugin 'throwing' failed in creating the attack: constructor exploded on purpose");
+    EXPECT_STREQ(
+        e.what(),
+        "plugin 'throwing' failed in creating the attack: constructor exploded on purpose");
   }
   auto ctx2 = make_ctx("fit");
   auto attack = registry.make_attack("throwing", *ctx2);

@@ -20,8 +20,9 @@ class ReportTest : public ::testing::Test {
     dir_ = new testing::TempDir();
     testing::write_file(*dir_ / "toy.ini", testing::toy_config(30));
     ASSERT_EQ(run_panoramia("audit toy.ini --log-level off", dir_->path()).exit_code, 0);
-    ASSERT_EQ(run_panoramia("audit toy.ini --set audit.seed=8 --log-level off", dir_->path()).exit_code,
-              0);
+    ASSERT_EQ(
+        run_panoramia("audit toy.ini --set audit.seed=8 --log-level off", dir_->path()).exit_code,
+        0);
   }
   static void TearDownTestSuite() { delete dir_; }
   static testing::TempDir* dir_;
@@ -51,13 +52,15 @@ TEST_F(ReportTest, TableNumbersMatchTheDatabase) {
     // baseline rows have no eps-tilde cell: bound, threshold, recall, precision, AUC, ...
     const std::size_t auc_index = baseline ? 4 : 5;
     ASSERT_GT(values.size(), auc_index);
-    EXPECT_NEAR(m.name == "auc" ? values[auc_index] : values[0], m.value, 1e-6) << m.attack << " " << m.name;
+    EXPECT_NEAR(m.name == "auc" ? values[auc_index] : values[0], m.value, 1e-6)
+        << m.attack << " " << m.name;
     ++checked;
   }
   EXPECT_EQ(checked, 6);  // bound and AUC of baseline and two MIAs
   char c_lb[64];
   for (const auto& m : db.metrics(1))
-    if (m.attack == "audit" && m.name == "c_lb") std::snprintf(c_lb, sizeof c_lb, "<span id=\"c_lb\">%.4f</span>", m.value);
+    if (m.attack == "audit" && m.name == "c_lb")
+      std::snprintf(c_lb, sizeof c_lb, "<span id=\"c_lb\">%.4f</span>", m.value);
   EXPECT_THAT(html, HasSubstr(c_lb));
   EXPECT_THAT(html, HasSubstr("not a proven lower bound"));
   EXPECT_THAT(html, HasSubstr("<pre id=\"config\">[audit]"));
@@ -65,7 +68,8 @@ TEST_F(ReportTest, TableNumbersMatchTheDatabase) {
   for (const std::string png : {"bound-recall", "precision-recall", "roc", "hist-baseline_pred"})
     EXPECT_TRUE(std::filesystem::exists(*dir_ / "r-plots" / (png + ".png"))) << png;
   // Self-contained: no resource is fetched (namespace URIs such as xmlns="http://..." are names).
-  for (const std::string fetch : {"src=\"http", "href=\"http", "url(http", "@import", "<script src"})
+  for (const std::string fetch :
+       {"src=\"http", "href=\"http", "url(http", "@import", "<script src"})
     EXPECT_EQ(html.find(fetch), std::string::npos) << fetch;
 }
 
@@ -79,8 +83,8 @@ TEST_F(ReportTest, OpensInHeadlessChromiumWithEveryPlotAndNoConsoleErrors) {
       "--enable-logging=stderr --v=0 --window-size=1200,4000 --user-data-dir='" +
       (*dir_ / "chrome-profile").string() + "'";
   const std::string url = "file://" + (*dir_ / "page.html").string();
-  const std::string dom_cmd = "cd '" + dir_->path().string() + "' && timeout 120 chromium " + flags +
-                              " --dump-dom '" + url + "' > dom.html 2> console.log";
+  const std::string dom_cmd = "cd '" + dir_->path().string() + "' && timeout 120 chromium " +
+                              flags + " --dump-dom '" + url + "' > dom.html 2> console.log";
   ASSERT_EQ(std::system(dom_cmd.c_str()), 0) << testing::read_file(*dir_ / "console.log");
   const std::string dom = testing::read_file(*dir_ / "dom.html");
   const std::string console = testing::read_file(*dir_ / "console.log");
@@ -88,13 +92,14 @@ TEST_F(ReportTest, OpensInHeadlessChromiumWithEveryPlotAndNoConsoleErrors) {
   // Every figure carries its SVG: 3 curve plots and one histogram per score column.
   int figures = 0;
   const std::regex figure("<figure id=\"([^\"]+)\" class=\"plot\"><svg");
-  for (auto it = std::sregex_iterator(dom.begin(), dom.end(), figure); it != std::sregex_iterator(); ++it)
+  for (auto it = std::sregex_iterator(dom.begin(), dom.end(), figure); it != std::sregex_iterator();
+       ++it)
     ++figures;
   EXPECT_EQ(figures, 6);
   EXPECT_EQ(console.find("CONSOLE"), std::string::npos) << console;
   EXPECT_EQ(console.find("Failed to load"), std::string::npos) << console;
-  const std::string shot_cmd = "cd '" + dir_->path().string() + "' && timeout 120 chromium " + flags +
-                               " --screenshot=shot.png '" + url + "' 2>/dev/null";
+  const std::string shot_cmd = "cd '" + dir_->path().string() + "' && timeout 120 chromium " +
+                               flags + " --screenshot=shot.png '" + url + "' 2>/dev/null";
   ASSERT_EQ(std::system(shot_cmd.c_str()), 0);
   ASSERT_TRUE(std::filesystem::exists(*dir_ / "shot.png"));
   EXPECT_GT(std::filesystem::file_size(*dir_ / "shot.png"), 20000u);  // not a blank page
@@ -119,7 +124,8 @@ TEST_F(ReportTest, CompareRowsMatchShow) {
   EXPECT_EQ(rows, 6);
   const auto filtered = run_panoramia("compare 1 2 --attack baseline --out cmp.html", dir_->path());
   ASSERT_EQ(filtered.exit_code, 0) << filtered.output;
-  EXPECT_EQ(std::count(filtered.output.begin(), filtered.output.end(), '\n'), 4);  // header, 2 rows, page
+  EXPECT_EQ(std::count(filtered.output.begin(), filtered.output.end(), '\n'),
+            4);  // header, 2 rows, page
   EXPECT_THAT(testing::read_file(*dir_ / "cmp.html"), HasSubstr("<figure id=\"bound-recall\""));
 }
 

@@ -33,9 +33,10 @@ TEST(ResultsDb, StoresAndReadsBackARun) {
   EXPECT_DOUBLE_EQ(*metrics[1].ci_high, 2.0);
   std::ostringstream csv;
   write_reference_csv(db.scores(id), csv);
-  EXPECT_EQ(csv.str(),
-            "member,baseline_pred,mia_final_pred\n1,0.90000000000000002,0.80000000000000004\n"
-            "0,0.10000000000000001,0.29999999999999999\n1,0.40000000000000002,0.69999999999999996\n");
+  EXPECT_EQ(
+      csv.str(),
+      "member,baseline_pred,mia_final_pred\n1,0.90000000000000002,0.80000000000000004\n"
+      "0,0.10000000000000001,0.29999999999999999\n1,0.40000000000000002,0.69999999999999996\n");
   EXPECT_THROW(db.run(id + 1), UserError);
 }
 
@@ -44,8 +45,8 @@ TEST(ResultsDb, ResultsAreAllOrNothing) {
   ResultsDb db(dir / "r.db");
   const auto id = db.begin_run("toy", "toy.ini", "", 1, "{}");
   // The second metric repeats the primary key: the whole store must roll back.
-  EXPECT_ANY_THROW(db.store_results(
-      id, {{"a", "x", 1, {}, {}}, {"a", "x", 2, {}, {}}}, {{"a", {1}, {0.5}}}, {}));
+  EXPECT_ANY_THROW(db.store_results(id, {{"a", "x", 1, {}, {}}, {"a", "x", 2, {}, {}}},
+                                    {{"a", {1}, {0.5}}}, {}));
   EXPECT_TRUE(db.metrics(id).empty());
   EXPECT_TRUE(db.scores(id).empty());
 }
@@ -58,9 +59,10 @@ TEST(ResultsDb, RunsOfDeadProcessesAreMarkedInterrupted) {
   }
   {
     SQLite::Database raw((dir / "r.db").string(), SQLite::OPEN_READWRITE);
-    raw.exec("INSERT INTO runs (name, config_file, started_at, status, config, seed, plugins, pid, "
-             "host) SELECT 'dead', 'd.ini', '2026-01-01T00:00:00Z', 'running', '', 1, '{}', "
-             "999999999, host FROM runs WHERE id = 1");
+    raw.exec(
+        "INSERT INTO runs (name, config_file, started_at, status, config, seed, plugins, pid, "
+        "host) SELECT 'dead', 'd.ini', '2026-01-01T00:00:00Z', 'running', '', 1, '{}', "
+        "999999999, host FROM runs WHERE id = 1");
   }
   ResultsDb db(dir / "r.db");
   EXPECT_EQ(db.mark_dead_runs_interrupted(), 1);

@@ -21,7 +21,9 @@ inline std::filesystem::path source_dir() {
   const char* dir = std::getenv("PANORAMIA_SOURCE_DIR");
   return dir ? dir : std::filesystem::current_path();
 }
-inline std::filesystem::path binary() { return build_dir() / "bin" / "panoramia"; }
+inline std::filesystem::path binary() {
+  return build_dir() / "bin" / "panoramia";
+}
 inline std::filesystem::path fixture_dir(const std::string& name) {
   return build_dir() / "test-plugins" / name;
 }

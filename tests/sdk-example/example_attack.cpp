@@ -26,7 +26,8 @@ class InverseLoss final : public panoramia::Attack {
 class Factory final : public panoramia::PluginFactory {
  public:
   std::vector<panoramia::OptionSpec> options(panoramia::Kind) const override {
-    return {{"min_scale", panoramia::OptionType::kDouble, "1e-6", "smallest loss scale", false, {}}};
+    return {
+        {"min_scale", panoramia::OptionType::kDouble, "1e-6", "smallest loss scale", false, {}}};
   }
   std::unique_ptr<panoramia::Attack> make_attack(panoramia::Context&) override {
     return std::make_unique<InverseLoss>();

@@ -25,8 +25,8 @@ TEST(O1, GuessesCountMembersAmongLowAndNonMembersAmongHighLosses) {
 }
 
 // Members have lower losses on average.
-void make_canaries(std::int64_t m, double shift, std::vector<double>& loss, std::vector<int>& member,
-                   unsigned seed) {
+void make_canaries(std::int64_t m, double shift, std::vector<double>& loss,
+                   std::vector<int>& member, unsigned seed) {
   std::mt19937_64 rng(seed);
   std::bernoulli_distribution coin(0.5);
   std::normal_distribution<double> noise(0, 1);

@@ -72,7 +72,8 @@ bool gnuplot_available() {
 std::string render(const Plot& plot, const std::filesystem::path& png) {
   char tmpl[] = "/tmp/panoramia-plot-XXXXXX";
   const int fd = mkstemp(tmpl);
-  if (fd < 0) throw std::runtime_error("cannot create a temporary file for plot '" + plot.title + "'");
+  if (fd < 0)
+    throw std::runtime_error("cannot create a temporary file for plot '" + plot.title + "'");
   close(fd);
   const std::filesystem::path svg = tmpl;
   std::ostringstream script;
@@ -83,7 +84,8 @@ std::string render(const Plot& plot, const std::filesystem::path& png) {
   script << "set output\nset terminal pngcairo size 900,525 noenhanced font 'sans,10'\n";
   script << "set output " << quote(png.string()) << "\nreplot\nset output\n";
   FILE* pipe = popen("gnuplot 2>/dev/null", "w");
-  if (pipe == nullptr) throw std::runtime_error("cannot start gnuplot for plot '" + plot.title + "'");
+  if (pipe == nullptr)
+    throw std::runtime_error("cannot start gnuplot for plot '" + plot.title + "'");
   const std::string text = script.str();
   std::fwrite(text.data(), 1, text.size(), pipe);
   const int status = pclose(pipe);

@@ -1,6 +1,6 @@
 #pragma once
-// Plots drawn by gnuplot, driven through a pipe: each plot becomes inline SVG for the HTML report and
-// a PNG file beside it.
+// Plots drawn by gnuplot, driven through a pipe: each plot becomes inline SVG for the HTML report
+// and a PNG file beside it.
 
 #include <filesystem>
 #include <string>

@@ -8,7 +8,8 @@
 namespace panoramia::report {
 
 /// Encodes `pixels` (row-major, `channels` = 1 or 3 bytes per pixel) as a PNG file's bytes.
-std::string encode_png(const std::vector<std::uint8_t>& pixels, int width, int height, int channels);
+std::string encode_png(const std::vector<std::uint8_t>& pixels, int width, int height,
+                       int channels);
 
 std::string base64(const std::string& bytes);
 

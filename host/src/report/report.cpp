@@ -42,7 +42,9 @@ std::string fmt(double v) {
   return buf;
 }
 
-std::string td(double v) { return "<td data-value=\"" + std::to_string(v) + "\">" + fmt(v) + "</td>"; }
+std::string td(double v) {
+  return "<td data-value=\"" + std::to_string(v) + "\">" + fmt(v) + "</td>";
+}
 
 struct RunData {
   RunRecord run;
@@ -68,7 +70,8 @@ bool wanted(const std::string& column, const std::vector<std::string>& attacks) 
   return false;
 }
 
-std::string config_value(const std::string& ini, const std::string& section, const std::string& key) {
+std::string config_value(const std::string& ini, const std::string& section,
+                         const std::string& key) {
   std::istringstream in(ini);
   std::string line, current;
   while (std::getline(in, line)) {
@@ -90,7 +93,8 @@ class PlotWriter {
       const std::string svg = render(plot, png);
       pngs_.push_back(png);
       return "<figure id=\"" + id + "\" class=\"plot\">" + svg + "<figcaption>" + caption +
-             " (<a href=\"" + dir_.filename().string() + "/" + id + ".png\">PNG</a>)</figcaption></figure>\n";
+             " (<a href=\"" + dir_.filename().string() + "/" + id +
+             ".png\">PNG</a>)</figcaption></figure>\n";
     } catch (const std::exception& e) {
       return "<p class=\"note\">" + html_escape(e.what()) + "</p>";
     }
@@ -115,8 +119,9 @@ std::string summary_table(const RunData& d, const std::vector<std::string>& atta
     if (!wanted(r.column, attacks)) continue;
     out << "<tr data-column=\"" << html_escape(r.column) << "\">";
     if (with_run) out << "<td>" << d.run.id << "</td>";
-    out << "<td>" << html_escape(r.column) << (r.baseline ? " (c<sub>lb</sub>)" : " ({&epsilon;+c}<sub>lb</sub>)")
-        << "</td>" << td(r.bound) << (r.baseline ? "<td>-</td>" : td(r.eps_tilde)) << td(r.threshold)
+    out << "<td>" << html_escape(r.column)
+        << (r.baseline ? " (c<sub>lb</sub>)" : " ({&epsilon;+c}<sub>lb</sub>)") << "</td>"
+        << td(r.bound) << (r.baseline ? "<td>-</td>" : td(r.eps_tilde)) << td(r.threshold)
         << td(r.recall) << td(r.precision) << td(r.auc) << td(r.tpr_10) << td(r.tpr_1)
         << td(r.tpr_01) << "</tr>\n";
   }
@@ -125,14 +130,22 @@ std::string summary_table(const RunData& d, const std::vector<std::string>& atta
 
 Plot bound_plot(const std::vector<const RunData*>& runs, const std::vector<std::string>& attacks,
                 bool label_runs) {
-  Plot p{"Lower bound vs recall", "recall", "lower bound (c_lb / {eps+c}_lb)", false, false,
-         "[0:1]", "[0:*]", {}};
+  Plot p{"Lower bound vs recall",
+         "recall",
+         "lower bound (c_lb / {eps+c}_lb)",
+         false,
+         false,
+         "[0:1]",
+         "[0:*]",
+         {}};
   for (const auto* d : runs)
     for (const auto& r : d->rows) {
       if (!wanted(r.column, attacks)) continue;
       const auto& curve = d->curves.at(r.column).at("bound_vs_recall");
-      const std::string name = (label_runs ? "run " + std::to_string(d->run.id) + " " : "") + r.column;
-      p.series.push_back({name, json_vector(curve, "recall"), json_vector(curve, "bound"), "lines"});
+      const std::string name =
+          (label_runs ? "run " + std::to_string(d->run.id) + " " : "") + r.column;
+      p.series.push_back(
+          {name, json_vector(curve, "recall"), json_vector(curve, "bound"), "lines"});
       p.series.push_back({"max " + name, {0.0, 1.0}, {r.bound, r.bound}, "dashed"});
     }
   return p;
@@ -140,13 +153,20 @@ Plot bound_plot(const std::vector<const RunData*>& runs, const std::vector<std::
 
 Plot roc_plot(const std::vector<const RunData*>& runs, const std::vector<std::string>& attacks,
               bool label_runs) {
-  Plot p{"ROC (log-log)", "false positive rate", "true positive rate", true, true, "[1e-4:1]",
-         "[1e-4:1]", {}};
+  Plot p{"ROC (log-log)",
+         "false positive rate",
+         "true positive rate",
+         true,
+         true,
+         "[1e-4:1]",
+         "[1e-4:1]",
+         {}};
   for (const auto* d : runs)
     for (const auto& r : d->rows) {
       if (!wanted(r.column, attacks)) continue;
       const auto& curve = d->curves.at(r.column).at("roc");
-      const std::string name = (label_runs ? "run " + std::to_string(d->run.id) + " " : "") + r.column;
+      const std::string name =
+          (label_runs ? "run " + std::to_string(d->run.id) + " " : "") + r.column;
       p.series.push_back({name, json_vector(curve, "fpr"), json_vector(curve, "tpr"), "lines"});
     }
   p.series.push_back({"chance", {1e-4, 1.0}, {1e-4, 1.0}, "dashed"});
@@ -159,11 +179,20 @@ std::string html_escape(const std::string& text) {
   std::string out;
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -215,11 +244,19 @@ std::vector<std::filesystem::path> write_report(const ResultsDb& db, std::int64_
                        "each measured bound (97.5% binomial quantile).");
   body << plots.figure("roc", roc_plot({&d}, {}, false), "ROC curves on log-log axes.");
   for (const auto& column : db.scores(id)) {
-    Plot h{"Scores: " + column.attack, "score", "fraction of samples", false, false, "[0:1]", "[0:*]", {}};
+    Plot h{"Scores: " + column.attack,
+           "score",
+           "fraction of samples",
+           false,
+           false,
+           "[0:1]",
+           "[0:*]",
+           {}};
     std::vector<double> centers, members(kHistogramBins, 0), others(kHistogramBins, 0);
     double n_members = 0, n_others = 0;
     for (std::size_t i = 0; i < column.score.size(); ++i) {
-      const int bin = std::min(kHistogramBins - 1, static_cast<int>(column.score[i] * kHistogramBins));
+      const int bin =
+          std::min(kHistogramBins - 1, static_cast<int>(column.score[i] * kHistogramBins));
       (column.member[i] ? members : others)[bin] += 1;
       (column.member[i] ? n_members : n_others) += 1;
     }
@@ -230,8 +267,9 @@ std::vector<std::filesystem::path> write_report(const ResultsDb& db, std::int64_
     }
     h.series.push_back({"members", centers, members, "steps"});
     h.series.push_back({"generated", centers, others, "steps"});
-    body << plots.figure("hist-" + column.attack, h,
-                         "Score histogram of members and generated samples: " + column.attack + ".");
+    body << plots.figure(
+        "hist-" + column.attack, h,
+        "Score histogram of members and generated samples: " + column.attack + ".");
   }
 
   body << "<h2>Generated beside real data</h2>\n" << samples_section(db, d.run);
@@ -242,7 +280,8 @@ std::vector<std::filesystem::path> write_report(const ResultsDb& db, std::int64_
          << (s.reused ? "reused" : "computed") << "</td><td>" << s.cache_key << "</td></tr>\n";
   body << "</table>\n<h2>Plugins</h2>\n<table id=\"plugins\"><tr><th>stage</th><th>plugin</th>"
           "<th>version</th></tr>\n";
-  const auto plugins = d.run.plugins.empty() ? nlohmann::json::object() : nlohmann::json::parse(d.run.plugins);
+  const auto plugins =
+      d.run.plugins.empty() ? nlohmann::json::object() : nlohmann::json::parse(d.run.plugins);
   for (const auto& [stage, p] : plugins.items())
     body << "<tr><td>" << stage << "</td><td>" << html_escape(p.value("plugin", "")) << "</td><td>"
          << html_escape(p.value("version", "")) << "</td></tr>\n";
@@ -287,16 +326,20 @@ std::vector<std::filesystem::path> write_compare(const ResultsDb& db,
   body << "<h1>PANORAMIA: comparison of runs";
   for (const auto id : runs) body << " " << id;
   body << "</h1>\n";
-  for (const auto& d : data) body << "<h2>Run " << d.run.id << " (" << html_escape(d.run.name) << ")</h2>\n" << summary_table(d, attacks, true);
+  for (const auto& d : data)
+    body << "<h2>Run " << d.run.id << " (" << html_escape(d.run.name) << ")</h2>\n"
+         << summary_table(d, attacks, true);
   if (!plots.available())
     body << "<p class=\"note\" id=\"no-gnuplot\">gnuplot is not installed: no plots.</p>\n";
-  body << plots.figure("bound-recall", bound_plot(ptrs, attacks, true), "Lower bound vs recall, overlaid.");
+  body << plots.figure("bound-recall", bound_plot(ptrs, attacks, true),
+                       "Lower bound vs recall, overlaid.");
   body << plots.figure("roc", roc_plot(ptrs, attacks, true), "ROC curves, overlaid.");
   std::ofstream out(html);
   if (!out) throw UserError("cannot write " + html.string());
   out << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>panoramia "
          "comparison</title><style>"
-      << kStyle << "</style></head><body>\n" << body.str() << "</body></html>\n";
+      << kStyle << "</style></head><body>\n"
+      << body.str() << "</body></html>\n";
   return plots.pngs();
 }
 

@@ -117,10 +117,14 @@ O1Result reference(const std::vector<double>& loss, const std::vector<int>& memb
 
 const char* to_string(O1Selection selection) {
   switch (selection) {
-    case O1Selection::kFixed: return "fixed";
-    case O1Selection::kBonferroni: return "bonferroni";
-    case O1Selection::kSplit: return "split";
-    case O1Selection::kReference: return "reference (optimistic)";
+    case O1Selection::kFixed:
+      return "fixed";
+    case O1Selection::kBonferroni:
+      return "bonferroni";
+    case O1Selection::kSplit:
+      return "split";
+    case O1Selection::kReference:
+      return "reference (optimistic)";
   }
   return "?";
 }
@@ -129,9 +133,9 @@ void o1_guesses(const std::vector<double>& loss, const std::vector<int>& member,
                 std::int64_t k_plus, std::int64_t k_minus, std::int64_t& r, std::int64_t& v) {
   const auto m = static_cast<std::int64_t>(loss.size());
   if (k_plus < 0 || k_minus < 0 || k_plus + k_minus > m)
-    throw std::invalid_argument("O(1): k+ = " + std::to_string(k_plus) + " and k- = " +
-                                std::to_string(k_minus) + " do not fit in " + std::to_string(m) +
-                                " canaries");
+    throw std::invalid_argument("O(1): k+ = " + std::to_string(k_plus) +
+                                " and k- = " + std::to_string(k_minus) + " do not fit in " +
+                                std::to_string(m) + " canaries");
   const auto order = order_by_loss(loss);
   r = k_plus + k_minus;
   v = 0;
@@ -169,7 +173,8 @@ O1Result o1_audit(const std::vector<double>& loss, const std::vector<int>& membe
         (i < half ? l1 : l2).push_back(loss[idx[i]]);
         (i < half ? m1 : m2).push_back(member[idx[i]]);
       }
-      if (l1.empty() || l2.empty()) throw std::invalid_argument("O(1) split needs 2 canaries or more");
+      if (l1.empty() || l2.empty())
+        throw std::invalid_argument("O(1) split needs 2 canaries or more");
       // Choose fractions on the first half, evaluate them once on the second.
       const auto pairs = grid_pairs(o.grid, static_cast<std::int64_t>(l1.size()));
       const O1Result chosen = best_over(l1, m1, pairs, alpha, o.delta, o.search);
@@ -177,7 +182,8 @@ O1Result o1_audit(const std::vector<double>& loss, const std::vector<int>& membe
         return static_cast<std::int64_t>(std::floor(double(k) * l2.size() / l1.size()));
       };
       std::int64_t kp = scale(chosen.k_plus), km = scale(chosen.k_minus);
-      if (kp + km > static_cast<std::int64_t>(l2.size())) km = static_cast<std::int64_t>(l2.size()) - kp;
+      if (kp + km > static_cast<std::int64_t>(l2.size()))
+        km = static_cast<std::int64_t>(l2.size()) - kp;
       return evaluate(l2, m2, kp, km, alpha, o.delta, o.search);
     }
     case O1Selection::kReference:

@@ -8,11 +8,13 @@
 /// The choice of (k+, k−) must not look at the evaluated guesses, or the bound is invalid. Modes:
 /// - kFixed: k+ and k− given in advance; level = 1 − confidence.
 /// - kBonferroni: every pair of a grid is tried; level = (1 − confidence) / pairs.
-/// - kSplit: the pair is chosen on one half of the canaries (uncorrected) and evaluated on the other
+/// - kSplit: the pair is chosen on one half of the canaries (uncorrected) and evaluated on the
+/// other
 ///   half at level 1 − confidence (m = that half).
-/// - kReference: the reference `find_O1_pred` (0.01 loss grid, t_pos sweep, then t_neg sweep against
-///   the best t_pos so far, p = 0.05, δ = 0, no correction for the ~|grid|²/2 tests). OPTIMISTIC: it
-///   is not a valid bound; offered only to reproduce published numbers.
+/// - kReference: the reference `find_O1_pred` (0.01 loss grid, t_pos sweep, then t_neg sweep
+/// against
+///   the best t_pos so far, p = 0.05, δ = 0, no correction for the ~|grid|²/2 tests). OPTIMISTIC:
+///   it is not a valid bound; offered only to reproduce published numbers.
 
 #include <cstdint>
 #include <string>
@@ -27,24 +29,24 @@ enum class O1Selection { kFixed, kBonferroni, kSplit, kReference };
 struct O1Options {
   O1Selection selection = O1Selection::kBonferroni;
   double confidence = 0.95;
-  double delta = 0;               ///< the target's DP δ (0 for a non-DP target)
-  std::int64_t k_plus = 0;        ///< kFixed only
-  std::int64_t k_minus = 0;       ///< kFixed only
+  double delta = 0;          ///< the target's DP δ (0 for a non-DP target)
+  std::int64_t k_plus = 0;   ///< kFixed only
+  std::int64_t k_minus = 0;  ///< kFixed only
   /// kBonferroni / kSplit: candidate k+ and k− as fractions of the canaries.
   std::vector<double> grid = {0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5};
   BoundSearch search = BoundSearch::kReference;
-  std::uint64_t split_seed = 0;   ///< kSplit: which canaries form the selection half
+  std::uint64_t split_seed = 0;  ///< kSplit: which canaries form the selection half
 };
 
 struct O1Result {
   double eps_lb = 0;
-  std::int64_t m = 0;   ///< canaries in the evaluation (half of them for kSplit)
+  std::int64_t m = 0;  ///< canaries in the evaluation (half of them for kSplit)
   std::int64_t r = 0;
   std::int64_t v = 0;
   std::int64_t k_plus = 0;
   std::int64_t k_minus = 0;
   double level = 0;
-  std::int64_t tests = 1;  ///< (k+, k−) pairs the level was corrected for
+  std::int64_t tests = 1;   ///< (k+, k−) pairs the level was corrected for
   bool optimistic = false;  ///< true for kReference
 };
 

@@ -1,6 +1,7 @@
 #pragma once
-/// What the host hands a plugin: typed options, a logger, a seeded random source, a cache directory,
-/// the device, and progress reporting. Plugins compute; the host does the I/O around them.
+/// What the host hands a plugin: typed options, a logger, a seeded random source, a cache
+/// directory, the device, and progress reporting. Plugins compute; the host does the I/O around
+/// them.
 
 #include <cstdint>
 #include <filesystem>
@@ -10,15 +11,15 @@
 
 #include <ATen/core/Generator.h>
 #include <c10/core/Device.h>
-#include <boost/config.hpp>
 #include <spdlog/logger.h>
+#include <boost/config.hpp>
 
 #include "panoramia/options.hpp"
 
 namespace panoramia {
 
-/// A progress display for one loop. The host draws a bar on a terminal and periodic lines otherwise.
-/// Not thread-safe: call from the thread that runs the loop.
+/// A progress display for one loop. The host draws a bar on a terminal and periodic lines
+/// otherwise. Not thread-safe: call from the thread that runs the loop.
 class BOOST_SYMBOL_VISIBLE Progress {
  public:
   virtual ~Progress() = default;
@@ -46,7 +47,8 @@ class BOOST_SYMBOL_VISIBLE Context {
   /// initialisation is reproducible too.
   virtual at::Generator& generator() = 0;
   virtual std::mt19937_64& rng() = 0;
-  /// A directory private to this plugin instance for scratch files and inspection output; it exists.
+  /// A directory private to this plugin instance for scratch files and inspection output; it
+  /// exists.
   virtual const std::filesystem::path& work_dir() const = 0;
   /// The device to compute on (`[audit] device`).
   virtual c10::Device device() const = 0;

@@ -1,9 +1,9 @@
 #pragma once
 /// The data that crosses the plugin boundary: batches of samples and a model's side signals.
 ///
-/// Tensors are reference-counted (`at::Tensor` shares storage), so passing a `Batch` by value is cheap;
-/// a plugin that modifies a tensor it received must `clone()` it first. All tensors live on the CPU
-/// unless the host's context says otherwise.
+/// Tensors are reference-counted (`at::Tensor` shares storage), so passing a `Batch` by value is
+/// cheap; a plugin that modifies a tensor it received must `clone()` it first. All tensors live on
+/// the CPU unless the host's context says otherwise.
 
 #include <cstdint>
 #include <memory>
@@ -25,9 +25,9 @@ struct Column {
   std::vector<std::string> categories;
 };
 
-/// The schema of tabular samples. A tabular `Batch::x` is float64 `[n, columns.size()]` holding the raw
-/// value of continuous columns and the category code of categorical ones. `label` indexes the label
-/// column, whose codes are also in `Batch::y`.
+/// The schema of tabular samples. A tabular `Batch::x` is float64 `[n, columns.size()]` holding the
+/// raw value of continuous columns and the category code of categorical ones. `label` indexes the
+/// label column, whose codes are also in `Batch::y`.
 struct TabularSchema {
   std::vector<Column> columns;
   int label = -1;
@@ -36,7 +36,8 @@ struct TabularSchema {
 /// A batch of samples.
 /// - `x`: the samples, first dimension n (images float32 `[n,C,H,W]` in [0,1]; vectors `[n,d]`;
 ///   tokens int64 `[n,T]`; tables as described in `TabularSchema`).
-/// - `y`: int64 `[n]` class labels (the real label, or the conditioning class of a generated sample);
+/// - `y`: int64 `[n]` class labels (the real label, or the conditioning class of a generated
+/// sample);
 ///   undefined when the modality has none.
 /// - `modality`: "vector", "image", "tabular", "text" or a third party's own name.
 /// - `schema`: set for tabular data only.

@@ -20,8 +20,8 @@ namespace panoramia {
 class BOOST_SYMBOL_VISIBLE DatasetReader {
  public:
   virtual ~DatasetReader() = default;
-  /// Reads every sample. Bad input (missing file, truncated data, wrong magic number) is an exception
-  /// naming the file and the position.
+  /// Reads every sample. Bad input (missing file, truncated data, wrong magic number) is an
+  /// exception naming the file and the position.
   virtual Batch read(Context& ctx) = 0;
 };
 
@@ -41,8 +41,8 @@ class BOOST_SYMBOL_VISIBLE Generator {
   virtual void load(const std::filesystem::path& dir, Context& ctx) = 0;
 };
 
-/// A model under audit, or the helper model (a second instance of the same adapter trained on synthetic
-/// data only) (`[target]` and `[helper]` sections).
+/// A model under audit, or the helper model (a second instance of the same adapter trained on
+/// synthetic data only) (`[target]` and `[helper]` sections).
 class BOOST_SYMBOL_VISIBLE TargetAdapter {
  public:
   virtual ~TargetAdapter() = default;
@@ -77,8 +77,8 @@ struct AttackData {
 };
 
 /// A classifier telling real members from generated samples (`[attack]` section). The baseline and
-/// every MIA use separate instances of the same attack with the same options; they differ only in the
-/// side model whose signals they get.
+/// every MIA use separate instances of the same attack with the same options; they differ only in
+/// the side model whose signals they get.
 class BOOST_SYMBOL_VISIBLE Attack {
  public:
   virtual ~Attack() = default;

@@ -1,10 +1,10 @@
 #pragma once
 /// Plugin options: what a plugin declares, and the typed values the host hands it.
 ///
-/// A plugin lists its options as `OptionSpec`s. The host validates every config key against that list
-/// (unknown key, wrong type, missing required value: an error naming the file and the key) before the
-/// plugin sees anything, so the getters of `OptionValues` only throw on a programming error (asking for
-/// an option the plugin never declared, or with the wrong type).
+/// A plugin lists its options as `OptionSpec`s. The host validates every config key against that
+/// list (unknown key, wrong type, missing required value: an error naming the file and the key)
+/// before the plugin sees anything, so the getters of `OptionValues` only throw on a programming
+/// error (asking for an option the plugin never declared, or with the wrong type).
 
 #include <cstdint>
 #include <map>
@@ -22,13 +22,20 @@ enum class OptionType { kInt, kDouble, kBool, kString, kIntList, kDoubleList, kP
 /// Name of a type as shown to users ("integer", "number", ...).
 inline const char* option_type_name(OptionType type) {
   switch (type) {
-    case OptionType::kInt: return "integer";
-    case OptionType::kDouble: return "number";
-    case OptionType::kBool: return "boolean (true/false)";
-    case OptionType::kString: return "string";
-    case OptionType::kIntList: return "comma-separated list of integers";
-    case OptionType::kDoubleList: return "comma-separated list of numbers";
-    case OptionType::kPath: return "path";
+    case OptionType::kInt:
+      return "integer";
+    case OptionType::kDouble:
+      return "number";
+    case OptionType::kBool:
+      return "boolean (true/false)";
+    case OptionType::kString:
+      return "string";
+    case OptionType::kIntList:
+      return "comma-separated list of integers";
+    case OptionType::kDoubleList:
+      return "comma-separated list of numbers";
+    case OptionType::kPath:
+      return "path";
   }
   return "unknown";
 }
@@ -108,9 +115,12 @@ inline bool option_value_valid(const OptionSpec& spec, const std::string& text) 
   double d = 0;
   bool b = false;
   switch (spec.type) {
-    case OptionType::kInt: return detail::parse_int(text, i);
-    case OptionType::kDouble: return detail::parse_double(text, d);
-    case OptionType::kBool: return detail::parse_bool(text, b);
+    case OptionType::kInt:
+      return detail::parse_int(text, i);
+    case OptionType::kDouble:
+      return detail::parse_double(text, d);
+    case OptionType::kBool:
+      return detail::parse_bool(text, b);
     case OptionType::kIntList:
       for (const auto& item : detail::split_list(text))
         if (!detail::parse_int(item, i)) return false;
@@ -124,14 +134,15 @@ inline bool option_value_valid(const OptionSpec& spec, const std::string& text) 
       for (const auto& c : spec.choices)
         if (c == detail::trim(text)) return true;
       return false;
-    case OptionType::kPath: return true;
+    case OptionType::kPath:
+      return true;
   }
   return false;
 }
 
-/// The validated option values of one plugin instance: every declared option has a value (the config's
-/// or the default), so a getter never falls back silently. Getters throw `std::invalid_argument` for an
-/// undeclared name or a type mismatch, which is a bug in the plugin.
+/// The validated option values of one plugin instance: every declared option has a value (the
+/// config's or the default), so a getter never falls back silently. Getters throw
+/// `std::invalid_argument` for an undeclared name or a type mismatch, which is a bug in the plugin.
 class BOOST_SYMBOL_VISIBLE OptionValues {
  public:
   OptionValues() = default;
@@ -140,7 +151,9 @@ class BOOST_SYMBOL_VISIBLE OptionValues {
 
   bool has(const std::string& name) const { return values_.count(name) != 0; }
   /// True when the option has a non-empty value.
-  bool is_set(const std::string& name) const { return has(name) && !detail::trim(raw(name)).empty(); }
+  bool is_set(const std::string& name) const {
+    return has(name) && !detail::trim(raw(name)).empty();
+  }
 
   const std::string& raw(const std::string& name) const {
     auto it = values_.find(name);

@@ -4,8 +4,8 @@
 ///
 ///     PANORAMIA_PLUGIN(MyFactory, "my-plugin", "1.0.0", panoramia::kGenerator, "What it does.");
 ///
-/// The macro exports two C functions: `panoramia_plugin_info` (the handshake, a plain struct the host
-/// checks before anything else) and `panoramia_plugin_factory`. Plugin authors never write
+/// The macro exports two C functions: `panoramia_plugin_info` (the handshake, a plain struct the
+/// host checks before anything else) and `panoramia_plugin_factory`. Plugin authors never write
 /// `extern "C"` themselves.
 
 #include <cstdint>
@@ -14,8 +14,8 @@
 #include <string>
 #include <vector>
 
-#include <boost/config.hpp>
 #include <torch/csrc/api/include/torch/version.h>
+#include <boost/config.hpp>
 
 #include "panoramia/interfaces.hpp"
 
@@ -35,11 +35,16 @@ enum Kind : std::uint32_t {
 
 inline const char* kind_name(Kind kind) {
   switch (kind) {
-    case kDatasetReader: return "reader";
-    case kGenerator: return "generator";
-    case kTarget: return "target";
-    case kFeaturizer: return "featurizer";
-    case kAttack: return "attack";
+    case kDatasetReader:
+      return "reader";
+    case kGenerator:
+      return "generator";
+    case kTarget:
+      return "target";
+    case kFeaturizer:
+      return "featurizer";
+    case kAttack:
+      return "attack";
   }
   return "unknown";
 }
@@ -64,10 +69,14 @@ class BOOST_SYMBOL_VISIBLE PluginFactory {
   /// Options accepted by the component of `kind` (name, type, default, one-line help).
   virtual std::vector<OptionSpec> options(Kind kind) const = 0;
 
-  virtual std::unique_ptr<DatasetReader> make_dataset_reader(Context&) { return unsupported("reader"); }
+  virtual std::unique_ptr<DatasetReader> make_dataset_reader(Context&) {
+    return unsupported("reader");
+  }
   virtual std::unique_ptr<Generator> make_generator(Context&) { return unsupported("generator"); }
   virtual std::unique_ptr<TargetAdapter> make_target(Context&) { return unsupported("target"); }
-  virtual std::unique_ptr<Featurizer> make_featurizer(Context&) { return unsupported("featurizer"); }
+  virtual std::unique_ptr<Featurizer> make_featurizer(Context&) {
+    return unsupported("featurizer");
+  }
   virtual std::unique_ptr<Attack> make_attack(Context&) { return unsupported("attack"); }
 
  private:
@@ -83,7 +92,8 @@ class BOOST_SYMBOL_VISIBLE PluginFactory {
 
 }  // namespace panoramia
 
-// The values below describe how the plugin was built; tests override them to build refusal fixtures.
+// The values below describe how the plugin was built; tests override them to build refusal
+// fixtures.
 #ifndef PANORAMIA_BUILT_API_VERSION
 #define PANORAMIA_BUILT_API_VERSION ::panoramia::kApiVersion
 #endif
@@ -94,16 +104,20 @@ class BOOST_SYMBOL_VISIBLE PluginFactory {
 #define PANORAMIA_BUILT_CXX11_ABI _GLIBCXX_USE_CXX11_ABI
 #endif
 
-/// Declares the plugin: `FACTORY` is a default-constructible `PluginFactory` subclass, `KINDS` a mask of
-/// `panoramia::Kind` values.
-#define PANORAMIA_PLUGIN(FACTORY, NAME, VERSION, KINDS, DESCRIPTION)                                \
-  extern "C" BOOST_SYMBOL_EXPORT const ::panoramia::PluginInfo* panoramia_plugin_info() {           \
-    static const ::panoramia::PluginInfo info{                                                      \
-        PANORAMIA_BUILT_API_VERSION, NAME, VERSION, static_cast<std::uint32_t>(KINDS),              \
-        PANORAMIA_BUILT_TORCH_VERSION, PANORAMIA_BUILT_CXX11_ABI, DESCRIPTION};                     \
-    return &info;                                                                                   \
-  }                                                                                                 \
-  extern "C" BOOST_SYMBOL_EXPORT ::panoramia::PluginFactory* panoramia_plugin_factory() {           \
-    static FACTORY factory;                                                                         \
-    return &factory;                                                                                \
+/// Declares the plugin: `FACTORY` is a default-constructible `PluginFactory` subclass, `KINDS` a
+/// mask of `panoramia::Kind` values.
+#define PANORAMIA_PLUGIN(FACTORY, NAME, VERSION, KINDS, DESCRIPTION)                      \
+  extern "C" BOOST_SYMBOL_EXPORT const ::panoramia::PluginInfo* panoramia_plugin_info() { \
+    static const ::panoramia::PluginInfo info{PANORAMIA_BUILT_API_VERSION,                \
+                                              NAME,                                       \
+                                              VERSION,                                    \
+                                              static_cast<std::uint32_t>(KINDS),          \
+                                              PANORAMIA_BUILT_TORCH_VERSION,              \
+                                              PANORAMIA_BUILT_CXX11_ABI,                  \
+                                              DESCRIPTION};                               \
+    return &info;                                                                         \
+  }                                                                                       \
+  extern "C" BOOST_SYMBOL_EXPORT ::panoramia::PluginFactory* panoramia_plugin_factory() { \
+    static FACTORY factory;                                                               \
+    return &factory;                                                                      \
   }
