@@ -1,0 +1,241 @@
+#include "distinguisher.hpp"
+
+#include <cmath>
+#include <limits>
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include "gpt2_target.hpp"
+#include "metrics.hpp"
+#include "model_options.hpp"
+#include "training.hpp"
+
+namespace panoramia::text_attacks {
+namespace {
+
+using gpt2::option;
+using T = OptionType;
+
+using State = std::vector<at::Tensor>;
+State copy_params(const torch::nn::Module& m) {
+  State s;
+  for (const auto& p : m.parameters()) s.push_back(p.detach().clone());
+  return s;
+}
+void restore_params(torch::nn::Module& m, const State& s) {
+  torch::NoGradGuard no_grad;
+  auto params = m.parameters();
+  for (std::size_t i = 0; i < params.size(); ++i) params[i].copy_(s[i]);
+}
+
+void init_linear(torch::nn::Linear& linear, at::Generator generator) {
+  torch::NoGradGuard no_grad;
+  const double bound = 1.0 / std::sqrt(double(linear->weight.size(1)));
+  linear->weight.uniform_(-bound, bound, generator);
+  linear->bias.uniform_(-bound, bound, generator);
+}
+
+}  // namespace
+
+DistinguisherImpl::DistinguisherImpl(gpt2::Gpt2 model, std::int64_t side_features,
+                                     std::int64_t hidden) {
+  backbone = register_module("backbone", std::move(model));
+  text = register_module("text", torch::nn::Linear(backbone->config().width, hidden));
+  side_hidden = register_module("side_hidden", torch::nn::Linear(side_features, hidden));
+  w_text = register_parameter("w_text", torch::zeros({hidden}));
+  w_side = register_parameter("w_side", torch::zeros({hidden}));
+  bias = register_parameter("bias", torch::zeros({1}));
+}
+
+void DistinguisherImpl::init_head(at::Generator generator) {
+  init_linear(text, generator);
+  init_linear(side_hidden, generator);
+  torch::NoGradGuard no_grad;
+  w_text.zero_();
+  w_side.normal_(0, 1, generator);
+  const double bound = 1.0 / std::sqrt(double(2 * w_text.size(0)));
+  bias.uniform_(-bound, bound, generator);
+}
+
+at::Tensor DistinguisherImpl::forward(const at::Tensor& ids, const at::Tensor& side,
+                                      bool with_text) {
+  auto logit = torch::relu(side_hidden(side)).matmul(w_side) + bias;
+  if (with_text) {
+    const auto last = backbone->hidden(ids).select(1, -1);  // the last token's final hidden state
+    logit = logit + text(last).matmul(w_text);
+  }
+  return logit;
+}
+
+std::vector<OptionSpec> TextDistinguisherAttack::option_specs() {
+  auto specs = gpt2::model_option_specs();  // the backbone: `pretrained` is the reference's 'gpt2'
+  const std::vector<OptionSpec> more = {
+      option("hidden", T::kInt, "0", "width of each branch (0: half the side features, 31 for 63)"),
+      option("phase1_steps", T::kInt, "1500", "phase 1 steps (side branch only)"),
+      option("phase1_lr", T::kDouble, "3e-3", "phase 1 Adam learning rate"),
+      option("steps", T::kInt, "6000", "phase 2 steps (everything)"),
+      option("lr", T::kDouble, "3e-5", "phase 2 AdamW peak learning rate"),
+      option("weight_decay", T::kDouble, "0.01",
+             "phase 2 weight decay (not on biases, LayerNorms)"),
+      option("warmup_steps", T::kInt, "500", "phase 2 linear warmup, then linear decay to 0"),
+      option("batch_size", T::kInt, "64", "samples per step"),
+      option("eval_batch_size", T::kInt, "64", "samples per batch when scoring"),
+      option("eval_every", T::kInt, "100", "steps between validation scores (both phases)"),
+      option("selection", T::kString, "auc",
+             "validation metric for the kept state: auc (partial, up to max_fpr), acc or loss",
+             {"auc", "acc", "loss"}),
+      option("max_fpr", T::kDouble, "0.1", "false positive rate limit of the auc selection"),
+      option("validation_fraction", T::kDouble, "0.15",
+             "share of each class of the attack-training set held out for model selection (the "
+             "reference: 1,000 of 7,000 per class)"),
+  };
+  specs.insert(specs.end(), more.begin(), more.end());
+  return specs;
+}
+
+at::Tensor TextDistinguisherAttack::predict(const at::Tensor& ids, const at::Tensor& side,
+                                            bool with_text, std::int64_t batch_size) {
+  torch::NoGradGuard no_grad;
+  net_->eval();
+  const auto device = gpt2::model_device(net_->backbone);
+  std::vector<at::Tensor> out;
+  for (std::int64_t start = 0; start < ids.size(0); start += batch_size) {
+    const auto end = std::min(ids.size(0), start + batch_size);
+    out.push_back(torch::sigmoid(net_->forward(ids.slice(0, start, end).to(device),
+                                               side.slice(0, start, end).to(device), with_text))
+                      .to(torch::kCPU));
+  }
+  return out.empty() ? torch::zeros({0}) : torch::cat(out);
+}
+
+void TextDistinguisherAttack::fit(const AttackData& train, const at::Tensor& is_member,
+                                  Context& ctx) {
+  const auto& o = ctx.options();
+  gpt2::check_text_batch(train.samples, "the text-distinguisher's samples");
+  if (!train.features.defined() || train.features.dim() != 2 ||
+      train.features.size(0) != train.samples.size())
+    throw std::invalid_argument(
+        "the text-distinguisher needs side features [n, d] aligned with "
+        "the samples (featurizer text)");
+  const auto ids = train.samples.x;
+  const auto side = train.features.to(torch::kFloat32);
+  const auto y = is_member.to(torch::kFloat32).reshape({-1});
+  auto [train_idx, val_idx] =
+      stratified_split(y, o.get_double("validation_fraction"), ctx.generator());
+  const auto xt = ids.index_select(0, train_idx), st = side.index_select(0, train_idx);
+  const auto yt = y.index_select(0, train_idx);
+  const auto xv = ids.index_select(0, val_idx), sv = side.index_select(0, val_idx);
+  const auto yv = y.index_select(0, val_idx);
+  const bool has_val = yv.size(0) > 0 && yv.min().item<float>() != yv.max().item<float>();
+
+  auto backbone = gpt2::make_model(o, ctx);
+  gpt2::check_vocabulary(ids, backbone->config(), "vocab_size");
+  const auto d = side.size(1);
+  const auto hidden =
+      o.get_int("hidden") > 0 ? o.get_int("hidden") : std::max<std::int64_t>(1, d / 2);
+  net_ = Distinguisher(backbone, d, hidden);
+  net_->init_head(ctx.generator());
+  net_->to(ctx.device());
+  const auto device = ctx.device();
+
+  const auto batch = o.get_int("batch_size"), eval_batch = o.get_int("eval_batch_size");
+  const auto eval_every = std::max<std::int64_t>(1, o.get_int("eval_every"));
+  const auto phase1_steps = o.get_int("phase1_steps"), steps = o.get_int("steps");
+  const auto warmup = o.get_int("warmup_steps");
+  const double lr = o.get_double("lr");
+  const std::string selection = o.get_string("selection");
+  const double max_fpr = o.get_double("max_fpr");
+  double best = -std::numeric_limits<double>::infinity();
+  std::string best_at = "the start";
+  State best_state = copy_params(*net_);
+  auto progress = ctx.progress("training the text-distinguisher", phase1_steps + steps);
+
+  at::Tensor order;
+  std::int64_t cursor = 0;
+  const auto next_batch = [&] {  // whole shuffled epochs, one batch at a time
+    if (!order.defined() || cursor >= order.size(0)) {
+      order = torch::randperm(xt.size(0), ctx.generator(), torch::kInt64);
+      cursor = 0;
+    }
+    const auto idx = order.slice(0, cursor, std::min(order.size(0), cursor + batch));
+    cursor += batch;
+    return idx;
+  };
+  const auto run_phase = [&](torch::optim::Optimizer& optimizer, std::int64_t count, bool with_text,
+                             const std::function<double(std::int64_t)>& lr_at, const char* phase) {
+    for (std::int64_t step = 1; step <= count; ++step) {
+      net_->train();
+      if (lr_at)
+        for (auto& group : optimizer.param_groups()) group.options().set_lr(lr_at(step));
+      const auto idx = next_batch();
+      optimizer.zero_grad();
+      const auto logits = net_->forward(xt.index_select(0, idx).to(device),
+                                        st.index_select(0, idx).to(device), with_text);
+      const auto loss =
+          torch::binary_cross_entropy_with_logits(logits, yt.index_select(0, idx).to(device));
+      loss.backward();
+      optimizer.step();
+      if (has_val && (step % eval_every == 0 || step == count)) {
+        const double metric =
+            selection_metric(selection, predict(xv, sv, with_text, eval_batch), yv, max_fpr);
+        if (metric > best) {
+          best = metric;
+          best_at = fmt::format("{} step {}", phase, step);
+          best_state = copy_params(*net_);
+        }
+      }
+      progress->advance(1, fmt::format("{} loss {:.3f}", phase, loss.item<double>()));
+    }
+  };
+
+  // Phase 1: the side branch, w_side and the bias only.
+  std::vector<at::Tensor> side_params = net_->side_hidden->parameters();
+  side_params.push_back(net_->w_side);
+  side_params.push_back(net_->bias);
+  torch::optim::Adam phase1(side_params, torch::optim::AdamOptions(o.get_double("phase1_lr")));
+  run_phase(phase1, phase1_steps, false, {}, "phase 1");
+
+  // Phase 2: w_text redrawn, then everything with AdamW, warmup and linear decay.
+  {
+    torch::NoGradGuard no_grad;
+    net_->w_text.normal_(0, 1, ctx.generator());
+  }
+  std::vector<at::Tensor> decay, no_decay;
+  for (const auto& p : net_->named_parameters()) {
+    const bool skip =
+        p.key().find("bias") != std::string::npos || p.key().find("ln_") != std::string::npos;
+    (skip ? no_decay : decay).push_back(p.value());
+  }
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(
+      decay, std::make_unique<torch::optim::AdamWOptions>(
+                 torch::optim::AdamWOptions(lr).weight_decay(o.get_double("weight_decay"))));
+  groups.emplace_back(no_decay, std::make_unique<torch::optim::AdamWOptions>(
+                                    torch::optim::AdamWOptions(lr).weight_decay(0)));
+  torch::optim::AdamW phase2(groups, torch::optim::AdamWOptions(lr));
+  const auto lr_at = [&](std::int64_t step) {
+    if (step <= warmup) return lr * double(step) / double(std::max<std::int64_t>(warmup, 1));
+    return lr * std::max(0.0, double(steps - step + 1) /
+                                  double(std::max<std::int64_t>(steps - warmup, 1)));
+  };
+  run_phase(phase2, steps, true, lr_at, "phase 2");
+  progress->finish();
+
+  if (has_val) restore_params(*net_, best_state);
+  ctx.logger()->info(
+      "text-distinguisher: kept the state at {} (validation {} {:.4f}); {} side "
+      "features, branches of {}",
+      has_val ? best_at : std::string("the end (no validation split)"), selection,
+      selection == "loss" ? -best : best, d, hidden);
+}
+
+at::Tensor TextDistinguisherAttack::score(const AttackData& data, Context& ctx) {
+  if (!net_) throw std::logic_error("score() before fit()");
+  gpt2::check_text_batch(data.samples, "the text-distinguisher's samples");
+  return predict(data.samples.x, data.features.to(torch::kFloat32), true,
+                 ctx.options().get_int("eval_batch_size"))
+      .to(torch::kFloat32);
+}
+
+}  // namespace panoramia::text_attacks
