@@ -67,35 +67,18 @@ double evaluate_loss(Mlp& net, const torch::Tensor& x, const torch::Tensor& y) {
   return per_example_loss(predict_logits(net, x), y).mean().item<double>();
 }
 
-TrainResult train(Mlp& net, const torch::Tensor& x, const torch::Tensor& y,
-                  const torch::Tensor& x_val, const torch::Tensor& y_val,
-                  const TrainOptions& options, Context& ctx, const std::string& what) {
-  if (x.size(0) == 0) throw std::invalid_argument("no training samples");
-  if (options.batch_size <= 0 || options.epochs <= 0)
-    throw std::invalid_argument("epochs and batch_size must be positive");
-  torch::optim::Adam optimizer(
-      net->parameters(), torch::optim::AdamOptions(options.lr).weight_decay(options.weight_decay));
+TrainResult train_epochs(Mlp& net, const EpochFn& epoch_fn, const torch::Tensor& x_val,
+                         const torch::Tensor& y_val, const TrainOptions& options, Context& ctx,
+                         const std::string& what) {
+  if (options.epochs <= 0) throw std::invalid_argument("epochs must be positive");
   const bool has_validation = x_val.defined() && x_val.size(0) > 0;
   TrainResult result;
   result.best_validation_loss = std::numeric_limits<double>::infinity();
   int64_t since_best = 0;
-  const int64_t n = x.size(0);
   auto progress = ctx.progress(what, options.epochs);
   for (int64_t epoch = 1; epoch <= options.epochs; ++epoch) {
     net->train();
-    const auto order = torch::randperm(n, ctx.generator(), torch::kInt64);
-    double total = 0;
-    for (int64_t i = 0; i < n; i += options.batch_size) {
-      const auto idx = order.slice(0, i, std::min(n, i + options.batch_size));
-      const auto xb = x.index_select(0, idx);
-      const auto yb = y.index_select(0, idx);
-      optimizer.zero_grad();
-      const auto loss = per_example_loss(net->forward(xb), yb).mean();
-      loss.backward();
-      optimizer.step();
-      total += loss.item<double>() * idx.size(0);
-    }
-    result.final_train_loss = total / n;
+    result.final_train_loss = epoch_fn(epoch);
     std::string status = "train loss " + std::to_string(result.final_train_loss).substr(0, 6);
     if (has_validation) {
       const double val = evaluate_loss(net, x_val, y_val);
@@ -119,6 +102,33 @@ TrainResult train(Mlp& net, const torch::Tensor& x, const torch::Tensor& y,
     result.best_validation_loss = result.final_train_loss;
   }
   return result;
+}
+
+TrainResult train(Mlp& net, const torch::Tensor& x, const torch::Tensor& y,
+                  const torch::Tensor& x_val, const torch::Tensor& y_val,
+                  const TrainOptions& options, Context& ctx, const std::string& what) {
+  if (x.size(0) == 0) throw std::invalid_argument("no training samples");
+  if (options.batch_size <= 0 || options.epochs <= 0)
+    throw std::invalid_argument("epochs and batch_size must be positive");
+  torch::optim::Adam optimizer(
+      net->parameters(), torch::optim::AdamOptions(options.lr).weight_decay(options.weight_decay));
+  const int64_t n = x.size(0);
+  const auto epoch = [&](int64_t) {
+    const auto order = torch::randperm(n, ctx.generator(), torch::kInt64);
+    double total = 0;
+    for (int64_t i = 0; i < n; i += options.batch_size) {
+      const auto idx = order.slice(0, i, std::min(n, i + options.batch_size));
+      const auto xb = x.index_select(0, idx);
+      const auto yb = y.index_select(0, idx);
+      optimizer.zero_grad();
+      const auto loss = per_example_loss(net->forward(xb), yb).mean();
+      loss.backward();
+      optimizer.step();
+      total += loss.item<double>() * idx.size(0);
+    }
+    return total / n;
+  };
+  return train_epochs(net, epoch, x_val, y_val, options, ctx, what);
 }
 
 }  // namespace panoramia::mlp

@@ -2,6 +2,8 @@
 // A fully connected network with ReLU between layers, and its training loop (Adam, mini-batches,
 // per-epoch validation keeping the best state).
 
+#include <functional>
+
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/sequential.h>
 #include <torch/nn/pimpl.h>
@@ -23,6 +25,9 @@ class MlpImpl : public torch::nn::Module {
   /// Logits: `[n]` for one output, `[n, k]` otherwise.
   torch::Tensor forward(const torch::Tensor& x);
   const MlpOptions& options() const { return options_; }
+  /// The layer stack (Linear, ReLU, Dropout); forward() is layers()->forward(x), squeezed to [n]
+  /// for one output. DP-SGD clips per-example gradients on it (dp_training.hpp).
+  torch::nn::Sequential& layers() { return layers_; }
 
  private:
   MlpOptions options_;
@@ -54,8 +59,18 @@ struct TrainResult {
   double final_train_loss = 0;
 };
 
-/// Trains `net` on (x, y); `x_val`/`y_val` may be undefined or empty. Shuffles with
-/// `ctx.generator()` and reports progress per epoch.
+/// Trains `net` for one epoch and returns its mean training loss.
+using EpochFn = std::function<double(int64_t epoch)>;
+
+/// The epoch loop shared by every training mode: runs `epoch` for options.epochs epochs, keeps the
+/// state with the lowest loss on (x_val, y_val) (may be undefined or empty: then the final state),
+/// stops early after options.patience epochs without improvement, and reports progress.
+TrainResult train_epochs(Mlp& net, const EpochFn& epoch, const torch::Tensor& x_val,
+                         const torch::Tensor& y_val, const TrainOptions& options, Context& ctx,
+                         const std::string& what);
+
+/// Trains `net` on (x, y) with Adam on shuffled mini-batches; `x_val`/`y_val` may be undefined or
+/// empty. Shuffles with `ctx.generator()` and reports progress per epoch.
 TrainResult train(Mlp& net, const torch::Tensor& x, const torch::Tensor& y,
                   const torch::Tensor& x_val, const torch::Tensor& y_val,
                   const TrainOptions& options, Context& ctx, const std::string& what);

@@ -1,5 +1,7 @@
 #include "target.hpp"
 
+#include <fstream>
+
 #include <torch/torch.h>
 
 namespace panoramia::mlp {
@@ -21,9 +23,7 @@ OptionSpec opt(std::string name, OptionType type, std::string def, std::string h
                     std::move(help), false, std::move(choices)};
 }
 
-}  // namespace
-
-std::vector<OptionSpec> target_options() {
+std::vector<OptionSpec> base_target_options() {
   using T = OptionType;
   return {opt("hidden", T::kIntList, "150,100,50,10", "hidden layer sizes"),
           opt("epochs", T::kInt, "100", "training epochs"),
@@ -38,6 +38,14 @@ std::vector<OptionSpec> target_options() {
               "output layer: sigmoid (one unit, BCE), softmax (cross-entropy) or auto "
               "(sigmoid for 2 classes)",
               {"auto", "sigmoid", "softmax"})};
+}
+
+}  // namespace
+
+std::vector<OptionSpec> target_options() {
+  auto options = base_target_options();
+  for (auto& o : dp_options()) options.push_back(std::move(o));
+  return options;
 }
 
 std::vector<OptionSpec> attack_options() {
@@ -73,9 +81,16 @@ void MlpTarget::fit(const Batch& train, const Batch& validation, Context& ctx) {
   net_ = Mlp(net_options);
   const auto x = encoder_.encode(train);
   const auto xv = validation.size() > 0 ? encoder_.encode(validation) : torch::Tensor();
-  auto result =
-      mlp::train(net_, x, train.y, xv, validation.size() > 0 ? validation.y : torch::Tensor(),
-                 train_options(o), ctx, "training the mlp");
+  const auto yv = validation.size() > 0 ? validation.y : torch::Tensor();
+  dp_.reset();
+  TrainResult result;
+  if (o.get_bool("dp")) {
+    DpReport report;
+    result = train_dp(net_, x, train.y, xv, yv, dp_train_options(o, train_options(o)), ctx, report);
+    dp_ = report;
+  } else {
+    result = mlp::train(net_, x, train.y, xv, yv, train_options(o), ctx, "training the mlp");
+  }
   final_ = copy_state(*net_);
   best_ = result.best;
   ctx.logger()->info("mlp: best validation loss {:.4f} at epoch {}, final train loss {:.4f}",
@@ -105,6 +120,20 @@ void MlpTarget::save(const std::filesystem::path& dir, Context&) const {
   a.write("net.dropout", torch::tensor({n.dropout}, torch::kFloat64));
   for (size_t i = 0; i < best_.size(); ++i) a.write("best." + std::to_string(i), best_[i]);
   for (size_t i = 0; i < final_.size(); ++i) a.write("final." + std::to_string(i), final_[i]);
+  if (dp_) {
+    a.write("dp.report",
+            torch::tensor(
+                std::vector<double>{dp_->epsilon, dp_->delta, dp_->rdp_order, dp_->noise_multiplier,
+                                    dp_->clip_norm, dp_->sample_rate, dp_->target_epsilon, dp_->lr},
+                torch::kFloat64));
+    a.write("dp.counts",
+            torch::tensor(std::vector<int64_t>{dp_->expected_batch, dp_->steps, dp_->dataset_size},
+                          torch::kInt64));
+    a.write("dp.optimizer_is_adam", torch::tensor({dp_->optimizer == "adam" ? 1 : 0}));
+    std::ofstream json(dir / "dp.json");
+    json << dp_report_json(*dp_);
+    if (!json) throw std::runtime_error("cannot write " + (dir / "dp.json").string());
+  }
   a.save_to((dir / "mlp.pt").string());
 }
 
@@ -130,6 +159,25 @@ void MlpTarget::load(const std::filesystem::path& dir, Context&) {
   for (size_t i = 0; i < count; ++i) {
     a.read("best." + std::to_string(i), best_[i]);
     a.read("final." + std::to_string(i), final_[i]);
+  }
+  dp_.reset();
+  torch::Tensor report, counts, adam;
+  if (a.try_read("dp.report", report) && a.try_read("dp.counts", counts) &&
+      a.try_read("dp.optimizer_is_adam", adam)) {
+    const auto r = report.accessor<double, 1>();
+    const auto c = counts.accessor<int64_t, 1>();
+    dp_ = DpReport{r[0],
+                   r[1],
+                   r[2],
+                   r[3],
+                   r[4],
+                   r[5],
+                   r[6],
+                   c[0],
+                   c[1],
+                   c[2],
+                   adam.item<int64_t>() ? "adam" : "sgd",
+                   r[7]};
   }
 }
 

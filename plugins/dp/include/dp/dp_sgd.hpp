@@ -1,0 +1,68 @@
+#pragma once
+// DP-SGD (Abadi et al. 2016) with Poisson subsampling, as Opacus runs it: each step draws a batch
+// with every example included independently with probability q, clips each example's gradient to
+// norm C (clipping.hpp), adds N(0, σ²C²) noise to the sum, divides by the expected batch size q·N,
+// and lets an ordinary optimizer (SGD or Adam) take the step. Every step, even on an empty batch,
+// is recorded in an RDP accountant (rdp.hpp). All randomness comes from the generator passed in.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <ATen/core/Generator.h>
+#include <torch/nn/module.h>
+#include <torch/optim/optimizer.h>
+
+#include "dp/clipping.hpp"
+#include "dp/rdp.hpp"
+
+namespace panoramia::dp {
+
+struct DpSgdOptions {
+  double noise_multiplier = 1.0;  // σ: noise std / clipping norm
+  double clip_norm = 1.0;         // C
+  int64_t dataset_size = 0;       // N
+  int64_t expected_batch = 0;     // q·N; the sampling rate is q = expected_batch / N
+};
+
+/// Poisson subsampling of {0, ..., n-1}: each index independently with probability `q`, drawn from
+/// `generator`; returns the chosen indices (int64, ascending, possibly empty).
+torch::Tensor poisson_sample(int64_t n, double q, at::Generator& generator);
+
+/// Throws std::invalid_argument naming `where` and the offending submodule when `module` contains
+/// a BatchNorm layer: batch statistics mix examples, so per-example clipping bounds nothing. Image
+/// models under DP replace BatchNorm with GroupNorm (as Opacus' ModuleValidator.fix does).
+void reject_batch_norm(const torch::nn::Module& module, const std::string& where);
+
+/// An optimizer for privatised gradients: "sgd" (plain, as Opacus' DP examples) or "adam".
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const std::string& name,
+                                                        const std::vector<torch::Tensor>& params,
+                                                        double lr);
+
+/// The privatisation step and its accounting for one set of parameters.
+class DpSgd {
+ public:
+  /// Throws std::invalid_argument for σ < 0, C <= 0, N < 1 or an expected batch outside [1, N].
+  DpSgd(std::vector<torch::Tensor> parameters, const DpSgdOptions& options,
+        std::vector<double> orders = default_orders());
+
+  double sample_rate() const { return q_; }
+  /// Steps per epoch: ceil(N / expected batch), so an epoch sees N examples in expectation.
+  int64_t steps_per_epoch() const;
+  /// Indices of the next Poisson batch.
+  torch::Tensor sample(at::Generator& generator) const;
+  /// Sets each parameter's .grad to (clipped.sum + N(0, σ²C²)) / (q·N) and records one step in the
+  /// accountant; the caller then calls its optimizer's step().
+  void privatize(const ClippedGradients& clipped, at::Generator& generator);
+  const RdpAccountant& accountant() const { return accountant_; }
+  PrivacySpent spent(double delta) const { return accountant_.spent(delta); }
+  const DpSgdOptions& options() const { return options_; }
+
+ private:
+  std::vector<torch::Tensor> parameters_;
+  DpSgdOptions options_;
+  double q_;
+  RdpAccountant accountant_;
+};
+
+}  // namespace panoramia::dp

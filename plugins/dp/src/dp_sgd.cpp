@@ -1,0 +1,85 @@
+#include "dp/dp_sgd.hpp"
+
+#include <stdexcept>
+
+#include <torch/torch.h>
+
+namespace panoramia::dp {
+
+torch::Tensor poisson_sample(int64_t n, double q, at::Generator& generator) {
+  if (n < 0) throw std::invalid_argument("poisson_sample: negative population size");
+  if (!(q >= 0.0 && q <= 1.0))
+    throw std::invalid_argument("the sampling rate must be in [0, 1], got " + std::to_string(q));
+  const auto u = torch::rand({n}, generator, torch::kFloat64);
+  return torch::nonzero(u < q).view({-1});
+}
+
+void reject_batch_norm(const torch::nn::Module& module, const std::string& where) {
+  std::vector<std::pair<std::string, const torch::nn::Module*>> modules = {{"", &module}};
+  for (const auto& item : module.named_modules("", /*include_self=*/false))
+    modules.emplace_back(item.key(), item.value().get());
+  for (const auto& [key, pointer] : modules) {
+    const auto& m = *pointer;
+    const bool batch_norm =
+        m.as<torch::nn::BatchNorm1dImpl>() || m.as<torch::nn::BatchNorm2dImpl>() ||
+        m.as<torch::nn::BatchNorm3dImpl>() || m.name().find("BatchNorm") != std::string::npos;
+    if (batch_norm)
+      throw std::invalid_argument(where +
+                                  ": DP-SGD cannot train a model with BatchNorm (submodule '" +
+                                  (key.empty() ? std::string("<root>") : key) + "', " + m.name() +
+                                  "), since batch statistics mix examples; use GroupNorm instead");
+  }
+}
+
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const std::string& name,
+                                                        const std::vector<torch::Tensor>& params,
+                                                        double lr) {
+  if (!(lr > 0.0)) throw std::invalid_argument("the learning rate must be > 0");
+  if (name == "sgd")
+    return std::make_unique<torch::optim::SGD>(params, torch::optim::SGDOptions(lr));
+  if (name == "adam")
+    return std::make_unique<torch::optim::Adam>(params, torch::optim::AdamOptions(lr));
+  throw std::invalid_argument("unknown DP optimizer '" + name + "' (sgd, adam)");
+}
+
+DpSgd::DpSgd(std::vector<torch::Tensor> parameters, const DpSgdOptions& options,
+             std::vector<double> orders)
+    : parameters_(std::move(parameters)), options_(options), accountant_(std::move(orders)) {
+  if (!(options.noise_multiplier >= 0.0))
+    throw std::invalid_argument("the noise multiplier must be >= 0");
+  if (!(options.clip_norm > 0.0)) throw std::invalid_argument("the clipping norm must be > 0");
+  if (options.dataset_size < 1) throw std::invalid_argument("DP-SGD needs a non-empty data set");
+  if (options.expected_batch < 1 || options.expected_batch > options.dataset_size)
+    throw std::invalid_argument("the expected batch size must be in [1, " +
+                                std::to_string(options.dataset_size) + "], got " +
+                                std::to_string(options.expected_batch));
+  q_ = double(options.expected_batch) / double(options.dataset_size);
+}
+
+int64_t DpSgd::steps_per_epoch() const {
+  return (options_.dataset_size + options_.expected_batch - 1) / options_.expected_batch;
+}
+
+torch::Tensor DpSgd::sample(at::Generator& generator) const {
+  return poisson_sample(options_.dataset_size, q_, generator);
+}
+
+void DpSgd::privatize(const ClippedGradients& clipped, at::Generator& generator) {
+  if (clipped.sum.size() != parameters_.size())
+    throw std::invalid_argument("privatize: " + std::to_string(clipped.sum.size()) +
+                                " gradients for " + std::to_string(parameters_.size()) +
+                                " parameters");
+  torch::NoGradGuard guard;
+  const double std = options_.noise_multiplier * options_.clip_norm;
+  const double denominator = double(options_.expected_batch);
+  for (size_t k = 0; k < parameters_.size(); ++k) {
+    auto& p = parameters_[k];
+    // Noise is drawn on the CPU generator, then moved, so a run is the same on every device.
+    auto noise = torch::randn(p.sizes(), generator, torch::kFloat64) * std;
+    auto grad = (clipped.sum[k].to(torch::kFloat64).cpu() + noise) / denominator;
+    p.mutable_grad() = grad.to(p.options());
+  }
+  accountant_.step(options_.noise_multiplier, q_);
+}
+
+}  // namespace panoramia::dp

@@ -1,0 +1,149 @@
+#include "dp_training.hpp"
+
+#include <torch/torch.h>
+#include <nlohmann/json.hpp>
+
+#include <dp/dp_sgd.hpp>
+
+namespace panoramia::mlp {
+namespace {
+
+OptionSpec opt(std::string name, OptionType type, std::string def, std::string help,
+               std::vector<std::string> choices = {}) {
+  return OptionSpec{std::move(name), type,  std::move(def),
+                    std::move(help), false, std::move(choices)};
+}
+
+}  // namespace
+
+std::vector<OptionSpec> dp_options() {
+  using T = OptionType;
+  return {
+      opt("dp", T::kBool, "false",
+          "train with DP-SGD (Poisson batches of expected size batch_size, per-example clipping, "
+          "Gaussian noise); lr, weight_decay are then replaced by dp_lr"),
+      opt("noise_multiplier", T::kDouble, "1.0",
+          "DP-SGD noise standard deviation over the clipping norm (ignored when target_epsilon > "
+          "0)"),
+      opt("clip_norm", T::kDouble, "1.0", "DP-SGD per-example gradient clipping norm"),
+      opt("target_epsilon", T::kDouble, "0",
+          "if > 0: choose the noise multiplier so that all epochs spend this epsilon at delta"),
+      opt("delta", T::kDouble, "1e-5", "delta of the reported (epsilon, delta) guarantee"),
+      opt("dp_optimizer", T::kString, "sgd", "optimizer on the privatised gradients",
+          {"sgd", "adam"}),
+      opt("dp_lr", T::kDouble, "0.1", "learning rate of dp_optimizer")};
+}
+
+DpTrainOptions dp_train_options(const OptionValues& v, const TrainOptions& base) {
+  DpTrainOptions o;
+  o.base = base;
+  o.noise_multiplier = v.get_double("noise_multiplier");
+  o.clip_norm = v.get_double("clip_norm");
+  o.target_epsilon = v.get_double("target_epsilon");
+  o.delta = v.get_double("delta");
+  o.optimizer = v.get_string("dp_optimizer");
+  o.lr = v.get_double("dp_lr");
+  return o;
+}
+
+TrainResult train_dp(Mlp& net, const torch::Tensor& x, const torch::Tensor& y,
+                     const torch::Tensor& x_val, const torch::Tensor& y_val,
+                     const DpTrainOptions& options, Context& ctx, DpReport& report) {
+  const int64_t n = x.size(0);
+  if (n == 0) throw std::invalid_argument("no training samples");
+  if (options.base.batch_size <= 0 || options.base.epochs <= 0)
+    throw std::invalid_argument("epochs and batch_size must be positive");
+  if (options.target_epsilon < 0)
+    throw std::invalid_argument("option target_epsilon must be >= 0, got " +
+                                std::to_string(options.target_epsilon));
+  dp::reject_batch_norm(*net, "the mlp target");
+  auto& stack = net->layers();
+  if (!dp::is_linear_stack(stack))
+    throw std::logic_error("the mlp's layer stack is not made of Linear layers");
+
+  dp::DpSgdOptions o;
+  o.clip_norm = options.clip_norm;
+  o.dataset_size = n;
+  o.expected_batch = std::min(options.base.batch_size, n);
+  o.noise_multiplier = options.noise_multiplier;
+  const double q = double(o.expected_batch) / double(n);
+  const int64_t steps_per_epoch = (n + o.expected_batch - 1) / o.expected_batch;
+  if (options.target_epsilon > 0)
+    o.noise_multiplier = dp::noise_for_epsilon(options.target_epsilon, options.delta, q,
+                                               options.base.epochs * steps_per_epoch);
+  const auto params = stack->parameters();
+  dp::DpSgd dp_sgd(params, o);
+  auto optimizer = dp::make_optimizer(options.optimizer, params, options.lr);
+  ctx.logger()->info(
+      "mlp: DP-SGD with noise multiplier {:.4f}{}, clip norm {}, sampling rate {:.6f} "
+      "(expected batch {} of {}), {} steps per epoch, {} {} lr {}",
+      o.noise_multiplier, options.target_epsilon > 0 ? " (solved for the target epsilon)" : "",
+      o.clip_norm, q, o.expected_batch, n, steps_per_epoch, options.optimizer, "optimizer",
+      options.lr);
+
+  const dp::OutputLoss loss = [](const torch::Tensor& out, const torch::Tensor& labels) {
+    return per_example_loss(out.size(1) == 1 ? out.squeeze(1) : out, labels);
+  };
+  const auto epoch = [&](int64_t) {
+    double total = 0;
+    int64_t seen = 0;
+    for (int64_t s = 0; s < steps_per_epoch; ++s) {
+      const auto idx = dp_sgd.sample(ctx.generator());
+      dp::ClippedGradients clipped;
+      if (idx.size(0) == 0) {
+        // An empty Poisson batch is still a step: the update is pure noise.
+        for (const auto& p : params) clipped.sum.push_back(torch::zeros_like(p));
+      } else {
+        const auto yb = y.index_select(0, idx);
+        clipped = dp::clip_per_example_linear(stack, loss, x.index_select(0, idx), yb, o.clip_norm);
+      }
+      dp_sgd.privatize(clipped, ctx.generator());
+      optimizer->step();
+      seen += idx.size(0);
+      if (idx.size(0) > 0) total += clipped.losses.sum().item<double>();
+    }
+    return seen > 0 ? total / double(seen) : 0.0;
+  };
+  auto result = train_epochs(net, epoch, x_val, y_val, options.base, ctx, "training the mlp (DP)");
+
+  const auto spent = dp_sgd.spent(options.delta);
+  report.epsilon = spent.epsilon;
+  report.rdp_order = spent.order;
+  report.delta = options.delta;
+  report.noise_multiplier = o.noise_multiplier;
+  report.clip_norm = o.clip_norm;
+  report.sample_rate = q;
+  report.target_epsilon = options.target_epsilon;
+  report.expected_batch = o.expected_batch;
+  report.dataset_size = n;
+  report.steps = dp_sgd.accountant().steps();
+  report.optimizer = options.optimizer;
+  report.lr = options.lr;
+  ctx.logger()->info(
+      "mlp: DP-SGD spent epsilon = {:.4f} at delta = {:g} over {} steps (RDP order {})",
+      report.epsilon, report.delta, report.steps, report.rdp_order);
+  return result;
+}
+
+std::string dp_report_json(const DpReport& r) {
+  nlohmann::json j;
+  j["mechanism"] = "DP-SGD: Poisson subsampling, per-example clipping, Gaussian noise";
+  j["accountant"] =
+      "RDP of the sampled Gaussian mechanism (Mironov, Talwar, Zhang 2019), converted to "
+      "(epsilon, delta) by Balle et al. 2020 Theorem 21 (as Opacus)";
+  j["epsilon"] = r.epsilon;
+  j["delta"] = r.delta;
+  j["rdp_order"] = r.rdp_order;
+  j["noise_multiplier"] = r.noise_multiplier;
+  j["clip_norm"] = r.clip_norm;
+  j["sample_rate"] = r.sample_rate;
+  j["expected_batch_size"] = r.expected_batch;
+  j["dataset_size"] = r.dataset_size;
+  j["steps"] = r.steps;
+  j["target_epsilon"] = r.target_epsilon > 0 ? nlohmann::json(r.target_epsilon) : nlohmann::json();
+  j["optimizer"] = r.optimizer;
+  j["lr"] = r.lr;
+  return j.dump(2) + "\n";
+}
+
+}  // namespace panoramia::mlp

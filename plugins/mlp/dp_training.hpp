@@ -1,0 +1,47 @@
+#pragma once
+// DP-SGD training of the mlp (panoramia_dp): Poisson batches of expected size batch_size,
+// vectorised per-example clipping on the Linear stack, Gaussian noise, SGD or Adam, and the RDP
+// accountant's ε at δ for the whole run (every iterate, so both the best-validation and the final
+// state are covered: picking one of them is post-processing).
+
+#include <string>
+
+#include <panoramia/options.hpp>
+
+#include "network.hpp"
+
+namespace panoramia::mlp {
+
+struct DpTrainOptions {
+  TrainOptions base;  // epochs, batch_size (the expected batch), patience; lr/weight_decay unused
+  double noise_multiplier = 1.0;
+  double clip_norm = 1.0;
+  double target_epsilon = 0.0;  // > 0: solve the noise multiplier for this ε over all epochs
+  double delta = 1e-5;
+  std::string optimizer = "sgd";
+  double lr = 0.1;
+};
+
+/// What the accountant reports for a DP training run.
+struct DpReport {
+  double epsilon = 0, delta = 0, rdp_order = 0;
+  double noise_multiplier = 0, clip_norm = 0, sample_rate = 0, target_epsilon = 0;
+  int64_t expected_batch = 0, steps = 0, dataset_size = 0;
+  std::string optimizer;
+  double lr = 0;
+};
+
+/// The DP options of the mlp target, appended to its option list.
+std::vector<OptionSpec> dp_options();
+/// Reads them (with `base` taken from the non-DP options).
+DpTrainOptions dp_train_options(const OptionValues& values, const TrainOptions& base);
+
+/// Trains `net` with DP-SGD on (x, y); validation as in train(). Fills `report`.
+TrainResult train_dp(Mlp& net, const torch::Tensor& x, const torch::Tensor& y,
+                     const torch::Tensor& x_val, const torch::Tensor& y_val,
+                     const DpTrainOptions& options, Context& ctx, DpReport& report);
+
+/// `report` as JSON text (the dp.json written next to a saved model).
+std::string dp_report_json(const DpReport& report);
+
+}  // namespace panoramia::mlp
