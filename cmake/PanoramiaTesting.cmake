@@ -14,6 +14,10 @@ function(panoramia_add_test name)
     target_compile_options(${name} PRIVATE -fPIC -fvisibility=hidden -fvisibility-inlines-hidden)
     target_precompile_headers(${name} REUSE_FROM panoramia_pch)
   endif()
+  # One variable only: a ';' would split the property list. scripts/run-tests exports
+  # PANORAMIA_SOURCE_DIR; the compile definitions give tests both paths when run by hand.
+  target_compile_definitions(${name} PRIVATE PANORAMIA_TEST_BUILD_DIR="${CMAKE_BINARY_DIR}"
+                             PANORAMIA_TEST_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
   gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST
-    PROPERTIES ENVIRONMENT "PANORAMIA_BUILD_DIR=${CMAKE_BINARY_DIR};PANORAMIA_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+    PROPERTIES ENVIRONMENT "PANORAMIA_BUILD_DIR=${CMAKE_BINARY_DIR}")
 endfunction()

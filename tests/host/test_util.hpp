@@ -15,11 +15,11 @@ namespace panoramia::testing {
 
 inline std::filesystem::path build_dir() {
   const char* dir = std::getenv("PANORAMIA_BUILD_DIR");
-  return dir ? dir : std::filesystem::current_path().parent_path();
+  return dir ? dir : PANORAMIA_TEST_BUILD_DIR;
 }
 inline std::filesystem::path source_dir() {
   const char* dir = std::getenv("PANORAMIA_SOURCE_DIR");
-  return dir ? dir : std::filesystem::current_path();
+  return dir ? dir : PANORAMIA_TEST_SOURCE_DIR;
 }
 inline std::filesystem::path binary() {
   return build_dir() / "bin" / "panoramia";
