@@ -143,6 +143,8 @@ std::string dp_report_json(const DpReport& r) {
   j["target_epsilon"] = r.target_epsilon > 0 ? nlohmann::json(r.target_epsilon) : nlohmann::json();
   j["optimizer"] = r.optimizer;
   j["lr"] = r.lr;
+  j["input_statistics"] = r.inputs_from_validation ? "validation data (outside the training set)"
+                                                   : "training data (not covered by the guarantee)";
   return j.dump(2) + "\n";
 }
 

@@ -29,6 +29,9 @@ struct DpReport {
   int64_t expected_batch = 0, steps = 0, dataset_size = 0;
   std::string optimizer;
   double lr = 0;
+  /// Whether the input standardisation was fitted on held-out data (else on the training data,
+  /// outside the guarantee).
+  bool inputs_from_validation = false;
 };
 
 /// The DP options of the mlp target, appended to its option list.

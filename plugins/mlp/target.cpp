@@ -63,7 +63,14 @@ std::vector<OptionSpec> attack_options() {
 void MlpTarget::fit(const Batch& train, const Batch& validation, Context& ctx) {
   const auto& o = ctx.options();
   if (!train.y.defined()) throw std::invalid_argument("the mlp target needs labelled samples");
-  encoder_.fit(train, o.get_bool("standardize"));
+  // Under DP the input statistics must not come from the training data, which the guarantee
+  // protects: they are taken from the validation data (held out) when there is some.
+  const bool dp = o.get_bool("dp");
+  if (dp && validation.size() == 0)
+    ctx.logger()->warn(
+        "mlp: no validation data, so the input standardisation is fitted on the training data and "
+        "is not covered by the DP guarantee");
+  encoder_.fit(dp && validation.size() > 0 ? validation : train, o.get_bool("standardize"));
   const int64_t classes =
       train.schema && train.schema->label >= 0
           ? int64_t(train.schema->columns[train.schema->label].categories.size())
@@ -84,9 +91,10 @@ void MlpTarget::fit(const Batch& train, const Batch& validation, Context& ctx) {
   const auto yv = validation.size() > 0 ? validation.y : torch::Tensor();
   dp_.reset();
   TrainResult result;
-  if (o.get_bool("dp")) {
+  if (dp) {
     DpReport report;
     result = train_dp(net_, x, train.y, xv, yv, dp_train_options(o, train_options(o)), ctx, report);
+    report.inputs_from_validation = validation.size() > 0;
     dp_ = report;
   } else {
     result = mlp::train(net_, x, train.y, xv, yv, train_options(o), ctx, "training the mlp");
@@ -127,7 +135,8 @@ void MlpTarget::save(const std::filesystem::path& dir, Context&) const {
                                     dp_->clip_norm, dp_->sample_rate, dp_->target_epsilon, dp_->lr},
                 torch::kFloat64));
     a.write("dp.counts",
-            torch::tensor(std::vector<int64_t>{dp_->expected_batch, dp_->steps, dp_->dataset_size},
+            torch::tensor(std::vector<int64_t>{dp_->expected_batch, dp_->steps, dp_->dataset_size,
+                                               dp_->inputs_from_validation ? 1 : 0},
                           torch::kInt64));
     a.write("dp.optimizer_is_adam", torch::tensor({dp_->optimizer == "adam" ? 1 : 0}));
     std::ofstream json(dir / "dp.json");
@@ -166,18 +175,21 @@ void MlpTarget::load(const std::filesystem::path& dir, Context&) {
       a.try_read("dp.optimizer_is_adam", adam)) {
     const auto r = report.accessor<double, 1>();
     const auto c = counts.accessor<int64_t, 1>();
-    dp_ = DpReport{r[0],
-                   r[1],
-                   r[2],
-                   r[3],
-                   r[4],
-                   r[5],
-                   r[6],
-                   c[0],
-                   c[1],
-                   c[2],
-                   adam.item<int64_t>() ? "adam" : "sgd",
-                   r[7]};
+    DpReport d;
+    d.epsilon = r[0];
+    d.delta = r[1];
+    d.rdp_order = r[2];
+    d.noise_multiplier = r[3];
+    d.clip_norm = r[4];
+    d.sample_rate = r[5];
+    d.target_epsilon = r[6];
+    d.lr = r[7];
+    d.expected_batch = c[0];
+    d.steps = c[1];
+    d.dataset_size = c[2];
+    d.inputs_from_validation = c[3] != 0;
+    d.optimizer = adam.item<int64_t>() ? "adam" : "sgd";
+    dp_ = d;
   }
 }
 

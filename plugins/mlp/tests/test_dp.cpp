@@ -73,6 +73,7 @@ TEST(MlpDp, TargetEpsilonIsSolvedAndNotExceeded) {
   EXPECT_DOUBLE_EQ(json.at("delta").get<double>(), 1e-5);
   EXPECT_DOUBLE_EQ(json.at("target_epsilon").get<double>(), 2.0);
   EXPECT_EQ(json.at("steps").get<int64_t>(), 104);
+  EXPECT_TRUE(r.inputs_from_validation);
 
   // A loaded model keeps its report, and re-saving writes dp.json again.
   testing::TestContext other(target_options(), {}, 6);
@@ -81,6 +82,7 @@ TEST(MlpDp, TargetEpsilonIsSolvedAndNotExceeded) {
   ASSERT_TRUE(loaded.dp_report().has_value());
   EXPECT_DOUBLE_EQ(loaded.dp_report()->epsilon, r.epsilon);
   EXPECT_EQ(loaded.dp_report()->optimizer, "sgd");
+  EXPECT_TRUE(loaded.dp_report()->inputs_from_validation);
   const Batch probe = blobs(50, 9);
   EXPECT_TRUE(torch::equal(target.side_signals(probe, "best", ctx).loss,
                            loaded.side_signals(probe, "best", other).loss));
@@ -98,6 +100,7 @@ TEST(MlpDp, GivenNoiseMultiplierIsAccountedAndNonDpWritesNoReport) {
   const auto& r = *target.dp_report();
   EXPECT_DOUBLE_EQ(r.noise_multiplier, 1.3);
   EXPECT_EQ(r.optimizer, "adam");
+  EXPECT_FALSE(r.inputs_from_validation);  // no validation data: fitted on the training data
   EXPECT_DOUBLE_EQ(r.epsilon, dp::dp_sgd_epsilon(32.0 / 300.0, 1.3, 8 * 10, 1e-4).epsilon);
 
   testing::TestContext plain(target_options(), {{"hidden", "8"}, {"epochs", "2"}}, 7);
