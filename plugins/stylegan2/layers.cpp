@@ -135,9 +135,10 @@ torch::Tensor SynthesisLayerImpl::forward(const torch::Tensor& x, const torch::T
   auto out = x * styles.unsqueeze(2).unsqueeze(3);
   if (up_) out = upsample2x(out);
   out = torch::conv2d(out, weight_, at::Tensor(), 1, 1);
-  // Demodulation: each output channel of the style-scaled weight gets unit L2 norm per sample.
-  const auto scaled = weight_.unsqueeze(0) * styles.unsqueeze(1).unsqueeze(3).unsqueeze(4);
-  const auto demod = torch::rsqrt(scaled.square().sum({2, 3, 4}) + 1e-8);  // [n, out]
+  // Demodulation: each output channel of the style-scaled weight gets unit L2 norm per sample;
+  // sum over (in, kh, kw) of (w s_in)^2 = sum over in of s_in^2 * |w[out, in]|^2, one matmul.
+  const auto demod = torch::rsqrt(torch::matmul(styles.square(), weight_.square().sum({2, 3}).t()) +
+                                  1e-8);  // [n, out]
   out = out * demod.unsqueeze(2).unsqueeze(3);
   if (noise == NoiseMode::kRandom) {
     const auto n =
