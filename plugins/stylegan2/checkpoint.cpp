@@ -23,7 +23,8 @@ std::string encode(const Preset& p) {
       << ' ' << n.channel_max << ' ' << n.mbstd_group << ' ' << n.resnet_discriminator << ' '
       << t.batch_size << ' ' << t.lr << ' ' << t.beta1 << ' ' << t.beta2 << ' ' << t.r1_gamma << ' '
       << t.r1_interval << ' ' << t.g_reg_interval << ' ' << t.ema_kimg << ' ' << t.ema_rampup << ' '
-      << t.mirror;
+      << t.mirror << ' ' << t.ada << ' ' << t.ada_target << ' ' << t.ada_kimg << ' '
+      << t.ada_interval;
   return out.str();
 }
 
@@ -35,7 +36,8 @@ Preset decode(const std::string& text) {
   in >> n.z_dim >> n.w_dim >> n.classes >> n.mapping_layers >> n.d_mapping_layers >> n.channels >>
       n.resolution >> n.channel_base >> n.channel_max >> n.mbstd_group >> n.resnet_discriminator >>
       t.batch_size >> t.lr >> t.beta1 >> t.beta2 >> t.r1_gamma >> t.r1_interval >>
-      t.g_reg_interval >> t.ema_kimg >> t.ema_rampup >> t.mirror;
+      t.g_reg_interval >> t.ema_kimg >> t.ema_rampup >> t.mirror >> t.ada >> t.ada_target >>
+      t.ada_kimg >> t.ada_interval;
   if (!in) throw std::runtime_error("the StyleGAN2 checkpoint's settings are unreadable");
   return p;
 }
@@ -75,6 +77,7 @@ void StyleGan2::write(const std::filesystem::path& file, Context& ctx,
   a.write("fingerprint", c10::IValue(fingerprint));
   a.write("shape", torch::tensor({channels_, side_, classes_}, torch::kInt64));
   a.write("progress", torch::tensor({cur_nimg_, step_}, torch::kInt64));
+  a.write("ada_p", torch::tensor({augment_.p()}, torch::kFloat64));
   a.write("label_pool", label_pool_);
   image::write_state(a, "g_", image::copy_state(*g_));
   image::write_state(a, "d_", image::copy_state(*d_));
@@ -120,6 +123,9 @@ void StyleGan2::read(const std::filesystem::path& file, Context& ctx, at::Tensor
   a.read("progress", progress);
   cur_nimg_ = progress[0].item<std::int64_t>();
   step_ = progress[1].item<std::int64_t>();
+  torch::Tensor ada_p;
+  a.read("ada_p", ada_p);
+  augment_.set_p(ada_p.item<double>());
   if (order == nullptr) return;
   torch::serialize::InputArchive g_opt, d_opt;
   a.read("g_opt", g_opt);

@@ -23,6 +23,7 @@ Preset preset(const std::string& name) {
   p.training.r1_gamma = 0.01;
   p.training.ema_kimg = 10;
   p.training.kimg = 50;
+  p.training.ada_kimg = 20;  // short runs: let p adapt within tens of kimg
   return p;
 }
 
@@ -56,6 +57,10 @@ std::vector<OptionSpec> stylegan2_options() {
       option("d_architecture", T::kString, "", "discriminator: resnet or orig" + p,
              {"", "resnet", "orig"}),
       option("mirror", T::kBool, "false", "x-flip augmentation of the real images"),
+      option("ada", T::kString, "", "adaptive discriminator augmentation: true or false" + p,
+             {"", "true", "false"}),
+      option("ada_target", T::kDouble, "", "ADA target for E[sign(D(real))]" + p),
+      option("ada_kimg", T::kDouble, "", "ADA speed: kimg for p to move by 1" + p),
       option("snapshot_kimg", T::kDouble, "0",
              "write a resumable snapshot to the work directory this often (0: at the end only)"),
       option("resume", T::kBool, "true",
@@ -112,6 +117,9 @@ Preset configure(const OptionValues& o, std::int64_t channels, std::int64_t side
   if (o.is_set("d_architecture"))
     n.resnet_discriminator = o.get_string("d_architecture") == "resnet";
   t.mirror = o.get_bool("mirror");
+  if (o.is_set("ada")) t.ada = o.get_string("ada") == "true";
+  set_double("ada_target", t.ada_target);
+  set_double("ada_kimg", t.ada_kimg);
   t.snapshot_kimg = o.get_double("snapshot_kimg");
   if (t.batch_size < 1 || t.r1_interval < 1 || !(t.kimg > 0) || !(t.lr > 0))
     throw std::invalid_argument("StyleGAN2 batch_size, r1_interval, kimg and lr must be positive");

@@ -20,10 +20,14 @@ struct TrainingOptions {
   std::int64_t g_reg_interval = 4;  // the reference keeps G's lazy-regularisation optimiser
                                     // adjustment even with path-length regularisation off
   double ema_kimg = 500;
-  double ema_rampup = 0.05;  // 0: none
-  double kimg = 100000;      // training length in thousands of real images shown to D
-  bool mirror = false;       // x-flip augmentation of the reals
-  double snapshot_kimg = 0;  // write a resumable snapshot this often (0: only at the end)
+  double ema_rampup = 0.05;       // 0: none
+  double kimg = 100000;           // training length in thousands of real images shown to D
+  bool mirror = false;            // x-flip augmentation of the reals
+  double snapshot_kimg = 0;       // write a resumable snapshot this often (0: only at the end)
+  bool ada = true;                // adaptive discriminator augmentation
+  double ada_target = 0.6;        // wanted E[sign(D(real))]
+  double ada_kimg = 500;          // thousands of images over which p can move by 1
+  std::int64_t ada_interval = 4;  // minibatches between adjustments of p
 };
 
 struct Preset {

@@ -54,6 +54,7 @@ void StyleGan2::initialize(const Preset& preset, std::int64_t channels, std::int
   g_opt_ = lazy_adam(*g_, preset.training, preset.training.g_reg_interval);
   d_opt_ = lazy_adam(*d_, preset.training, preset.training.r1_interval);
   cur_nimg_ = step_ = 0;
+  augment_ = AdaptiveAugment(preset.training.ada_target, preset.training.ada_kimg);
   // Fakes are conditioned on labels drawn from the training labels (set by fit); uniform until
   // then.
   label_pool_ = torch::arange(std::max<std::int64_t>(classes, 1), torch::kInt64);
@@ -114,7 +115,7 @@ StepLosses StyleGan2::train_step(const at::Tensor& reals, const at::Tensor& labe
     const auto z = torch::randn({n, z_dim}, gen, torch::kFloat32).to(device);
     const auto c = random_labels(n, gen).to(device);
     const auto fake = g_->forward(z, c, NoiseMode::kRandom, &gen);
-    const auto loss = torch::softplus(-d_->forward(fake, c)).mean();
+    const auto loss = torch::softplus(-d_->forward(augment_.apply(fake, gen), c)).mean();
     g_opt_->zero_grad();
     loss.backward();
     g_opt_->step();
@@ -131,8 +132,10 @@ StepLosses StyleGan2::train_step(const at::Tensor& reals, const at::Tensor& labe
       torch::NoGradGuard guard;
       fake = g_->forward(z, c, NoiseMode::kRandom, &gen);
     }
-    const auto loss = torch::softplus(d_->forward(fake, c)).mean() +
-                      torch::softplus(-d_->forward(real, real_c)).mean();
+    const auto real_logits = d_->forward(augment_.apply(real, gen), real_c);
+    const auto loss = torch::softplus(d_->forward(augment_.apply(fake, gen), c)).mean() +
+                      torch::softplus(-real_logits).mean();
+    if (t.ada) augment_.observe(real_logits);
     d_opt_->zero_grad();
     loss.backward();
     d_opt_->step();
@@ -142,7 +145,7 @@ StepLosses StyleGan2::train_step(const at::Tensor& reals, const at::Tensor& labe
   // Lazy R1 on the reals, weighted by the interval.
   if (t.r1_gamma > 0 && step_ % t.r1_interval == 0) {
     const auto x = real.detach().requires_grad_(true);
-    const auto logits = d_->forward(x, real_c);
+    const auto logits = d_->forward(augment_.apply(x, gen), real_c);
     const auto grad = torch::autograd::grad({logits.sum()}, {x}, {}, true, true)[0];
     const auto penalty = grad.square().sum({1, 2, 3});
     const auto loss = (penalty * (t.r1_gamma / 2)).mean() * double(t.r1_interval);
@@ -153,6 +156,8 @@ StepLosses StyleGan2::train_step(const at::Tensor& reals, const at::Tensor& labe
   }
   ++step_;
   cur_nimg_ += n;
+  if (t.ada && step_ % t.ada_interval == 0) augment_.adjust(n * t.ada_interval);
+  out.augment_p = augment_.p();
   update_ema();
   return out;
 }
@@ -263,8 +268,9 @@ void StyleGan2::fit(const Batch& train, Context& ctx) {
     const auto losses = train_step(xb, label_pool_.index_select(0, idx), ctx);
     running.g_loss = 0.9 * running.g_loss + 0.1 * losses.g_loss;
     running.d_loss = 0.9 * running.d_loss + 0.1 * losses.d_loss;
-    progress->advance(1, fmt::format("kimg {:.1f} G {:.3f} D {:.3f}", double(cur_nimg_) / 1000.0,
-                                     running.g_loss, running.d_loss));
+    progress->advance(
+        1, fmt::format("kimg {:.1f} G {:.3f} D {:.3f} p {:.3f}", double(cur_nimg_) / 1000.0,
+                       running.g_loss, running.d_loss, losses.augment_p));
     if (snapshot_every > 0 && step_ % snapshot_every == 0 && step_ < total)
       write(snapshot, ctx, fp, order, cursor);
   }

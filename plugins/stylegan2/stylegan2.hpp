@@ -10,6 +10,7 @@
 #include <torch/optim/adam.h>
 #include <panoramia/interfaces.hpp>
 
+#include "ada.hpp"
 #include "networks.hpp"
 #include "presets.hpp"
 
@@ -17,7 +18,7 @@ namespace panoramia::stylegan2 {
 
 /// Statistics of one training step (for tests and progress).
 struct StepLosses {
-  double g_loss = 0, d_loss = 0, r1 = 0;
+  double g_loss = 0, d_loss = 0, r1 = 0, augment_p = 0;
 };
 
 class StyleGan2 final : public panoramia::Generator {
@@ -44,6 +45,8 @@ class StyleGan2 final : public panoramia::Generator {
   GeneratorNet& generator() { return g_; }
   Discriminator& discriminator() { return d_; }
   std::int64_t images_seen() const { return cur_nimg_; }
+  /// The current ADA probability (0 without ADA).
+  double augment_probability() const { return augment_.p(); }
 
  private:
   at::Tensor to_network(const at::Tensor& reals) const;  // [0,1] data -> [-1,1] padded
@@ -67,6 +70,7 @@ class StyleGan2 final : public panoramia::Generator {
   Discriminator d_{nullptr};
   std::unique_ptr<torch::optim::Adam> g_opt_, d_opt_;
   std::int64_t cur_nimg_ = 0, step_ = 0;
+  AdaptiveAugment augment_;
 };
 
 }  // namespace panoramia::stylegan2

@@ -72,6 +72,28 @@ TEST(Layers, MinibatchStddevAppendsTheGroupStd) {
   EXPECT_NEAR(y[1][1][0][0].item<float>(), 3.0f, 1e-4);
 }
 
+TEST(Ada, IdentityAtZeroDifferentiableAndAdaptive) {
+  testing::TestContext ctx({}, {});
+  AdaptiveAugment ada(0.6, 1.0);  // p moves by 1 per 1000 images
+  const auto x = torch::rand({6, 3, 8, 8}) * 2 - 1;
+  EXPECT_TRUE(torch::equal(ada.apply(x, ctx.generator()), x));
+  ada.set_p(1.0);
+  const auto input = x.clone().requires_grad_(true);
+  const auto y = ada.apply(input, ctx.generator());
+  EXPECT_EQ(y.sizes(), x.sizes());
+  EXPECT_FALSE(torch::allclose(y, x));
+  y.sum().backward();
+  EXPECT_TRUE(input.grad().defined());
+  // D confidently right on the reals (all signs +1 > 0.6): p rises by images / 1000.
+  ada.set_p(0.1);
+  ada.observe(torch::ones({8}));
+  ada.adjust(100);
+  EXPECT_NEAR(ada.p(), 0.2, 1e-12);
+  ada.observe(-torch::ones({8}));
+  ada.adjust(500);
+  EXPECT_NEAR(ada.p(), 0.0, 1e-12);  // clamped
+}
+
 TEST(Networks, ForwardBackwardShapes) {
   testing::TestContext ctx({}, {});
   for (const auto& [channels, resolution] : {std::pair<int64_t, int64_t>{1, 28}, {3, 32}}) {
@@ -189,10 +211,15 @@ TEST(StyleGan2, CheckpointRoundTripGivesTheSameSamples) {
 
 TEST(StyleGan2, ResumingFromASnapshotEqualsAnUninterruptedRun) {
   const auto data = toy_set(12, 4);
-  testing::TestContext interrupted(stylegan2_options(), tiny_options("0.032"), 3);
+  // ADA pushed up at every adjustment, so its probability is part of what must resume.
+  auto shorter = tiny_options("0.032");
+  shorter["ada_target"] = "-1";
+  shorter["ada_kimg"] = "0.1";
+  testing::TestContext interrupted(stylegan2_options(), shorter, 3);
   StyleGan2 first;
   first.fit(data, interrupted);  // 4 steps, snapshot in the work directory
-  auto longer = tiny_options("0.064");
+  auto longer = shorter;
+  longer["kimg"] = "0.064";
   testing::TestContext& same_dir = interrupted;
   StyleGan2 resumed;
   // The options are read from the context; a longer run in the same work directory resumes.
@@ -200,6 +227,7 @@ TEST(StyleGan2, ResumingFromASnapshotEqualsAnUninterruptedRun) {
   std::filesystem::copy(same_dir.work_dir() / "snapshot", resumed_ctx.work_dir() / "snapshot");
   resumed.fit(data, resumed_ctx);
   EXPECT_EQ(resumed.images_seen(), 64);
+  EXPECT_GT(resumed.augment_probability(), 0.5);
 
   testing::TestContext straight_ctx(stylegan2_options(), longer, 3);
   StyleGan2 straight;

@@ -1,0 +1,87 @@
+#include "ada.hpp"
+
+#include <cmath>
+
+#include <torch/torch.h>
+
+namespace panoramia::stylegan2 {
+namespace {
+
+/// A per-image Bernoulli(p) mask as float [n].
+torch::Tensor chance(std::int64_t n, double p, at::Generator& g) {
+  return (torch::rand({n}, g) < p).to(torch::kFloat32);
+}
+
+}  // namespace
+
+at::Tensor AdaptiveAugment::apply(const at::Tensor& images, at::Generator& g) const {
+  if (p_ <= 0) return images;
+  const std::int64_t n = images.size(0);
+  const double p = p_;
+  // Geometric transforms as one 2x3 affine matrix per image (in normalised coordinates), applied
+  // by a single bilinear resampling with reflection at the borders.
+  auto eye = torch::eye(3).unsqueeze(0).repeat({n, 1, 1});
+  auto compose = [&](const torch::Tensor& m) { eye = torch::bmm(eye, m); };
+  auto matrix = [&](const torch::Tensor& a, const torch::Tensor& b, const torch::Tensor& c,
+                    const torch::Tensor& d, const torch::Tensor& tx, const torch::Tensor& ty) {
+    const auto zeros = torch::zeros({n}), ones = torch::ones({n});
+    return torch::stack({torch::stack({a, b, tx}, 1), torch::stack({c, d, ty}, 1),
+                         torch::stack({zeros, zeros, ones}, 1)},
+                        1);
+  };
+  const auto zeros = torch::zeros({n}), ones = torch::ones({n});
+  // x-flip
+  const auto flip = 1 - 2 * chance(n, p, g) * torch::randint(0, 2, {n}, g).to(torch::kFloat32);
+  compose(matrix(flip, zeros, zeros, ones, zeros, zeros));
+  // 90-degree rotations
+  const auto quarter = chance(n, p, g) * torch::randint(0, 4, {n}, g).to(torch::kFloat32);
+  const auto angle90 = quarter * (M_PI / 2);
+  compose(matrix(angle90.cos(), -angle90.sin(), angle90.sin(), angle90.cos(), zeros, zeros));
+  // integer translation, up to 1/8 of the side (normalised coordinates span 2)
+  const double w = double(images.size(3)), h = double(images.size(2));
+  const auto t = chance(n, p, g).unsqueeze(1) * ((torch::rand({n, 2}, g) * 2 - 1) * 0.125);
+  const auto tx = (t.select(1, 0) * w).round() * 2 / w, ty = (t.select(1, 1) * h).round() * 2 / h;
+  compose(matrix(ones, zeros, zeros, ones, tx, ty));
+  // isotropic scaling, lognormal(0, (0.2 ln 2)^2)
+  const auto scale = torch::exp2(chance(n, p, g) * torch::randn({n}, g) * 0.2);
+  compose(matrix(scale, zeros, zeros, scale, zeros, zeros));
+  // rotation, uniform in (-pi, pi)
+  const auto angle = chance(n, p, g) * (torch::rand({n}, g) * 2 - 1) * M_PI;
+  compose(matrix(angle.cos(), -angle.sin(), angle.sin(), angle.cos(), zeros, zeros));
+
+  const auto theta = eye.slice(1, 0, 2).to(images.device(), images.scalar_type());
+  const auto grid = torch::affine_grid_generator(theta, images.sizes(), false);
+  auto x = torch::grid_sampler(images, grid, 0 /*bilinear*/, 2 /*reflection*/, false);
+
+  // Colour: brightness (add N(0, 0.2^2)), contrast (x lognormal(0, (0.5 ln 2)^2) around the
+  // mean), saturation for RGB (x lognormal(0, (ln 2)^2) of the deviation from grey).
+  const auto device_opts =
+      torch::TensorOptions().device(images.device()).dtype(images.scalar_type());
+  const auto brightness = (chance(n, p, g) * torch::randn({n}, g) * 0.2).to(device_opts);
+  x = x + brightness.view({n, 1, 1, 1});
+  const auto contrast = torch::exp2(chance(n, p, g) * torch::randn({n}, g) * 0.5).to(device_opts);
+  const auto mean = x.mean({1, 2, 3}, true);
+  x = (x - mean) * contrast.view({n, 1, 1, 1}) + mean;
+  if (x.size(1) == 3) {
+    const auto saturation = torch::exp2(chance(n, p, g) * torch::randn({n}, g)).to(device_opts);
+    const auto grey = x.mean(1, true);
+    x = (x - grey) * saturation.view({n, 1, 1, 1}) + grey;
+  }
+  return x;
+}
+
+void AdaptiveAugment::observe(const at::Tensor& real_logits) {
+  sign_sum_ += real_logits.detach().sign().sum().item<double>();
+  sign_count_ += real_logits.numel();
+}
+
+void AdaptiveAugment::adjust(std::int64_t images) {
+  if (sign_count_ == 0) return;
+  const double rt = sign_sum_ / double(sign_count_);
+  const double step = double(images) / (speed_kimg_ * 1000.0);
+  p_ = std::clamp(p_ + (rt > target_ ? step : -step), 0.0, 1.0);
+  sign_sum_ = 0;
+  sign_count_ = 0;
+}
+
+}  // namespace panoramia::stylegan2

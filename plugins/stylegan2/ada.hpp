@@ -1,0 +1,38 @@
+#pragma once
+// Adaptive discriminator augmentation (Karras et al., NeurIPS 2020), a subset of the reference's
+// 'bgc' pipeline: x-flip, 90-degree rotation, integer translation, isotropic scaling and
+// rotation (one differentiable resampling), then brightness, contrast and (RGB) saturation. Each
+// transform is applied per image with probability p; p follows the sign of D's outputs on the
+// reals towards a target.
+
+#include <ATen/core/Generator.h>
+#include <ATen/core/Tensor.h>
+
+namespace panoramia::stylegan2 {
+
+class AdaptiveAugment {
+ public:
+  /// `target`: the wanted E[sign(D(real))]; `speed_kimg`: thousands of images over which p can
+  /// move from 0 to 1.
+  AdaptiveAugment(double target = 0.6, double speed_kimg = 500)
+      : target_(target), speed_kimg_(speed_kimg) {}
+
+  /// Augments images in [-1,1] [n,C,H,W] (differentiably); identity when p == 0.
+  at::Tensor apply(const at::Tensor& images, at::Generator& generator) const;
+  /// Records D's logits on the reals; every `interval` calls to `update` p is adjusted.
+  void observe(const at::Tensor& real_logits);
+  /// Adjusts p from the observations since the last adjustment, `images` being how many reals
+  /// were shown since then.
+  void adjust(std::int64_t images);
+
+  double p() const { return p_; }
+  void set_p(double p) { p_ = p; }
+
+ private:
+  double target_, speed_kimg_;
+  double p_ = 0.0;
+  double sign_sum_ = 0.0;
+  std::int64_t sign_count_ = 0;
+};
+
+}  // namespace panoramia::stylegan2
