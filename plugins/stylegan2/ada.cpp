@@ -7,6 +7,35 @@
 namespace panoramia::stylegan2 {
 namespace {
 
+/// Reflects coordinates (pixel units, centres at 0..size-1) into the image, as reflection padding
+/// with align_corners = false: the mirror lines are at -0.5 and size - 0.5.
+torch::Tensor reflect(const torch::Tensor& coord, double size) {
+  auto t = torch::remainder(coord + 0.5, 2 * size);
+  t = torch::where(t > size, 2 * size - t, t) - 0.5;
+  return t.clamp(0.0, size - 1);
+}
+
+/// Bilinear resampling of `x` [n,c,h,w] at the normalised `grid` [n,h,w,2] (x then y, -1..1,
+/// align_corners = false) with reflection, built from gather so that it has second derivatives
+/// (LibTorch's grid_sampler backward has none, and the R1 penalty differentiates twice).
+torch::Tensor resample(const torch::Tensor& x, const torch::Tensor& grid) {
+  const std::int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
+  const auto px = reflect((grid.select(3, 0) + 1) * (double(w) / 2) - 0.5, double(w));
+  const auto py = reflect((grid.select(3, 1) + 1) * (double(h) / 2) - 0.5, double(h));
+  const auto x0 = px.floor(), y0 = py.floor();
+  const auto wx = (px - x0).view({n, 1, h * w}), wy = (py - y0).view({n, 1, h * w});
+  const auto ix0 = x0.to(torch::kInt64), iy0 = y0.to(torch::kInt64);
+  const auto ix1 = (ix0 + 1).clamp_max(w - 1), iy1 = (iy0 + 1).clamp_max(h - 1);
+  const auto flat = x.reshape({n, c, h * w});
+  auto at = [&](const torch::Tensor& iy, const torch::Tensor& ix) {
+    const auto index = (iy * w + ix).view({n, 1, h * w}).expand({n, c, h * w});
+    return flat.gather(2, index);
+  };
+  const auto top = at(iy0, ix0) * (1 - wx) + at(iy0, ix1) * wx;
+  const auto bottom = at(iy1, ix0) * (1 - wx) + at(iy1, ix1) * wx;
+  return (top * (1 - wy) + bottom * wy).view({n, c, h, w});
+}
+
 /// A per-image Bernoulli(p) mask as float [n].
 torch::Tensor chance(std::int64_t n, double p, at::Generator& g) {
   return (torch::rand({n}, g) < p).to(torch::kFloat32);
@@ -51,7 +80,7 @@ at::Tensor AdaptiveAugment::apply(const at::Tensor& images, at::Generator& g) co
 
   const auto theta = eye.slice(1, 0, 2).to(images.device(), images.scalar_type());
   const auto grid = torch::affine_grid_generator(theta, images.sizes(), false);
-  auto x = torch::grid_sampler(images, grid, 0 /*bilinear*/, 2 /*reflection*/, false);
+  auto x = resample(images, grid);
 
   // Colour: brightness (add N(0, 0.2^2)), contrast (x lognormal(0, (0.5 ln 2)^2) around the
   // mean), saturation for RGB (x lognormal(0, (ln 2)^2) of the deviation from grey).
@@ -82,6 +111,10 @@ void AdaptiveAugment::adjust(std::int64_t images) {
   p_ = std::clamp(p_ + (rt > target_ ? step : -step), 0.0, 1.0);
   sign_sum_ = 0;
   sign_count_ = 0;
+}
+
+at::Tensor resample_for_tests(const at::Tensor& x, const at::Tensor& grid) {
+  return resample(x, grid);
 }
 
 }  // namespace panoramia::stylegan2

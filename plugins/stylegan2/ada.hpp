@@ -35,4 +35,8 @@ class AdaptiveAugment {
   std::int64_t sign_count_ = 0;
 };
 
+/// The bilinear, reflecting, twice-differentiable resampling the augmentation uses (exposed for
+/// tests): `grid` as from affine_grid with align_corners = false.
+at::Tensor resample_for_tests(const at::Tensor& x, const at::Tensor& grid);
+
 }  // namespace panoramia::stylegan2

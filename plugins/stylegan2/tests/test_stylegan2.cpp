@@ -72,6 +72,17 @@ TEST(Layers, MinibatchStddevAppendsTheGroupStd) {
   EXPECT_NEAR(y[1][1][0][0].item<float>(), 3.0f, 1e-4);
 }
 
+TEST(Ada, ResamplingMatchesGridSampleWithReflection) {
+  const auto x = torch::rand({2, 3, 5, 7});
+  auto theta =
+      torch::tensor({{0.8f, -0.5f, 0.3f}, {0.4f, 0.9f, -0.2f}}).unsqueeze(0).repeat({2, 1, 1});
+  theta[1] = torch::tensor({{-1.0f, 0.0f, 0.25f}, {0.0f, 1.3f, 0.1f}});
+  const auto grid = torch::affine_grid_generator(theta, x.sizes(), false);
+  const auto expected = torch::grid_sampler(x, grid, 0, 2, false);
+  AdaptiveAugment ada;
+  EXPECT_TRUE(torch::allclose(resample_for_tests(x, grid), expected, 1e-5, 1e-5));
+}
+
 TEST(Ada, IdentityAtZeroDifferentiableAndAdaptive) {
   testing::TestContext ctx({}, {});
   AdaptiveAugment ada(0.6, 1.0);  // p moves by 1 per 1000 images
@@ -82,7 +93,9 @@ TEST(Ada, IdentityAtZeroDifferentiableAndAdaptive) {
   const auto y = ada.apply(input, ctx.generator());
   EXPECT_EQ(y.sizes(), x.sizes());
   EXPECT_FALSE(torch::allclose(y, x));
-  y.sum().backward();
+  // Twice differentiable, as the R1 penalty through the augmentation needs.
+  const auto grad = torch::autograd::grad({y.square().sum()}, {input}, {}, true, true)[0];
+  grad.sum().backward();
   EXPECT_TRUE(input.grad().defined());
   // D confidently right on the reals (all signs +1 > 0.6): p rises by images / 1000.
   ada.set_p(0.1);
@@ -233,6 +246,23 @@ TEST(StyleGan2, ResumingFromASnapshotEqualsAnUninterruptedRun) {
   StyleGan2 straight;
   straight.fit(data, straight_ctx);
   EXPECT_TRUE(torch::equal(resumed.sample(6, resumed_ctx).x, straight.sample(6, straight_ctx).x));
+}
+
+}  // namespace
+}  // namespace panoramia::stylegan2
+
+namespace panoramia::stylegan2 {
+namespace {
+
+TEST(StyleGan2, TrainsWithFullAugmentationThroughTheR1Step) {
+  auto options = tiny_options("0.144");  // 18 steps of 8: R1 at steps 0 and 16
+  options["ada_target"] = "-1";          // p rises at every adjustment...
+  options["ada_kimg"] = "0.01";          // ...to 1 after the first
+  testing::TestContext ctx(stylegan2_options(), options);
+  StyleGan2 gan;
+  gan.fit(toy_set(12, 5), ctx);
+  EXPECT_DOUBLE_EQ(gan.augment_probability(), 1.0);
+  EXPECT_EQ(gan.images_seen(), 144);
 }
 
 }  // namespace
