@@ -1,0 +1,212 @@
+#include "dp/layer_tape.hpp"
+
+#include <map>
+#include <set>
+#include <stdexcept>
+#include <string>
+
+#include <torch/torch.h>
+
+namespace panoramia::dp {
+namespace {
+
+namespace F = torch::nn::functional;
+
+std::string shape(const torch::Tensor& t) {
+  std::string s = "[";
+  for (int64_t d = 0; d < t.dim(); ++d) s += (d ? ", " : "") + std::to_string(t.size(d));
+  return s + "]";
+}
+
+// Σ over the rows of each example of ‖Σ_t g_t a_tᵀ‖², for G [n, t, p] and A [n, t, q]: the
+// Gram-matrix form Σ_{t,s} (a_t·a_s)(g_t·g_s) when 2t² < p·q (Li et al. 2022), else the
+// per-example product GᵀA itself.
+torch::Tensor outer_sum_squared_norms(const torch::Tensor& g, const torch::Tensor& a) {
+  const int64_t t = g.size(1), p = g.size(2), q = a.size(2);
+  if (2 * t * t < p * q) {
+    const auto aa = torch::bmm(a, a.transpose(1, 2));
+    const auto gg = torch::bmm(g, g.transpose(1, 2));
+    return (aa * gg).sum({1, 2}).to(torch::kFloat64);
+  }
+  return torch::bmm(g.transpose(1, 2), a).pow(2).sum({1, 2}).to(torch::kFloat64);
+}
+
+}  // namespace
+
+torch::Tensor LayerTape::linear(torch::nn::LinearImpl& layer, const torch::Tensor& x) {
+  if (x.dim() != 2 && x.dim() != 3)
+    throw std::invalid_argument(
+        "per-example clipping of a Linear layer needs [n, d] or [n, t, d] "
+        "inputs, got " +
+        shape(x));
+  auto y = layer.forward(x);
+  entries_.push_back({Kind::kLinear, &layer, x, y});
+  return y;
+}
+
+torch::Tensor LayerTape::conv2d(torch::nn::Conv2dImpl& layer, const torch::Tensor& x) {
+  const auto& o = layer.options;
+  if (o.groups() != 1)
+    throw std::invalid_argument("per-example clipping of Conv2d supports groups = 1 only, got " +
+                                std::to_string(o.groups()));
+  if (!c10::get_if<torch::enumtype::kZeros>(&o.padding_mode()))
+    throw std::invalid_argument("per-example clipping of Conv2d supports zero padding only");
+  if (!c10::get_if<torch::ExpandingArray<2>>(&o.padding()))
+    throw std::invalid_argument(
+        "per-example clipping of Conv2d needs explicit padding sizes (not 'same' or 'valid')");
+  if (x.dim() != 4)
+    throw std::invalid_argument("per-example clipping of Conv2d needs [n, C, H, W] inputs, got " +
+                                shape(x));
+  auto y = layer.forward(x);
+  entries_.push_back({Kind::kConv2d, &layer, x, y});
+  return y;
+}
+
+torch::Tensor LayerTape::group_norm(torch::nn::GroupNormImpl& layer, const torch::Tensor& x) {
+  if (x.dim() < 2)
+    throw std::invalid_argument("per-example clipping of GroupNorm needs [n, C, ...] inputs, got " +
+                                shape(x));
+  auto y = layer.forward(x);
+  entries_.push_back({Kind::kGroupNorm, &layer, x, y});
+  return y;
+}
+
+bool LayerTape::covers(const torch::Tensor& parameter) const {
+  const auto* impl = parameter.unsafeGetTensorImpl();
+  for (const auto& e : entries_)
+    for (const auto& p : e.layer->parameters(/*recurse=*/false))
+      if (p.unsafeGetTensorImpl() == impl) return true;
+  return false;
+}
+
+torch::Tensor LayerTape::squared_norms(const torch::Tensor& losses,
+                                       const std::vector<torch::Tensor>& parameters) const {
+  if (entries_.empty()) throw std::invalid_argument("the layer tape recorded no layer");
+  const int64_t n = entries_.front().input.size(0);
+  if (losses.dim() != 1 || losses.size(0) != n)
+    throw std::invalid_argument("per-example clipping needs one loss per example ([" +
+                                std::to_string(n) + "]), got " + shape(losses));
+  std::set<const torch::nn::Module*> seen;
+  for (const auto& e : entries_)
+    if (!seen.insert(e.layer).second)
+      throw std::invalid_argument("layer " + e.layer->name() +
+                                  " was recorded twice in one forward pass (shared weights); "
+                                  "use the per-example loop (clip_per_example)");
+  std::set<const void*> wanted;
+  for (const auto& p : parameters)
+    if (p.requires_grad()) wanted.insert(p.unsafeGetTensorImpl());
+  const auto in = [&](const torch::Tensor& p) {
+    return p.defined() && wanted.count(p.unsafeGetTensorImpl()) != 0;
+  };
+
+  std::vector<torch::Tensor> outputs;
+  for (const auto& e : entries_) outputs.push_back(e.output);
+  // Row i of d(Σ loss)/d(output) is example i's own output gradient: examples do not interact.
+  const auto backprops = torch::autograd::grad({losses.sum()}, outputs, {}, /*retain_graph=*/true,
+                                               /*create_graph=*/false, /*allow_unused=*/true);
+
+  torch::NoGradGuard guard;
+  auto squared = torch::zeros({n}, torch::kFloat64);
+  for (size_t k = 0; k < entries_.size(); ++k) {
+    const auto& e = entries_[k];
+    if (!backprops[k].defined()) continue;  // the loss does not reach this layer
+    const auto a = e.input.detach();
+    const auto g = backprops[k];
+    torch::Tensor weight_sq, bias_sq;
+    const torch::Tensor* weight = nullptr;
+    const torch::Tensor* bias = nullptr;
+    switch (e.kind) {
+      case Kind::kLinear: {
+        auto* layer = e.layer->as<torch::nn::LinearImpl>();
+        weight = &layer->weight;
+        bias = &layer->bias;
+        if (a.dim() == 2) {
+          weight_sq = (g.pow(2).sum(1) * a.pow(2).sum(1)).to(torch::kFloat64);
+          bias_sq = g.pow(2).sum(1).to(torch::kFloat64);
+        } else {
+          weight_sq = outer_sum_squared_norms(g, a);
+          bias_sq = g.sum(1).pow(2).sum(1).to(torch::kFloat64);
+        }
+        break;
+      }
+      case Kind::kConv2d: {
+        auto* layer = e.layer->as<torch::nn::Conv2dImpl>();
+        weight = &layer->weight;
+        bias = &layer->bias;
+        const auto& o = layer->options;
+        const auto& padding = *c10::get_if<torch::ExpandingArray<2>>(&o.padding());
+        // im2col: example i's weight gradient is G_i A_iᵀ with A_i [C_in·k², L], G_i [C_out, L].
+        const auto cols = F::unfold(a, F::UnfoldFuncOptions(o.kernel_size())
+                                           .dilation(o.dilation())
+                                           .padding(padding)
+                                           .stride(o.stride()));
+        const auto go = g.flatten(2);
+        weight_sq = outer_sum_squared_norms(go.transpose(1, 2), cols.transpose(1, 2));
+        bias_sq = go.sum(2).pow(2).sum(1).to(torch::kFloat64);
+        break;
+      }
+      case Kind::kGroupNorm: {
+        auto* layer = e.layer->as<torch::nn::GroupNormImpl>();
+        weight = &layer->weight;
+        bias = &layer->bias;
+        const auto& o = layer->options;
+        // y = γ x̂ + β per channel: ∂γ_c = Σ_positions g x̂, ∂β_c = Σ_positions g.
+        const auto xhat =
+            F::group_norm(a, F::GroupNormFuncOptions(o.num_groups()).eps(o.eps())).flatten(2);
+        const auto gf = g.flatten(2);
+        weight_sq = (gf * xhat).sum(2).pow(2).sum(1).to(torch::kFloat64);
+        bias_sq = gf.sum(2).pow(2).sum(1).to(torch::kFloat64);
+        break;
+      }
+    }
+    if (weight && in(*weight)) squared += weight_sq.cpu();
+    if (bias && in(*bias)) squared += bias_sq.cpu();
+  }
+  return squared;
+}
+
+torch::Tensor record(LayerTape* tape, torch::nn::Conv2dImpl& layer, const torch::Tensor& x) {
+  return tape ? tape->conv2d(layer, x) : layer.forward(x);
+}
+
+torch::Tensor record(LayerTape* tape, torch::nn::LinearImpl& layer, const torch::Tensor& x) {
+  return tape ? tape->linear(layer, x) : layer.forward(x);
+}
+
+torch::Tensor record(LayerTape* tape, torch::nn::GroupNormImpl& layer, const torch::Tensor& x) {
+  return tape ? tape->group_norm(layer, x) : layer.forward(x);
+}
+
+ClippedGradients clip_per_example_tape(const std::vector<torch::Tensor>& parameters,
+                                       const LayerTape& tape, const torch::Tensor& losses,
+                                       double clip_norm) {
+  if (!(clip_norm > 0.0))
+    throw std::invalid_argument("the clipping norm must be > 0, got " + std::to_string(clip_norm));
+  std::vector<torch::Tensor> trainable;
+  std::vector<size_t> position;
+  for (size_t k = 0; k < parameters.size(); ++k) {
+    const auto& p = parameters[k];
+    if (!p.requires_grad()) continue;
+    if (!tape.covers(p))
+      throw std::invalid_argument("parameter " + std::to_string(k) + " " + shape(p) +
+                                  " belongs to no layer the tape recorded, so its share of the "
+                                  "per-example gradient norm would be missed");
+    trainable.push_back(p);
+    position.push_back(k);
+  }
+  ClippedGradients out;
+  out.norms = tape.squared_norms(losses, parameters).sqrt();
+  out.losses = losses.detach();
+  const auto factors = (clip_norm / (out.norms + 1e-6)).clamp_max(1.0);
+  const auto weighted = (losses * factors.to(losses.device(), losses.scalar_type())).sum();
+  const auto grads = trainable.empty()
+                         ? std::vector<torch::Tensor>{}
+                         : torch::autograd::grad({weighted}, trainable, {}, /*retain_graph=*/false,
+                                                 /*create_graph=*/false, /*allow_unused=*/true);
+  for (const auto& p : parameters) out.sum.push_back(torch::zeros_like(p).detach());
+  for (size_t j = 0; j < grads.size(); ++j)
+    if (grads[j].defined()) out.sum[position[j]] = grads[j].detach();
+  return out;
+}
+
+}  // namespace panoramia::dp
