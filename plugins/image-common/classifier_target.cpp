@@ -84,9 +84,7 @@ void ClassifierTarget::fit(const Batch& train, const Batch& validation, Context&
   ctx.logger()->info("{}: {} parameters ({} trainable), normalization {}, {} training images",
                      model_name(), count_parameters(*net_), count_parameters(*net_, true),
                      normalization_.name, train.size());
-  const auto run =
-      train_classifier(*net_, normalization_, train, validation, classifier_recipe_from_options(o),
-                       ctx, "training the " + model_name());
+  const auto run = this->train(*net_, normalization_, train, validation, ctx);
   best_ = run.best;
   final_ = run.final;
   active_ = "final";
@@ -95,6 +93,13 @@ void ClassifierTarget::fit(const Batch& train, const Batch& validation, Context&
       "epoch {}",
       model_name(), run.final_train_loss, run.final_train_accuracy, run.best_validation_accuracy,
       run.best_epoch);
+}
+
+ClassifierRun ClassifierTarget::train(ImageClassifierImpl& net, const Normalization& normalization,
+                                      const Batch& train, const Batch& validation, Context& ctx) {
+  return train_classifier(net, normalization, train, validation,
+                          classifier_recipe_from_options(ctx.options()), ctx,
+                          "training the " + model_name());
 }
 
 SideSignals ClassifierTarget::side_signals(const Batch& samples, const std::string& variant,
@@ -140,6 +145,7 @@ void ClassifierTarget::save(const std::filesystem::path& dir, Context&) const {
   normalization_.save(archive, "normalization_");
   write_state(archive, "best_", best_);
   write_state(archive, "final_", final_);
+  save_extra(archive, dir);
   archive.save_to(checkpoint(dir).string());
 }
 
@@ -156,6 +162,7 @@ void ClassifierTarget::load(const std::filesystem::path& dir, Context& ctx) {
   net_ = build(architecture_);
   best_ = read_state(archive, "best_", *net_);
   final_ = read_state(archive, "final_", *net_);
+  load_extra(archive);
   restore_state(*net_, final_);
   active_ = "final";
   net_->to(ctx.device());

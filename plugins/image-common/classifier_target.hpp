@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <torch/serialize/input-archive.h>
+#include <torch/serialize/output-archive.h>
 #include <panoramia/interfaces.hpp>
 
 #include "classifier.hpp"
@@ -45,6 +47,15 @@ class ClassifierTarget : public TargetAdapter {
   virtual ImageClassifier build(const Architecture& architecture) const = 0;
   /// Called after `build` in `fit`, before training (e.g. to load pretrained weights and freeze).
   virtual void prepare(ImageClassifierImpl& /*net*/, Context& /*ctx*/) {}
+  /// Trains the prepared network (on ctx.device()); by default train_classifier with the recipe
+  /// options. A target with another training procedure (e.g. DP-SGD) overrides it.
+  virtual ClassifierRun train(ImageClassifierImpl& net, const Normalization& normalization,
+                              const Batch& train, const Batch& validation, Context& ctx);
+  /// Called by `save` after writing the checkpoint archive's own entries and by `load` after
+  /// reading them, so a subclass can keep more in the checkpoint (and write files next to it).
+  virtual void save_extra(torch::serialize::OutputArchive& /*archive*/,
+                          const std::filesystem::path& /*dir*/) const {}
+  virtual void load_extra(torch::serialize::InputArchive& /*archive*/) {}
 
  private:
   std::filesystem::path checkpoint(const std::filesystem::path& dir) const;

@@ -21,5 +21,5 @@ class Factory final : public panoramia::PluginFactory {
 
 }  // namespace
 
-PANORAMIA_PLUGIN(Factory, "wrn", "1.0.0", panoramia::kTarget,
+PANORAMIA_PLUGIN(Factory, "wrn", "1.1.0", panoramia::kTarget,
                  "Wide ResNet image classifier (WRN-depth-width) as target or helper model.")

@@ -1,5 +1,6 @@
 #include "wide_resnet.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include <torch/torch.h>
@@ -15,23 +16,45 @@ torch::nn::Conv2d conv(std::int64_t in, std::int64_t out, std::int64_t kernel,
 
 }  // namespace
 
-WideBlockImpl::WideBlockImpl(std::int64_t in, std::int64_t out, std::int64_t stride, double dropout)
-    : dropout_(dropout) {
-  bn1_ = register_module("bn1", torch::nn::BatchNorm2d(in));
+WideNorm::WideNorm(torch::nn::Module& owner, const std::string& suffix, std::int64_t channels,
+                   const WideResNetOptions& options) {
+  if (options.norm == "batch") {
+    bn = owner.register_module("bn" + suffix, torch::nn::BatchNorm2d(channels));
+  } else if (options.norm == "group") {
+    const std::int64_t groups = std::min(options.groups, channels);
+    if (groups < 1 || channels % groups != 0)
+      throw std::invalid_argument("WRN GroupNorm: " + std::to_string(groups) +
+                                  " groups do not divide " + std::to_string(channels) +
+                                  " channels (option norm_groups)");
+    gn = owner.register_module("gn" + suffix, torch::nn::GroupNorm(groups, channels));
+  } else {
+    throw std::invalid_argument("WRN normalisation must be batch or group, not '" + options.norm +
+                                "'");
+  }
+}
+
+torch::Tensor WideNorm::operator()(const torch::Tensor& x, dp::LayerTape* tape) {
+  return bn ? bn->forward(x) : dp::record(tape, *gn, x);
+}
+
+WideBlockImpl::WideBlockImpl(std::int64_t in, std::int64_t out, std::int64_t stride,
+                             const WideResNetOptions& options)
+    : dropout_(options.dropout) {
+  norm1_ = WideNorm(*this, "1", in, options);
   conv1_ = register_module("conv1", conv(in, out, 3, stride));
-  bn2_ = register_module("bn2", torch::nn::BatchNorm2d(out));
+  norm2_ = WideNorm(*this, "2", out, options);
   conv2_ = register_module("conv2", conv(out, out, 3, 1));
   if (in != out || stride != 1) shortcut_ = register_module("shortcut", conv(in, out, 1, stride));
 }
 
-torch::Tensor WideBlockImpl::forward(const torch::Tensor& x) {
-  const auto pre = torch::relu(bn1_->forward(x));
-  auto out = conv1_->forward(pre);
-  out = torch::relu(bn2_->forward(out));
+torch::Tensor WideBlockImpl::forward(const torch::Tensor& x, dp::LayerTape* tape) {
+  const auto pre = torch::relu(norm1_(x, tape));
+  auto out = dp::record(tape, *conv1_, pre);
+  out = torch::relu(norm2_(out, tape));
   out = image::seeded_dropout(out, dropout_, is_training());
-  out = conv2_->forward(out);
+  out = dp::record(tape, *conv2_, out);
   // The projection shortcut reads the pre-activated input, as in the original WRN.
-  return out + (shortcut_ ? shortcut_->forward(pre) : x);
+  return out + (shortcut_ ? dp::record(tape, *shortcut_, pre) : x);
 }
 
 WideResNetImpl::WideResNetImpl(const WideResNetOptions& options) : options_(options) {
@@ -50,11 +73,11 @@ WideResNetImpl::WideResNetImpl(const WideResNetOptions& options) : options_(opti
   for (int group = 0; group < 3; ++group)
     for (std::int64_t b = 0; b < n; ++b) {
       const std::int64_t stride = (group > 0 && b == 0) ? 2 : 1;
-      blocks->push_back(WideBlock(in, widths[group], stride, options.dropout));
+      blocks->push_back(WideBlock(in, widths[group], stride, options));
       in = widths[group];
     }
   blocks_ = register_module("blocks", blocks);
-  bn_ = register_module("bn", torch::nn::BatchNorm2d(in));
+  norm_ = WideNorm(*this, "", in, options);
   fc_ = register_module("fc", torch::nn::Linear(in, options.classes));
 }
 
@@ -66,11 +89,12 @@ void WideResNetImpl::reset_parameters(at::Generator& generator) {
   fc_->bias.zero_();
 }
 
-torch::Tensor WideResNetImpl::forward(const torch::Tensor& x) {
-  auto out = blocks_->forward(stem_->forward(x));
-  out = torch::relu(bn_->forward(out));
+torch::Tensor WideResNetImpl::forward(const torch::Tensor& x, dp::LayerTape* tape) {
+  auto out = dp::record(tape, *stem_, x);
+  for (auto& block : *blocks_) out = block.ptr<WideBlockImpl>()->forward(out, tape);
+  out = torch::relu(norm_(out, tape));
   out = torch::adaptive_avg_pool2d(out, {1, 1}).flatten(1);
-  return fc_->forward(out);
+  return dp::record(tape, *fc_, out);
 }
 
 }  // namespace panoramia::wrn

@@ -1,5 +1,7 @@
 #include "wrn_target.hpp"
 
+#include <fstream>
+
 #include <torch/torch.h>
 
 #include "image_batch.hpp"
@@ -12,20 +14,37 @@ std::vector<OptionSpec> wrn_options() {
   std::vector<OptionSpec> specs{
       image::option("depth", T::kInt, "28", "network depth 6n+4 (28 for WRN-28-10)"),
       image::option("width", T::kInt, "10", "widening factor k"),
-      image::option("dropout", T::kDouble, "0.3", "dropout between the convolutions of a block")};
+      image::option("dropout", T::kDouble, "0.3", "dropout between the convolutions of a block"),
+      image::option("norm", T::kString, "auto",
+                    "normalisation layers: batch (BatchNorm), group (GroupNorm, as Opacus "
+                    "replaces BatchNorm under DP) or auto (group when dp = true, else batch)",
+                    {"auto", "batch", "group"}),
+      image::option("norm_groups", T::kInt, "32",
+                    "GroupNorm groups: min(norm_groups, channels) per layer")};
   // ClassifierRecipe's defaults are the reference's: AdamW 0.01, wd 5e-4, x0.2 at 60/120/160,
   // batch 32, 150 epochs, flips and 4-pixel crops.
   for (auto& s : image::classifier_target_options(image::ClassifierRecipe{}))
     specs.push_back(std::move(s));
+  for (auto& s : dp_options()) specs.push_back(std::move(s));
   return specs;
 }
 
 image::Architecture WrnTarget::architecture(const OptionValues& o, std::int64_t channels,
                                             std::int64_t, std::int64_t, std::int64_t) const {
+  std::string norm = o.get_string("norm");
+  const bool dp = o.get_bool("dp");
+  if (norm == "auto") norm = dp ? "group" : "batch";
+  if (dp && norm == "batch")
+    throw std::invalid_argument(
+        "option norm = batch cannot be trained with DP-SGD (batch statistics mix examples); set "
+        "norm = group or auto");
+  if (o.get_int("norm_groups") < 1) throw std::invalid_argument("option norm_groups must be >= 1");
   return {{"depth", std::to_string(o.get_int("depth"))},
           {"widen", std::to_string(o.get_int("width"))},
           {"dropout", o.get_string("dropout")},
-          {"in_channels", std::to_string(channels)}};
+          {"in_channels", std::to_string(channels)},
+          {"norm", norm},
+          {"norm_groups", std::to_string(o.get_int("norm_groups"))}};
 }
 
 image::ImageClassifier WrnTarget::build(const image::Architecture& a) const {
@@ -35,7 +54,41 @@ image::ImageClassifier WrnTarget::build(const image::Architecture& a) const {
   w.dropout = std::stod(a.at("dropout"));
   w.in_channels = std::stoll(a.at("in_channels"));
   w.classes = std::stoll(a.at("classes"));
+  // Checkpoints written before the norm option hold BatchNorm.
+  w.norm = a.count("norm") ? a.at("norm") : "batch";
+  if (a.count("norm_groups")) w.groups = std::stoll(a.at("norm_groups"));
   return WideResNet(w).ptr();
+}
+
+image::ClassifierRun WrnTarget::train(image::ImageClassifierImpl& net,
+                                      const image::Normalization& normalization, const Batch& train,
+                                      const Batch& validation, Context& ctx) {
+  dp_report_.reset();
+  const auto& o = ctx.options();
+  if (!o.get_bool("dp")) return ClassifierTarget::train(net, normalization, train, validation, ctx);
+  auto* wrn = dynamic_cast<WideResNetImpl*>(&net);
+  if (wrn == nullptr) throw std::logic_error("the wrn target holds another network");
+  DpReport report;
+  auto run = train_dp(*wrn, normalization, train, validation,
+                      image::classifier_recipe_from_options(o), dp_options_from(o), ctx, report);
+  dp_report_ = report;
+  return run;
+}
+
+void WrnTarget::save_extra(torch::serialize::OutputArchive& archive,
+                           const std::filesystem::path& dir) const {
+  if (!dp_report_) return;
+  const std::string json = dp_report_json(*dp_report_);
+  archive.write("dp_report", c10::IValue(json));
+  std::ofstream out(dir / "dp.json");
+  out << json;
+  if (!out) throw std::runtime_error("cannot write " + (dir / "dp.json").string());
+}
+
+void WrnTarget::load_extra(torch::serialize::InputArchive& archive) {
+  dp_report_.reset();
+  c10::IValue json;
+  if (archive.try_read("dp_report", json)) dp_report_ = dp_report_from_json(json.toStringRef());
 }
 
 }  // namespace panoramia::wrn

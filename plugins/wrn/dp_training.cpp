@@ -1,0 +1,247 @@
+#include "dp_training.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+#include <nlohmann/json.hpp>
+
+#include <dp/dp_sgd.hpp>
+#include <dp/layer_tape.hpp>
+
+#include "augment.hpp"
+#include "image_batch.hpp"
+#include "optimizer.hpp"
+
+namespace panoramia::wrn {
+namespace {
+
+// Clipped gradients of one physical batch, and how many of its examples were classified right.
+struct ChunkResult {
+  dp::ClippedGradients clipped;
+  double correct = 0;
+};
+
+ChunkResult clip_chunk(WideResNetImpl& net, const std::vector<torch::Tensor>& params,
+                       const torch::Tensor& x, const torch::Tensor& y, const DpOptions& options) {
+  ChunkResult r;
+  if (options.clipping == "loop") {
+    const dp::ExampleLoss loss = [&](const torch::Tensor& xi, const torch::Tensor& yi) {
+      const auto logits = net.forward(xi);
+      r.correct += logits.detach().argmax(1).eq(yi).sum().item<double>();
+      return image::per_example_loss(logits, yi);
+    };
+    r.clipped = dp::clip_per_example(params, loss, x, y, options.clip_norm);
+    return r;
+  }
+  dp::LayerTape tape;
+  const auto logits = net.forward(x, &tape);
+  r.correct = logits.detach().argmax(1).eq(y).sum().item<double>();
+  r.clipped = dp::clip_per_example_tape(params, tape, image::per_example_loss(logits, y),
+                                        options.clip_norm);
+  return r;
+}
+
+OptionSpec opt(std::string name, OptionType type, std::string def, std::string help,
+               std::vector<std::string> choices = {}) {
+  return OptionSpec{std::move(name), type,  std::move(def),
+                    std::move(help), false, std::move(choices)};
+}
+
+}  // namespace
+
+std::vector<OptionSpec> dp_options() {
+  using T = OptionType;
+  return {
+      opt("dp", T::kBool, "false",
+          "train with DP-SGD (Poisson batches of expected size batch_size, per-example clipping, "
+          "Gaussian noise, then the optimizer and schedule options); needs GroupNorm (norm = auto "
+          "or group)"),
+      opt("noise_multiplier", T::kDouble, "1.0",
+          "DP-SGD noise standard deviation over the clipping norm (ignored when target_epsilon > "
+          "0)"),
+      opt("clip_norm", T::kDouble, "1.0", "DP-SGD per-example gradient clipping norm"),
+      opt("target_epsilon", T::kDouble, "0",
+          "if > 0: choose the noise multiplier so that all epochs spend this epsilon at delta"),
+      opt("delta", T::kDouble, "1e-5", "delta of the reported (epsilon, delta) guarantee"),
+      opt("dp_clipping", T::kString, "vectorized",
+          "per-example clipping: vectorized (per-layer norms from one backward pass, then a "
+          "weighted backward) or loop (one backward pass per example)",
+          {"vectorized", "loop"}),
+      opt("dp_physical_batch", T::kInt, "0",
+          "examples per clipping pass, to bound memory (0: the whole Poisson batch at once)")};
+}
+
+DpOptions dp_options_from(const OptionValues& v) {
+  DpOptions o;
+  o.noise_multiplier = v.get_double("noise_multiplier");
+  o.clip_norm = v.get_double("clip_norm");
+  o.target_epsilon = v.get_double("target_epsilon");
+  o.delta = v.get_double("delta");
+  o.clipping = v.get_string("dp_clipping");
+  o.physical_batch = v.get_int("dp_physical_batch");
+  if (o.target_epsilon < 0) throw std::invalid_argument("option target_epsilon must be >= 0");
+  if (!(o.delta > 0 && o.delta < 1)) throw std::invalid_argument("option delta must be in (0, 1)");
+  if (o.physical_batch < 0) throw std::invalid_argument("option dp_physical_batch is negative");
+  return o;
+}
+
+image::ClassifierRun train_dp(WideResNetImpl& net, const image::Normalization& normalization,
+                              const Batch& train, const Batch& validation,
+                              const image::ClassifierRecipe& recipe, const DpOptions& options,
+                              Context& ctx, DpReport& report) {
+  const std::int64_t n = train.size();
+  if (n == 0) throw std::invalid_argument("the training set is empty");
+  if (recipe.epochs <= 0 || recipe.batch_size <= 0)
+    throw std::invalid_argument("options epochs and batch_size must be positive");
+  dp::reject_batch_norm(net, "the wrn target");
+  const auto device = ctx.device();
+  const auto params = net.parameters();
+
+  dp::DpSgdOptions o;
+  o.clip_norm = options.clip_norm;
+  o.dataset_size = n;
+  o.expected_batch = std::min(recipe.batch_size, n);
+  o.noise_multiplier = options.noise_multiplier;
+  const double q = double(o.expected_batch) / double(n);
+  const std::int64_t steps_per_epoch = (n + o.expected_batch - 1) / o.expected_batch;
+  if (options.target_epsilon > 0)
+    o.noise_multiplier = dp::noise_for_epsilon(options.target_epsilon, options.delta, q,
+                                               recipe.epochs * steps_per_epoch);
+  dp::DpSgd dp_sgd(params, o);
+  auto optimizer = image::make_optimizer(params, recipe.optimizer);
+  ctx.logger()->info(
+      "wrn: DP-SGD with noise multiplier {:.4f}{}, clip norm {}, sampling rate {:.6f} (expected "
+      "batch {} of {}), {} steps per epoch, {} clipping, {} lr {}",
+      o.noise_multiplier, options.target_epsilon > 0 ? " (solved for the target epsilon)" : "",
+      o.clip_norm, q, o.expected_batch, n, steps_per_epoch, options.clipping, recipe.optimizer.name,
+      recipe.optimizer.lr);
+
+  image::ClassifierRun run;
+  run.best_validation_accuracy = -1;
+  const bool has_validation = validation.size() > 0;
+  auto progress = ctx.progress("training the wrn (DP)", recipe.epochs);
+  image::GeneratorScope dropout_draws(ctx.generator());
+  for (std::int64_t epoch = 0; epoch < recipe.epochs; ++epoch) {
+    image::set_learning_rate(*optimizer, recipe.optimizer.lr_at(epoch, recipe.epochs));
+    net.train();
+    double total_loss = 0, correct = 0;
+    std::int64_t seen = 0;
+    for (std::int64_t s = 0; s < steps_per_epoch; ++s) {
+      const auto idx = dp_sgd.sample(ctx.generator());
+      dp::ClippedGradients clipped;
+      for (const auto& p : params) clipped.sum.push_back(torch::zeros_like(p));
+      const std::int64_t chunk = options.physical_batch > 0 ? options.physical_batch : idx.size(0);
+      for (std::int64_t i = 0; i < idx.size(0); i += chunk) {
+        const auto part = idx.slice(0, i, std::min(idx.size(0), i + chunk));
+        auto xb = image::augment(train.x.index_select(0, part), recipe.augment, ctx.generator());
+        xb = normalization.apply(xb.to(device, torch::kFloat32));
+        const auto yb = train.y.index_select(0, part).to(device);
+        auto r = clip_chunk(net, params, xb, yb, options);
+        for (size_t k = 0; k < params.size(); ++k) clipped.sum[k].add_(r.clipped.sum[k]);
+        total_loss += r.clipped.losses.sum().item<double>();
+        correct += r.correct;
+      }
+      seen += idx.size(0);
+      // An empty Poisson batch is still a step: the update is pure noise.
+      dp_sgd.privatize(clipped, ctx.generator());
+      optimizer->step();
+    }
+    run.final_train_loss = seen > 0 ? total_loss / double(seen) : 0.0;
+    run.final_train_accuracy = seen > 0 ? correct / double(seen) : 0.0;
+    std::string status =
+        fmt::format("loss {:.4f} acc {:.3f}", run.final_train_loss, run.final_train_accuracy);
+    const bool last = epoch + 1 == recipe.epochs;
+    if (has_validation &&
+        ((epoch + 1) % std::max<std::int64_t>(1, recipe.eval_every) == 0 || last)) {
+      const double acc = image::accuracy(
+          image::predict_logits(net, normalization, validation.x, device), validation.y);
+      status += fmt::format(" val acc {:.3f}", acc);
+      if (acc > run.best_validation_accuracy) {
+        run.best_validation_accuracy = acc;
+        run.best_epoch = epoch + 1;
+        run.best = image::copy_state(net);
+      }
+    }
+    progress->advance(1, status);
+  }
+  progress->finish();
+  run.final = image::copy_state(net);
+  if (!has_validation) {
+    run.best = run.final;
+    run.best_epoch = recipe.epochs;
+  }
+
+  const auto spent = dp_sgd.spent(options.delta);
+  report.epsilon = spent.epsilon;
+  report.rdp_order = spent.order;
+  report.delta = options.delta;
+  report.noise_multiplier = o.noise_multiplier;
+  report.clip_norm = o.clip_norm;
+  report.sample_rate = q;
+  report.target_epsilon = options.target_epsilon;
+  report.expected_batch = o.expected_batch;
+  report.dataset_size = n;
+  report.steps = dp_sgd.accountant().steps();
+  report.optimizer = recipe.optimizer.name;
+  report.lr = recipe.optimizer.lr;
+  report.clipping = options.clipping;
+  report.norm = "group";
+  ctx.logger()->info(
+      "wrn: DP-SGD spent epsilon = {:.4f} at delta = {:g} over {} steps (RDP order {})",
+      report.epsilon, report.delta, report.steps, report.rdp_order);
+  return run;
+}
+
+std::string dp_report_json(const DpReport& r) {
+  nlohmann::json j;
+  j["mechanism"] = "DP-SGD: Poisson subsampling, per-example clipping, Gaussian noise";
+  j["accountant"] =
+      "RDP of the sampled Gaussian mechanism (Mironov, Talwar, Zhang 2019), converted to "
+      "(epsilon, delta) by Balle et al. 2020 Theorem 21 (as Opacus)";
+  j["epsilon"] = r.epsilon;
+  j["delta"] = r.delta;
+  j["rdp_order"] = r.rdp_order;
+  j["noise_multiplier"] = r.noise_multiplier;
+  j["clip_norm"] = r.clip_norm;
+  j["sample_rate"] = r.sample_rate;
+  j["expected_batch_size"] = r.expected_batch;
+  j["dataset_size"] = r.dataset_size;
+  j["steps"] = r.steps;
+  j["target_epsilon"] = r.target_epsilon > 0 ? nlohmann::json(r.target_epsilon) : nlohmann::json();
+  j["optimizer"] = r.optimizer;
+  j["lr"] = r.lr;
+  j["clipping"] = r.clipping;
+  j["normalization_layers"] = r.norm;
+  j["input_statistics"] = "fixed per-channel preset (no training data)";
+  return j.dump(2) + "\n";
+}
+
+DpReport dp_report_from_json(const std::string& text) {
+  try {
+    const auto j = nlohmann::json::parse(text);
+    DpReport r;
+    r.epsilon = j.at("epsilon").get<double>();
+    r.delta = j.at("delta").get<double>();
+    r.rdp_order = j.at("rdp_order").get<double>();
+    r.noise_multiplier = j.at("noise_multiplier").get<double>();
+    r.clip_norm = j.at("clip_norm").get<double>();
+    r.sample_rate = j.at("sample_rate").get<double>();
+    r.expected_batch = j.at("expected_batch_size").get<std::int64_t>();
+    r.dataset_size = j.at("dataset_size").get<std::int64_t>();
+    r.steps = j.at("steps").get<std::int64_t>();
+    r.target_epsilon =
+        j.at("target_epsilon").is_null() ? 0.0 : j.at("target_epsilon").get<double>();
+    r.optimizer = j.at("optimizer").get<std::string>();
+    r.lr = j.at("lr").get<double>();
+    r.clipping = j.at("clipping").get<std::string>();
+    r.norm = j.at("normalization_layers").get<std::string>();
+    return r;
+  } catch (const nlohmann::json::exception& e) {
+    throw std::invalid_argument(std::string("malformed DP report in the wrn checkpoint: ") +
+                                e.what());
+  }
+}
+
+}  // namespace panoramia::wrn
