@@ -41,12 +41,13 @@ void check_signals(const SideSignals& s, std::int64_t n, const std::string& who)
 
 AuditPipeline::AuditPipeline(const ResolvedConfig& config, const PluginRegistry& registry,
                              std::filesystem::path workdir, StageCache& cache,
-                             std::shared_ptr<spdlog::logger> logger)
+                             std::shared_ptr<spdlog::logger> logger, Communicator& communicator)
     : config_(config),
       registry_(registry),
       workdir_(std::move(workdir)),
       cache_(cache),
       logger_(std::move(logger)),
+      communicator_(communicator),
       seed_(static_cast<std::uint64_t>(config.section("audit").host.get_int("seed"))),
       device_(torch::kCPU) {
   const std::string device = config.section("audit").host.get_string("device");
@@ -63,9 +64,12 @@ HostContext& AuditPipeline::context(const std::string& section, const std::strin
   auto logger = std::make_shared<spdlog::logger>(section + ":" + s.plugin, logger_->sinks().begin(),
                                                  logger_->sinks().end());
   logger->set_level(logger_->level());
-  logger->set_pattern("[%H:%M:%S] [%l] [%n] %v");
-  contexts_.push_back(std::make_unique<HostContext>(s.plugin_options, logger,
-                                                    derive_seed(seed_, stage), work_dir, device_));
+  logger->set_pattern(communicator_.world_size() > 1
+                          ? "[%H:%M:%S] [rank " + std::to_string(communicator_.rank()) +
+                                "] [%l] [%n] %v"
+                          : "[%H:%M:%S] [%l] [%n] %v");
+  contexts_.push_back(std::make_unique<HostContext>(
+      s.plugin_options, logger, derive_seed(seed_, stage), work_dir, device_, &communicator_));
   // LibTorch's global generator (used by default module initialisation) starts from a random seed
   // in this build: seed it per stage so that plugins relying on it are reproducible too.
   torch::manual_seed(derive_seed(seed_, stage + ":global"));

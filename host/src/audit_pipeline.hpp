@@ -34,7 +34,7 @@ class AuditPipeline {
  public:
   AuditPipeline(const ResolvedConfig& config, const PluginRegistry& registry,
                 std::filesystem::path workdir, StageCache& cache,
-                std::shared_ptr<spdlog::logger> logger);
+                std::shared_ptr<spdlog::logger> logger, Communicator& communicator);
 
   /// Runs every stage. Returns the summary of the generated-non-member game; the real-non-member
   /// game and the O(1) audit (when configured) add their metrics and scores with the prefixes
@@ -66,6 +66,7 @@ class AuditPipeline {
   std::filesystem::path workdir_;
   StageCache& cache_;
   std::shared_ptr<spdlog::logger> logger_;
+  Communicator& communicator_;
   std::uint64_t seed_;
   c10::Device device_;
   std::deque<std::unique_ptr<HostContext>> contexts_;  // outlive every plugin object

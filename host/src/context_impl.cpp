@@ -8,14 +8,16 @@
 namespace panoramia {
 
 HostContext::HostContext(OptionValues options, std::shared_ptr<spdlog::logger> logger,
-                         std::uint64_t seed, std::filesystem::path work_dir, c10::Device device)
+                         std::uint64_t seed, std::filesystem::path work_dir, c10::Device device,
+                         Communicator* communicator)
     : options_(std::move(options)),
       logger_(std::move(logger)),
       seed_(seed),
       generator_(at::make_generator<at::CPUGeneratorImpl>(seed)),
       rng_(seed),
       work_dir_(std::move(work_dir)),
-      device_(device) {
+      device_(device),
+      communicator_(communicator) {
   std::filesystem::create_directories(work_dir_);
 }
 

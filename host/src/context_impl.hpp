@@ -13,7 +13,8 @@ namespace panoramia {
 class HostContext final : public Context {
  public:
   HostContext(OptionValues options, std::shared_ptr<spdlog::logger> logger, std::uint64_t seed,
-              std::filesystem::path work_dir, c10::Device device);
+              std::filesystem::path work_dir, c10::Device device,
+              Communicator* communicator = nullptr);
 
   const OptionValues& options() const override { return options_; }
   std::shared_ptr<spdlog::logger> logger() const override { return logger_; }
@@ -23,6 +24,9 @@ class HostContext final : public Context {
   const std::filesystem::path& work_dir() const override { return work_dir_; }
   c10::Device device() const override { return device_; }
   std::unique_ptr<Progress> progress(const std::string& what, std::int64_t total) override;
+  Communicator& communicator() override {
+    return communicator_ != nullptr ? *communicator_ : Context::communicator();
+  }
 
  private:
   OptionValues options_;
@@ -32,6 +36,7 @@ class HostContext final : public Context {
   std::mt19937_64 rng_;
   std::filesystem::path work_dir_;
   c10::Device device_;
+  Communicator* communicator_;
 };
 
 /// A seed for `stage`, derived from the audit seed so that stages draw independent streams.

@@ -1,5 +1,8 @@
 #include "pipeline.hpp"
 
+#include <sched.h>
+
+#include <cstdlib>
 #include <thread>
 
 #include <spdlog/spdlog.h>
@@ -12,6 +15,16 @@
 #include "results_io.hpp"
 
 namespace panoramia {
+
+int default_threads() {
+  int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) cores = std::max(1, CPU_COUNT(&set));
+  int local_ranks = 1;
+  if (const char* env = std::getenv("PANORAMIA_LOCAL_WORLD_SIZE"); env != nullptr)
+    local_ranks = std::max(1, std::atoi(env));
+  return std::max(1, cores / local_ranks);
+}
 
 AuditOutcome run_audit(const AuditRequest& request, const std::shared_ptr<spdlog::logger>& logger) {
   RawConfig raw = RawConfig::load(request.config_file);
@@ -33,9 +46,29 @@ AuditOutcome run_audit(const AuditRequest& request, const std::shared_ptr<spdlog
   std::filesystem::create_directories(workdir);
 
   const std::int64_t threads = audit.get_int("threads");
-  torch::set_num_threads(threads > 0
-                             ? static_cast<int>(threads)
-                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  torch::set_num_threads(threads > 0 ? static_cast<int>(threads) : default_threads());
+
+  // Every rank resolves the config first, so that a bad config fails at once on every rank.
+  const auto communicator = dist::connect(request.distributed);
+  const int rank = communicator->rank();
+  if (communicator->world_size() > 1)
+    logger->info("rank {} of {} joined at {}:{}; {} intra-op thread(s)", rank,
+                 communicator->world_size(), request.distributed.master_host,
+                 request.distributed.master_port, torch::get_num_threads());
+  if (rank != 0) {
+    // Ranks other than 0 train their shards and compute what rank 0 computes, but write neither
+    // the cache nor the results database.
+    StageCache cache(workdir / "cache", request.fresh, logger, nullptr, 0);
+    cache.set_ranks(communicator.get(), workdir / "ranks" / std::to_string(rank) / "cache");
+    AuditPipeline pipeline(config, registry, workdir, cache, logger, *communicator);
+    std::vector<MetricRecord> metrics;
+    std::vector<ScoreColumn> scores;
+    AuditOutcome outcome;
+    outcome.rank = rank;
+    outcome.summary = pipeline.run(metrics, scores);
+    outcome.workdir = workdir;
+    return outcome;
+  }
 
   nlohmann::json plugins = nlohmann::json::object();
   for (const auto& [name, section] : config.sections_) {
@@ -55,7 +88,8 @@ AuditOutcome run_audit(const AuditRequest& request, const std::shared_ptr<spdlog
   logger->info("run {} started; results database {}", run, db_path.string());
   try {
     StageCache cache(workdir / "cache", request.fresh, logger, &db, run);
-    AuditPipeline pipeline(config, registry, workdir, cache, logger);
+    cache.set_ranks(communicator.get(), workdir / "ranks" / "0" / "cache");
+    AuditPipeline pipeline(config, registry, workdir, cache, logger, *communicator);
     std::vector<MetricRecord> metrics;
     std::vector<ScoreColumn> scores;
     AuditOutcome outcome;

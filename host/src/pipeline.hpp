@@ -11,6 +11,7 @@
 
 #include <spdlog/logger.h>
 
+#include "dist/communicator.hpp"
 #include "stats/summary.hpp"
 
 namespace panoramia {
@@ -22,14 +23,20 @@ struct AuditRequest {
   bool fresh = false;                               // --fresh: ignore the cache
   std::optional<std::filesystem::path> workdir;     // --workdir
   std::optional<std::filesystem::path> db;          // --db
+  dist::Options distributed;  // --world-size, --rank, --master, --dist-timeout
 };
 
 struct AuditOutcome {
+  int rank = 0;          // ranks other than 0 store nothing: run is 0 and db empty for them
   std::int64_t run = 0;
   std::filesystem::path db;
   std::filesystem::path workdir;
   stats::AuditSummary summary;
 };
+
+/// The intra-op threads of a rank when `[audit] threads` is 0: the cores this process may run on,
+/// divided among the ranks started on this machine (PANORAMIA_LOCAL_WORLD_SIZE, set by `launch`).
+int default_threads();
 
 /// Runs one audit and stores it. Errors are recorded in the run (status failed, message) and
 /// rethrown; a config or plugin problem found before the run starts is thrown without a run.

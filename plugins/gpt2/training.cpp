@@ -7,6 +7,8 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include <panoramia/data_parallel.hpp>
+
 namespace panoramia::gpt2 {
 namespace {
 
@@ -51,6 +53,7 @@ void train_lm(Gpt2& model, const at::Tensor& train, const at::Tensor& validation
                              double(std::max<std::int64_t>(total - options.warmup_steps, 1)));
   };
   auto progress = ctx.progress(what, total);
+  DataParallel dp(ctx.communicator(), *model);
   std::int64_t step = 0;
   for (std::int64_t epoch = 1; epoch <= options.epochs; ++epoch) {
     model->train();
@@ -61,14 +64,18 @@ void train_lm(Gpt2& model, const at::Tensor& train, const at::Tensor& validation
       const double lr = lr_at(step);
       for (auto& group : optimizer.param_groups()) group.options().set_lr(lr);
       const auto index = order.slice(0, start, std::min(n, start + options.batch_size));
-      const auto batch = train.index_select(0, index).to(device);
+      // Every rank draws the same batch and trains on its shard (one rank: all of it).
+      const auto batch = dp.shard(train.index_select(0, index)).to(device);
       optimizer.zero_grad();
-      const auto loss = lm_loss(model, batch);
+      const auto loss = batch.size(0) > 0 ? lm_loss(model, batch) * dp.loss_weight(index.size(0))
+                                          : torch::zeros({}, torch::kFloat32).to(device);
+      dp.prepare();
       loss.backward();
+      dp.synchronize();
       if (options.max_grad_norm > 0)
         torch::nn::utils::clip_grad_norm_(model->parameters(), options.max_grad_norm);
       optimizer.step();
-      const double value = loss.item<double>();
+      const double value = dp.sum({loss.item<double>()})[0];
       if (!std::isfinite(value))
         throw std::runtime_error(
             fmt::format("{}: the loss became {} at epoch {}, step {}", what, value, epoch, step));

@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include <panoramia/data_parallel.hpp>
+
 namespace panoramia::image {
 
 at::Tensor per_example_loss(const at::Tensor& logits, const at::Tensor& labels) {
@@ -47,6 +49,7 @@ ClassifierRun train_classifier(ImageClassifierImpl& net, const Normalization& no
   run.best_validation_accuracy = -1;
   auto progress = ctx.progress(what, recipe.epochs);
   GeneratorScope dropout_draws(ctx.generator());
+  DataParallel dp(ctx.communicator(), net);
   for (std::int64_t epoch = 0; epoch < recipe.epochs; ++epoch) {
     set_learning_rate(*optimizer, recipe.optimizer.lr_at(epoch, recipe.epochs));
     net.train();
@@ -54,17 +57,31 @@ ClassifierRun train_classifier(ImageClassifierImpl& net, const Normalization& no
     double total_loss = 0, correct = 0;
     for (std::int64_t i = 0; i < n; i += recipe.batch_size) {
       const auto idx = order.slice(0, i, std::min(n, i + recipe.batch_size));
-      auto xb = augment(train.x.index_select(0, idx), recipe.augment, ctx.generator());
+      // The global batch is augmented with the same draws on every rank; each trains on its shard.
+      auto xb = dp.shard(augment(train.x.index_select(0, idx), recipe.augment, ctx.generator()));
       xb = normalization.apply(xb.to(device, torch::kFloat32));
-      const auto yb = train.y.index_select(0, idx).to(device);
+      const auto yb = dp.shard(train.y.index_select(0, idx)).to(device);
       optimizer->zero_grad();
       const auto logits = net.forward(xb);
-      const auto loss = torch::nn::functional::cross_entropy(logits, yb);
+      at::Tensor loss;
+      if (dp.world_size() == 1) {
+        loss = torch::nn::functional::cross_entropy(logits, yb);
+        total_loss += loss.item<double>() * double(yb.size(0));
+      } else {
+        // This rank's share of the global batch's mean loss (an empty shard contributes zero).
+        const auto losses = per_example_loss(logits, yb);
+        loss = yb.size(0) > 0 ? losses.mean() * dp.loss_weight(idx.size(0)) : losses.sum();
+        total_loss += losses.detach().sum().item<double>();
+      }
+      dp.prepare();
       loss.backward();
+      dp.synchronize();
       optimizer->step();
-      total_loss += loss.item<double>() * double(idx.size(0));
       correct += logits.detach().argmax(1).eq(yb).sum().item<double>();
     }
+    const auto sums = dp.sum({total_loss, correct});
+    total_loss = sums[0];
+    correct = sums[1];
     run.final_train_loss = total_loss / double(n);
     run.final_train_accuracy = correct / double(n);
     std::string status =

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include <panoramia/data_parallel.hpp>
+
 #include "image_batch.hpp"
 #include "random.hpp"
 
@@ -157,6 +159,7 @@ void DistinguisherAttack::fit(const AttackData& train, const at::Tensor& is_memb
   const auto held_y = has_held ? y.index_select(0, held_idx) : at::Tensor();
 
   image::GeneratorScope dropout_draws(ctx.generator());
+  DataParallel dp(ctx.communicator(), *net_);  // every rank draws the same batches, trains its shard
   selection_ = Selection{};
   image::ModelState best;
   double best_value = 0;
@@ -177,13 +180,26 @@ void DistinguisherAttack::fit(const AttackData& train, const at::Tensor& is_memb
         xb = normalization_.apply(xb.to(device, torch::kFloat32));
       }
       if (features.defined()) fb = features.index_select(0, idx).to(device);
-      const auto yb = y.index_select(0, idx).to(device);
+      const auto yb = dp.shard(y.index_select(0, idx).to(device));
+      if (xb.defined()) xb = dp.shard(xb);
+      if (fb.defined()) fb = dp.shard(fb);
       optimizer->zero_grad();
-      const auto loss = torch::binary_cross_entropy_with_logits(net_->forward(xb, fb), yb);
+      at::Tensor loss;
+      if (dp.world_size() == 1) {
+        loss = torch::binary_cross_entropy_with_logits(net_->forward(xb, fb), yb);
+        total += loss.item<double>() * double(idx.size(0));
+      } else {  // this rank's share of the global batch's mean loss
+        const auto losses = torch::binary_cross_entropy_with_logits(
+            net_->forward(xb, fb), yb, {}, {}, at::Reduction::None);
+        loss = yb.size(0) > 0 ? losses.mean() * dp.loss_weight(idx.size(0)) : losses.sum();
+        total += losses.detach().sum().item<double>();
+      }
+      dp.prepare();
       loss.backward();
+      dp.synchronize();
       optimizer->step();
-      total += loss.item<double>() * double(idx.size(0));
     }
+    total = dp.sum({total})[0];
     ++selection_.epochs_run;
     std::string status = fmt::format("loss {:.4f}", total / double(std::max<std::int64_t>(m, 1)));
     if (!has_held) {

@@ -4,6 +4,8 @@
 
 #include <torch/torch.h>
 
+#include <panoramia/data_parallel.hpp>
+
 #include "random.hpp"
 
 namespace panoramia::distinguisher {
@@ -28,9 +30,11 @@ BasicBlockImpl::BasicBlockImpl(std::int64_t in, std::int64_t out, std::int64_t s
 }
 
 torch::Tensor BasicBlockImpl::forward(const torch::Tensor& x) {
-  auto out = torch::relu(bn1_->forward(conv1_->forward(x)));
-  out = bn2_->forward(conv2_->forward(out));
-  return torch::relu(out + (shortcut_ ? shortcut_->forward(x) : x));
+  auto out = torch::relu(batch_norm(bn1_, conv1_->forward(x)));
+  out = batch_norm(bn2_, conv2_->forward(out));
+  if (!shortcut_) return torch::relu(out + x);
+  auto* shortcut_bn = shortcut_[1]->as<torch::nn::BatchNorm2d>();
+  return torch::relu(out + batch_norm(shortcut_bn, shortcut_[0]->as<torch::nn::Conv2d>()->forward(x)));
 }
 
 EncoderImpl::EncoderImpl(const EncoderOptions& o) {
@@ -53,7 +57,7 @@ EncoderImpl::EncoderImpl(const EncoderOptions& o) {
 }
 
 torch::Tensor EncoderImpl::forward(const torch::Tensor& x) {
-  auto out = torch::relu(stem_bn_->forward(stem_->forward(x)));
+  auto out = torch::relu(batch_norm(stem_bn_, stem_->forward(x)));
   out = stages_->forward(out);
   return torch::adaptive_avg_pool2d(out, {1, 1}).flatten(1);
 }

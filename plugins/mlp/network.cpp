@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include <panoramia/data_parallel.hpp>
+
 namespace panoramia::mlp {
 namespace {
 constexpr int64_t kEvalBatch = 4096;
@@ -113,20 +115,27 @@ TrainResult train(Mlp& net, const torch::Tensor& x, const torch::Tensor& y,
   torch::optim::Adam optimizer(
       net->parameters(), torch::optim::AdamOptions(options.lr).weight_decay(options.weight_decay));
   const int64_t n = x.size(0);
+  // Data-parallel over the audit's ranks: every rank draws the same global batches and trains on
+  // its shard of each (one rank: the whole batch).
+  DataParallel dp(ctx.communicator(), *net);
   const auto epoch = [&](int64_t) {
     const auto order = torch::randperm(n, ctx.generator(), torch::kInt64);
     double total = 0;
     for (int64_t i = 0; i < n; i += options.batch_size) {
-      const auto idx = order.slice(0, i, std::min(n, i + options.batch_size));
+      const auto idx = dp.shard(order.slice(0, i, std::min(n, i + options.batch_size)));
+      const int64_t global = std::min(n, i + options.batch_size) - i;
       const auto xb = x.index_select(0, idx);
       const auto yb = y.index_select(0, idx);
       optimizer.zero_grad();
-      const auto loss = per_example_loss(net->forward(xb), yb).mean();
+      const auto losses = per_example_loss(net->forward(xb), yb);
+      const auto loss = idx.size(0) > 0 ? losses.mean() * dp.loss_weight(global) : losses.sum();
+      dp.prepare();
       loss.backward();
+      dp.synchronize();
       optimizer.step();
-      total += loss.item<double>() * idx.size(0);
+      total += losses.detach().sum().item<double>();
     }
-    return total / n;
+    return dp.sum({total})[0] / n;
   };
   return train_epochs(net, epoch, x_val, y_val, options, ctx, what);
 }

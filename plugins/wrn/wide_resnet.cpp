@@ -5,6 +5,8 @@
 
 #include <torch/torch.h>
 
+#include <panoramia/data_parallel.hpp>
+
 namespace panoramia::wrn {
 namespace {
 
@@ -34,7 +36,7 @@ WideNorm::WideNorm(torch::nn::Module& owner, const std::string& suffix, std::int
 }
 
 torch::Tensor WideNorm::operator()(const torch::Tensor& x, dp::LayerTape* tape) {
-  return bn ? bn->forward(x) : dp::record(tape, *gn, x);
+  return bn ? batch_norm(bn, x) : dp::record(tape, *gn, x);
 }
 
 WideBlockImpl::WideBlockImpl(std::int64_t in, std::int64_t out, std::int64_t stride,

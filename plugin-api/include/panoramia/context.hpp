@@ -14,6 +14,7 @@
 #include <spdlog/logger.h>
 #include <boost/config.hpp>
 
+#include "panoramia/distributed.hpp"
 #include "panoramia/options.hpp"
 
 namespace panoramia {
@@ -54,6 +55,10 @@ class BOOST_SYMBOL_VISIBLE Context {
   virtual c10::Device device() const = 0;
   /// Starts a progress display for a loop of `total` units (0 when unknown).
   virtual std::unique_ptr<Progress> progress(const std::string& what, std::int64_t total) = 0;
+  /// The ranks of this audit (one unless it was started with --world-size or `panoramia launch`).
+  /// Only rank 0 should write anything meant to outlive the run; the host already writes the
+  /// cache, checkpoints passed to save() and the results database from rank 0 only.
+  virtual Communicator& communicator() { return SingleProcessCommunicator::instance(); }
 };
 
 }  // namespace panoramia

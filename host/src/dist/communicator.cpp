@@ -1,0 +1,161 @@
+#include "dist/communicator.hpp"
+
+#include <cstdlib>
+
+#include <fmt/format.h>
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+
+namespace panoramia::dist {
+namespace {
+
+bool is_loopback(const std::string& host) {
+  return host == "localhost" || host.rfind("127.", 0) == 0;
+}
+
+class GlooCommunicator;
+
+class GlooPending final : public Communicator::Pending {
+ public:
+  GlooPending(const GlooCommunicator& owner, c10::intrusive_ptr<c10d::Work> work, std::string op)
+      : owner_(owner), work_(std::move(work)), op_(std::move(op)) {}
+  void wait() override;
+
+ private:
+  const GlooCommunicator& owner_;
+  c10::intrusive_ptr<c10d::Work> work_;
+  std::string op_;
+};
+
+class GlooCommunicator final : public Communicator {
+ public:
+  explicit GlooCommunicator(const Options& o) : options_(o) {
+    c10d::TCPStoreOptions store_options;
+    store_options.port = static_cast<std::uint16_t>(o.master_port);
+    store_options.isServer = o.rank == 0;
+    store_options.numWorkers = static_cast<std::size_t>(o.world_size);
+    store_options.waitWorkers = true;
+    store_options.timeout = o.timeout;
+    try {
+      store_ = c10::make_intrusive<c10d::TCPStore>(o.master_host, store_options);
+      auto pg_options = c10d::ProcessGroupGloo::Options::create(o.timeout);
+      if (const char* iface = std::getenv("PANORAMIA_GLOO_IFNAME"); iface != nullptr && *iface)
+        pg_options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(iface));
+      else if (is_loopback(o.master_host))
+        pg_options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1"));
+      else
+        pg_options->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
+      pg_options->threads = 2;
+      group_ = c10::make_intrusive<c10d::ProcessGroupGloo>(store_, o.rank, o.world_size, pg_options);
+    } catch (const std::exception& e) {
+      throw std::runtime_error(fmt::format(
+          "rank {} of {} could not join the ranks at {}:{} within {} s: {}", o.rank, o.world_size,
+          o.master_host, o.master_port, o.timeout.count() / 1000.0, first_line(e.what())));
+    }
+  }
+
+  int rank() const override { return options_.rank; }
+  int world_size() const override { return options_.world_size; }
+
+  void all_reduce_sum(std::vector<at::Tensor>& tensors) override {
+    all_reduce_sum_async(tensors)->wait();
+  }
+
+  std::unique_ptr<Pending> all_reduce_sum_async(std::vector<at::Tensor> tensors) override {
+    c10d::AllreduceOptions opts;
+    opts.reduceOp = c10d::ReduceOp::SUM;
+    opts.timeout = options_.timeout;
+    return start("all-reduce", [&] { return group_->allreduce(tensors, opts); });
+  }
+
+  void broadcast(std::vector<at::Tensor>& tensors, int root) override {
+    for (auto& t : tensors) {
+      std::vector<at::Tensor> one{t};
+      c10d::BroadcastOptions opts;
+      opts.rootRank = root;
+      opts.timeout = options_.timeout;
+      start("broadcast", [&] { return group_->broadcast(one, opts); })->wait();
+    }
+  }
+
+  void barrier() override {
+    c10d::BarrierOptions opts;
+    opts.timeout = options_.timeout;
+    start("barrier", [&] { return group_->barrier(opts); })->wait();
+  }
+
+  std::string failure(const std::string& op, const std::exception& e) const {
+    return fmt::format(
+        "rank {} of {}: {} failed ({}); another rank probably stopped, or took longer than the "
+        "{} s timeout",
+        options_.rank, options_.world_size, op, first_line(e.what()),
+        options_.timeout.count() / 1000.0);
+  }
+
+  std::chrono::milliseconds timeout() const { return options_.timeout; }
+
+ private:
+  static std::string first_line(const std::string& text) {
+    return text.substr(0, text.find('\n'));
+  }
+
+  template <typename Fn>
+  std::unique_ptr<Pending> start(const std::string& op, Fn&& fn) {
+    try {
+      return std::make_unique<GlooPending>(*this, fn(), op);
+    } catch (const std::exception& e) {
+      throw std::runtime_error(failure(op, e));
+    }
+  }
+
+  Options options_;
+  c10::intrusive_ptr<c10d::Store> store_;
+  c10::intrusive_ptr<c10d::ProcessGroupGloo> group_;
+};
+
+void GlooPending::wait() {
+  try {
+    work_->wait(owner_.timeout());
+  } catch (const std::exception& e) {
+    throw std::runtime_error(owner_.failure(op_, e));
+  }
+}
+
+class OwnedSingleProcess final : public Communicator {
+ public:
+  int rank() const override { return 0; }
+  int world_size() const override { return 1; }
+  void all_reduce_sum(std::vector<at::Tensor>&) override {}
+  std::unique_ptr<Pending> all_reduce_sum_async(std::vector<at::Tensor> t) override {
+    return SingleProcessCommunicator::instance().all_reduce_sum_async(std::move(t));
+  }
+  void broadcast(std::vector<at::Tensor>&, int) override {}
+  void barrier() override {}
+};
+
+}  // namespace
+
+void parse_master(const std::string& text, Options& options) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size())
+    throw std::invalid_argument("--master '" + text + "' is not HOST:PORT");
+  const std::string port = text.substr(colon + 1);
+  char* end = nullptr;
+  const long value = std::strtol(port.c_str(), &end, 10);
+  if (*end != '\0' || value < 1 || value > 65535)
+    throw std::invalid_argument("--master '" + text + "': the port must be 1..65535");
+  options.master_host = text.substr(0, colon);
+  options.master_port = static_cast<int>(value);
+}
+
+std::unique_ptr<Communicator> connect(const Options& options) {
+  if (options.world_size < 1)
+    throw std::invalid_argument("--world-size must be at least 1");
+  if (options.rank < 0 || options.rank >= options.world_size)
+    throw std::invalid_argument(fmt::format("--rank {} is not in 0..{}", options.rank,
+                                            options.world_size - 1));
+  if (options.world_size == 1) return std::make_unique<OwnedSingleProcess>();
+  return std::make_unique<GlooCommunicator>(options);
+}
+
+}  // namespace panoramia::dist

@@ -1,0 +1,30 @@
+#pragma once
+// The host side of data-parallel audits: joining the ranks (a TCPStore rendezvous at the master,
+// then a Gloo process group) and the Communicator the plugins see.
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include <panoramia/distributed.hpp>
+
+namespace panoramia::dist {
+
+struct Options {
+  int world_size = 1;
+  int rank = 0;
+  std::string master_host = "127.0.0.1";
+  int master_port = 29500;
+  /// Rendezvous and every collective give up after this long (a rank that died or hangs).
+  std::chrono::milliseconds timeout{std::chrono::seconds(300)};
+};
+
+/// Parses "HOST:PORT" (IPv4 address or host name, port 1..65535) into `options`; throws
+/// std::invalid_argument with one sentence otherwise.
+void parse_master(const std::string& text, Options& options);
+
+/// Joins the process group described by `options` (blocks until every rank has joined or the
+/// timeout passes; throws std::runtime_error naming the master then). One rank: no network at all.
+std::unique_ptr<Communicator> connect(const Options& options);
+
+}  // namespace panoramia::dist

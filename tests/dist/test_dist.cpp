@@ -1,0 +1,250 @@
+// Data-parallel training on loopback: two ranks of the MLP and of a tiny Wide ResNet (synchronised
+// BatchNorm, augmentation drawn per global batch) end with the weights of a one-process run with
+// the same global batch; a killed rank makes the other fail within the timeout; `panoramia launch`
+// runs a whole audit on two ranks and stores it once.
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fcntl.h>
+
+#include <algorithm>
+#include <chrono>
+#include <sstream>
+#include <thread>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "../host/test_util.hpp"
+#include "launch_port.hpp"
+
+extern char** environ;
+
+namespace panoramia {
+namespace {
+
+using namespace panoramia::testing;
+using ::testing::HasSubstr;
+
+struct Child {
+  pid_t pid = -1;
+  std::filesystem::path log;
+};
+
+Child spawn(const std::vector<std::string>& args, const std::filesystem::path& log) {
+  std::vector<std::string> all{(build_dir() / "tests" / "dist_probe").string()};
+  all.insert(all.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : all) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  Child c;
+  c.log = log;
+  EXPECT_EQ(posix_spawn(&c.pid, argv[0], &actions, nullptr, argv.data(), environ), 0);
+  posix_spawn_file_actions_destroy(&actions);
+  return c;
+}
+
+// Waits for `c` at most `limit`; returns its exit code (-1: still running, then killed).
+int wait_for(const Child& c, std::chrono::seconds limit) {
+  const auto end = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < end) {
+    int status = 0;
+    if (waitpid(c.pid, &status, WNOHANG) == c.pid)
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  kill(c.pid, SIGKILL);
+  waitpid(c.pid, nullptr, 0);
+  return -1;
+}
+
+std::vector<at::Tensor> load_state(const std::filesystem::path& file) {
+  std::vector<at::Tensor> state;
+  torch::load(state, file.string());
+  return state;
+}
+
+double max_difference(const std::vector<at::Tensor>& a, const std::vector<at::Tensor>& b) {
+  EXPECT_EQ(a.size(), b.size());
+  double worst = 0;
+  for (std::size_t i = 0; i < std::min(a.size(), b.size()); ++i) {
+    EXPECT_EQ(a[i].sizes(), b[i].sizes()) << "tensor " << i;
+    worst = std::max(worst, (a[i].to(torch::kFloat64) - b[i].to(torch::kFloat64))
+                                .abs()
+                                .max()
+                                .item<double>());
+  }
+  return worst;
+}
+
+void expect_two_ranks_match_one(const std::string& model, const std::string& epochs) {
+  TempDir dir;
+  const auto one = spawn({"--model", model, "--epochs", epochs, "--out", (dir / "one.pt").string()},
+                         dir / "one.log");
+  ASSERT_EQ(wait_for(one, std::chrono::seconds(120)), 0) << read_file(dir / "one.log");
+  const std::string master = "127.0.0.1:" + std::to_string(testing::free_port());
+  std::vector<Child> ranks;
+  for (int r = 0; r < 2; ++r)
+    ranks.push_back(spawn({"--model", model, "--epochs", epochs, "--world", "2", "--rank",
+                           std::to_string(r), "--master", master, "--out",
+                           (dir / ("rank" + std::to_string(r) + ".pt")).string()},
+                          dir / ("rank" + std::to_string(r) + ".log")));
+  for (int r = 0; r < 2; ++r)
+    ASSERT_EQ(wait_for(ranks[r], std::chrono::seconds(120)), 0)
+        << read_file(dir / ("rank" + std::to_string(r) + ".log"));
+  const auto reference = load_state(dir / "one.pt");
+  const auto rank0 = load_state(dir / "rank0.pt");
+  const auto rank1 = load_state(dir / "rank1.pt");
+  // The ranks hold bit-identical weights (same summed gradients, same optimiser steps).
+  EXPECT_EQ(max_difference(rank0, rank1), 0.0);
+  // And they equal the one-process run up to floating-point summation order.
+  const double diff = max_difference(rank0, reference);
+  EXPECT_LT(diff, 1e-5) << model;
+  // Training moved the weights well beyond that tolerance, so the comparison means something.
+  std::vector<at::Tensor> zeros;
+  for (const auto& t : reference) zeros.push_back(torch::zeros_like(t));
+  EXPECT_GT(max_difference(reference, zeros), 1e-2);
+  std::cout << model << ": max |2 ranks - 1 process| = " << diff << "\n";
+}
+
+TEST(DataParallel, TwoRanksOfTheMlpEndWithTheWeightsOfOneProcess) {
+  expect_two_ranks_match_one("mlp", "3");
+}
+
+TEST(DataParallel, TwoRanksOfATinyWideResNetEndWithTheWeightsOfOneProcess) {
+  expect_two_ranks_match_one("wrn", "2");
+}
+
+// Starts two ranks training for a long time, waits until both have joined and trained a little,
+// then does `stop` to rank 1; returns rank 0's exit code, its log and how long it took to stop.
+struct StopOutcome {
+  int code;
+  double seconds;
+  std::string log;
+};
+
+StopOutcome stop_rank_one(int signal, const std::string& timeout) {
+  TempDir dir;
+  const std::string master = "127.0.0.1:" + std::to_string(testing::free_port());
+  std::vector<Child> ranks;
+  for (int r = 0; r < 2; ++r)
+    ranks.push_back(spawn({"--model", "mlp", "--epochs", "100000", "--timeout", timeout, "--world",
+                           "2", "--rank", std::to_string(r), "--master", master, "--ready",
+                           (dir / ("ready" + std::to_string(r))).string()},
+                          dir / ("rank" + std::to_string(r) + ".log")));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!std::filesystem::exists(dir / "ready1") && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_TRUE(std::filesystem::exists(dir / "ready1")) << read_file(dir / "rank1.log");
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // both are training now
+  kill(ranks[1].pid, signal);
+  const auto stopped = std::chrono::steady_clock::now();
+  StopOutcome outcome;
+  outcome.code = wait_for(ranks[0], std::chrono::seconds(60));
+  outcome.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - stopped).count();
+  outcome.log = read_file(dir / "rank0.log");
+  kill(ranks[1].pid, SIGKILL);
+  waitpid(ranks[1].pid, nullptr, 0);
+  return outcome;
+}
+
+TEST(DataParallel, KillingOneRankMakesTheOtherFailWithinTheTimeout) {
+  const auto outcome = stop_rank_one(SIGKILL, "10");
+  EXPECT_EQ(outcome.code, 1) << outcome.log;
+  EXPECT_LT(outcome.seconds, 10 + 5);  // the configured timeout, plus slack for a loaded machine
+  EXPECT_THAT(outcome.log, HasSubstr("rank 0 of 2: all-reduce failed"));
+  std::cout << "rank 0 stopped " << outcome.seconds << " s after rank 1 was killed: " << outcome.log;
+}
+
+// A rank that hangs (stopped, its sockets still open) is only noticed by the collective timeout.
+TEST(DataParallel, AHangingRankMakesTheOtherFailAtTheTimeout) {
+  const auto outcome = stop_rank_one(SIGSTOP, "4");
+  EXPECT_EQ(outcome.code, 1) << outcome.log;
+  EXPECT_GT(outcome.seconds, 3.0);
+  EXPECT_LT(outcome.seconds, 4 + 10);
+  EXPECT_THAT(outcome.log, HasSubstr("rank 0 of 2"));
+  EXPECT_THAT(outcome.log, HasSubstr("failed"));
+  std::cout << "rank 0 stopped " << outcome.seconds << " s after rank 1 hung: " << outcome.log;
+}
+
+// The measurement rows of an audit's printed result (timings and dates left out).
+std::string measurement_rows(const std::string& output) {
+  std::string rows, line;
+  std::istringstream in(output);
+  while (std::getline(in, line))
+    if (line.find("_pred") != std::string::npos || line.find("c_lb") != std::string::npos)
+      rows += line + "\n";
+  return rows;
+}
+
+TEST(Launch, TwoLocalRanksRunAnAuditWithTheNumbersOfOneProcessAndStoreItOnce) {
+  TempDir dir;
+  const std::string config = "'" + (source_dir() / "configs" / "toy.ini").string() +
+                             "' --set data.samples=1200 --set target.epochs=20 "
+                             "--set helper.epochs=5 --set attack.epochs=10";
+  const auto one = run_panoramia("audit " + config + " --log-level warn --workdir '" +
+                                 (dir / "one").string() + "'");
+  ASSERT_EQ(one.exit_code, 0) << one.output;
+  const auto two =
+      run_panoramia("launch -n 2 " + config + " --log-level warn --workdir '" +
+                    (dir / "two").string() + "'");
+  ASSERT_EQ(two.exit_code, 0) << two.output;
+  const std::string rows = measurement_rows(one.output);
+  ASSERT_THAT(rows, HasSubstr("mia_best_pred "));  // with its AUC and TPR columns
+  EXPECT_EQ(measurement_rows(two.output), rows);
+  // Rank 1 computed into its own directory and stored nothing: one run in the database.
+  EXPECT_TRUE(std::filesystem::exists(dir / "two" / "ranks" / "1" / "cache"));
+  const auto runs = run_panoramia("runs --db '" + (dir / "two" / "results.db").string() + "'");
+  EXPECT_EQ(std::count(runs.output.begin(), runs.output.end(), '\n'), 2) << runs.output;
+  EXPECT_THAT(runs.output, HasSubstr("completed"));
+  // Launched again on the same work directory, every rank reuses rank 0's cache entries.
+  const auto again = run_panoramia("launch -n 2 " + config + " --log-level info --workdir '" +
+                                   (dir / "two").string() + "'");
+  ASSERT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_THAT(again.output, HasSubstr("[rank 1] [info] [panoramia] stage target: reusing cached"));
+  EXPECT_EQ(measurement_rows(again.output), rows);
+}
+
+TEST(Launch, ABadConfigStopsEveryRankWithItsExitCode) {
+  TempDir dir;
+  const auto r = run_panoramia("launch -n 2 '" + (source_dir() / "configs" / "toy.ini").string() +
+                               "' --set target.epochs=x --workdir '" + dir.path().string() + "'");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("--set target.epochs = 'x' is not valid"));
+  EXPECT_THAT(r.output, HasSubstr("launch: rank"));
+}
+
+TEST(Launch, RefusesMissingArgumentsAndTheFlagsItSetsItself) {
+  EXPECT_EQ(run_panoramia("launch configs/toy.ini").exit_code, 2);
+  EXPECT_THAT(run_panoramia("launch -n 2").output, HasSubstr("missing CONFIG"));
+  EXPECT_THAT(run_panoramia("launch -n 2 x.ini --rank 1").output,
+              HasSubstr("--rank is set by launch itself"));
+  EXPECT_THAT(run_panoramia("audit x.ini --world-size 2").output,
+              HasSubstr("--world-size > 1 needs --master HOST:PORT"));
+  EXPECT_THAT(run_panoramia("audit x.ini --world-size 2 --rank 2 --master h:1").output,
+              HasSubstr("--rank 2 is not in 0..1"));
+  EXPECT_THAT(run_panoramia("audit x.ini --world-size 2 --master h:99999").output,
+              HasSubstr("the port must be 1..65535"));
+}
+
+TEST(Doctor, ReportsLibTorchTheBlasThreadsAndPlugins) {
+  const auto r = run_panoramia("doctor");
+  EXPECT_THAT(r.output, HasSubstr("LibTorch"));
+  EXPECT_THAT(r.output, HasSubstr("BLAS library"));
+  EXPECT_THAT(r.output, HasSubstr("intra-op threads"));
+  EXPECT_THAT(r.output, HasSubstr("CUDA"));
+  EXPECT_THAT(r.output, HasSubstr("plugins loaded"));
+  // The project's machines have OpenBLAS (scripts/install-deps): doctor finds it and no problem.
+  EXPECT_THAT(r.output, HasSubstr("openblas"));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+}
+
+}  // namespace
+}  // namespace panoramia
