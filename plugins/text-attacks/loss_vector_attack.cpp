@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include <panoramia/data_parallel.hpp>
+
 #include "metrics.hpp"
 #include "model_options.hpp"
 
@@ -104,15 +106,22 @@ void LossVectorAttack::fit(const AttackData& train, const at::Tensor& is_member,
   std::int64_t best_epoch = 0;
   State best_state = copy_params(*net_);
   auto progress = ctx.progress("training the loss-vector attack", epochs);
+  DataParallel dp(ctx.communicator(), *net_);
   for (std::int64_t epoch = 1; epoch <= epochs; ++epoch) {
     net_->train();
     const auto order = torch::randperm(xt.size(0), ctx.generator(), torch::kInt64);
     for (std::int64_t start = 0; start < xt.size(0); start += batch) {
-      const auto idx = order.slice(0, start, std::min(xt.size(0), start + batch));
+      const auto global = order.slice(0, start, std::min(xt.size(0), start + batch));
+      const auto idx = dp.shard(global);  // every rank draws the same batch, trains its shard
       optimizer.zero_grad();
-      const auto loss = torch::binary_cross_entropy_with_logits(
-          net_->forward(xt.index_select(0, idx)).reshape({-1}), yt.index_select(0, idx));
+      const auto losses = torch::binary_cross_entropy_with_logits(
+          net_->forward(xt.index_select(0, idx)).reshape({-1}), yt.index_select(0, idx), {}, {},
+          at::Reduction::None);
+      const auto loss =
+          idx.size(0) > 0 ? losses.mean() * dp.loss_weight(global.size(0)) : losses.sum();
+      dp.prepare();
       loss.backward();
+      dp.synchronize();
       optimizer.step();
     }
     const double metric = has_val ? selection_metric(selection, predict(net_, xv), yv, max_fpr)
