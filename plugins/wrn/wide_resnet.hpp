@@ -8,12 +8,12 @@
 
 #include <string>
 
-#include <dp/layer_tape.hpp>
 #include <torch/nn/modules/batchnorm.h>
-#include <torch/nn/modules/normalization.h>
 #include <torch/nn/modules/container/sequential.h>
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/linear.h>
+#include <torch/nn/modules/normalization.h>
+#include <dp/layer_tape.hpp>
 
 #include "classifier.hpp"
 

@@ -67,7 +67,8 @@ ClippedGradients brute_force(Net& net, const torch::Tensor& x, const torch::Tens
     cross_entropy(net->forward(x.slice(0, i, i + 1)), y.slice(0, i, i + 1)).sum().backward();
     double sq = 0;
     for (const auto& p : params)
-      if (p.grad().defined()) sq += p.grad().to(torch::kFloat64).pow(2).sum().template item<double>();
+      if (p.grad().defined())
+        sq += p.grad().to(torch::kFloat64).pow(2).sum().template item<double>();
     norms.push_back(std::sqrt(sq));
     const double factor = std::min(1.0, clip_norm / (std::sqrt(sq) + 1e-6));
     torch::NoGradGuard guard;
