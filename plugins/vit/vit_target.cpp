@@ -38,6 +38,10 @@ std::vector<OptionSpec> vit_options() {
   recipe.optimizer.weight_decay = 0.05;
   recipe.optimizer.schedule = "cosine";
   for (auto& s : image::classifier_target_options(recipe)) specs.push_back(std::move(s));
+  // LayerNorm normalises each token of each example on its own, so nothing is replaced under DP;
+  // the encoder's layers are not recorded on a dp::LayerTape, so clipping is one example at a time.
+  for (auto& s : image::dp_options("loop", "; per-example clipping is dp_clipping = loop"))
+    specs.push_back(std::move(s));
   return specs;
 }
 

@@ -1,10 +1,11 @@
 #pragma once
 // The `vit` target adapter: a Vision Transformer trained from scratch or fine-tuned from a
-// torchvision state dict (head replaced, backbone optionally frozen).
+// torchvision state dict (head replaced, backbone optionally frozen); with dp = true trained by
+// DP-SGD with per-example loop clipping (dp_classifier.hpp).
 
 #include <vector>
 
-#include "classifier_target.hpp"
+#include "dp_classifier_target.hpp"
 #include "pretrained.hpp"
 #include "vision_transformer.hpp"
 
@@ -17,7 +18,7 @@ std::vector<OptionSpec> vit_options();
 VitOptions vit_options_from(const OptionValues& options, std::int64_t channels, std::int64_t side,
                             std::int64_t classes, std::int64_t pretrained_channels = 3);
 
-class VitTarget final : public image::ClassifierTarget {
+class VitTarget final : public image::DpClassifierTarget {
  protected:
   std::string model_name() const override { return "vit"; }
   image::Architecture architecture(const OptionValues& options, std::int64_t channels,

@@ -1,7 +1,5 @@
 #include "wrn_target.hpp"
 
-#include <fstream>
-
 #include <torch/torch.h>
 
 #include "image_batch.hpp"
@@ -25,7 +23,8 @@ std::vector<OptionSpec> wrn_options() {
   // batch 32, 150 epochs, flips and 4-pixel crops.
   for (auto& s : image::classifier_target_options(image::ClassifierRecipe{}))
     specs.push_back(std::move(s));
-  for (auto& s : dp_options()) specs.push_back(std::move(s));
+  for (auto& s : image::dp_options("vectorized", "; needs GroupNorm (norm = auto or group)"))
+    specs.push_back(std::move(s));
   return specs;
 }
 
@@ -60,35 +59,10 @@ image::ImageClassifier WrnTarget::build(const image::Architecture& a) const {
   return WideResNet(w).ptr();
 }
 
-image::ClassifierRun WrnTarget::train(image::ImageClassifierImpl& net,
-                                      const image::Normalization& normalization, const Batch& train,
-                                      const Batch& validation, Context& ctx) {
-  dp_report_.reset();
-  const auto& o = ctx.options();
-  if (!o.get_bool("dp")) return ClassifierTarget::train(net, normalization, train, validation, ctx);
+image::TapedForward WrnTarget::taped_forward(image::ImageClassifierImpl& net) const {
   auto* wrn = dynamic_cast<WideResNetImpl*>(&net);
   if (wrn == nullptr) throw std::logic_error("the wrn target holds another network");
-  DpReport report;
-  auto run = train_dp(*wrn, normalization, train, validation,
-                      image::classifier_recipe_from_options(o), dp_options_from(o), ctx, report);
-  dp_report_ = report;
-  return run;
-}
-
-void WrnTarget::save_extra(torch::serialize::OutputArchive& archive,
-                           const std::filesystem::path& dir) const {
-  if (!dp_report_) return;
-  const std::string json = dp_report_json(*dp_report_);
-  archive.write("dp_report", c10::IValue(json));
-  std::ofstream out(dir / "dp.json");
-  out << json;
-  if (!out) throw std::runtime_error("cannot write " + (dir / "dp.json").string());
-}
-
-void WrnTarget::load_extra(torch::serialize::InputArchive& archive) {
-  dp_report_.reset();
-  c10::IValue json;
-  if (archive.try_read("dp_report", json)) dp_report_ = dp_report_from_json(json.toStringRef());
+  return [wrn](const torch::Tensor& x, dp::LayerTape& tape) { return wrn->forward(x, &tape); };
 }
 
 }  // namespace panoramia::wrn

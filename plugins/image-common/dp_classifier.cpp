@@ -1,4 +1,4 @@
-#include "dp_training.hpp"
+#include "dp_classifier.hpp"
 
 #include <algorithm>
 #include <stdexcept>
@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
 
+#include <torch/nn/modules/normalization.h>
 #include <dp/dp_sgd.hpp>
 #include <dp/layer_tape.hpp>
 
@@ -14,7 +15,7 @@
 #include "image_batch.hpp"
 #include "optimizer.hpp"
 
-namespace panoramia::wrn {
+namespace panoramia::image {
 namespace {
 
 // Clipped gradients of one physical batch, and how many of its examples were classified right.
@@ -23,24 +24,36 @@ struct ChunkResult {
   double correct = 0;
 };
 
-ChunkResult clip_chunk(WideResNetImpl& net, const std::vector<torch::Tensor>& params,
-                       const torch::Tensor& x, const torch::Tensor& y, const DpOptions& options) {
+ChunkResult clip_chunk(ImageClassifierImpl& net, const std::vector<torch::Tensor>& params,
+                       const torch::Tensor& x, const torch::Tensor& y, const DpOptions& options,
+                       const TapedForward& taped) {
   ChunkResult r;
   if (options.clipping == "loop") {
     const dp::ExampleLoss loss = [&](const torch::Tensor& xi, const torch::Tensor& yi) {
       const auto logits = net.forward(xi);
       r.correct += logits.detach().argmax(1).eq(yi).sum().item<double>();
-      return image::per_example_loss(logits, yi);
+      return per_example_loss(logits, yi);
     };
     r.clipped = dp::clip_per_example(params, loss, x, y, options.clip_norm);
     return r;
   }
   dp::LayerTape tape;
-  const auto logits = net.forward(x, &tape);
+  const auto logits = taped(x, tape);
   r.correct = logits.detach().argmax(1).eq(y).sum().item<double>();
-  r.clipped = dp::clip_per_example_tape(params, tape, image::per_example_loss(logits, y),
-                                        options.clip_norm);
+  r.clipped =
+      dp::clip_per_example_tape(params, tape, per_example_loss(logits, y), options.clip_norm);
   return r;
+}
+
+// The kinds of normalisation layers in `net` ("group", "layer", "group+layer"; "none").
+std::string norm_kinds(const torch::nn::Module& net) {
+  bool group = false, layer = false;
+  for (const auto& m : net.modules()) {
+    group = group || m->as<torch::nn::GroupNormImpl>() != nullptr;
+    layer = layer || m->as<torch::nn::LayerNormImpl>() != nullptr;
+  }
+  if (group && layer) return "group+layer";
+  return group ? "group" : layer ? "layer" : "none";
 }
 
 OptionSpec opt(std::string name, OptionType type, std::string def, std::string help,
@@ -51,13 +64,13 @@ OptionSpec opt(std::string name, OptionType type, std::string def, std::string h
 
 }  // namespace
 
-std::vector<OptionSpec> dp_options() {
+std::vector<OptionSpec> dp_options(const std::string& clipping, const std::string& norm_note) {
   using T = OptionType;
   return {
       opt("dp", T::kBool, "false",
           "train with DP-SGD (Poisson batches of expected size batch_size, per-example clipping, "
-          "Gaussian noise, then the optimizer and schedule options); needs GroupNorm (norm = auto "
-          "or group)"),
+          "Gaussian noise, then the optimizer and schedule options)" +
+              norm_note),
       opt("noise_multiplier", T::kDouble, "1.0",
           "DP-SGD noise standard deviation over the clipping norm (ignored when target_epsilon > "
           "0)"),
@@ -65,7 +78,7 @@ std::vector<OptionSpec> dp_options() {
       opt("target_epsilon", T::kDouble, "0",
           "if > 0: choose the noise multiplier so that all epochs spend this epsilon at delta"),
       opt("delta", T::kDouble, "1e-5", "delta of the reported (epsilon, delta) guarantee"),
-      opt("dp_clipping", T::kString, "vectorized",
+      opt("dp_clipping", T::kString, clipping,
           "per-example clipping: vectorized (per-layer norms from one backward pass, then a "
           "weighted backward) or loop (one backward pass per example)",
           {"vectorized", "loop"}),
@@ -87,17 +100,25 @@ DpOptions dp_options_from(const OptionValues& v) {
   return o;
 }
 
-image::ClassifierRun train_dp(WideResNetImpl& net, const image::Normalization& normalization,
-                              const Batch& train, const Batch& validation,
-                              const image::ClassifierRecipe& recipe, const DpOptions& options,
-                              Context& ctx, DpReport& report) {
+ClassifierRun train_dp(ImageClassifierImpl& net, const Normalization& normalization,
+                       const Batch& train, const Batch& validation, const ClassifierRecipe& recipe,
+                       const DpOptions& options, Context& ctx, DpReport& report,
+                       const std::string& what, const TapedForward& taped) {
   const std::int64_t n = train.size();
   if (n == 0) throw std::invalid_argument("the training set is empty");
   if (recipe.epochs <= 0 || recipe.batch_size <= 0)
     throw std::invalid_argument("options epochs and batch_size must be positive");
-  dp::reject_batch_norm(net, "the wrn target");
+  if (options.clipping != "loop" && !taped)
+    throw std::invalid_argument(
+        "option dp_clipping = " + options.clipping + " is not supported by the " + what +
+        " target (its layers are not recorded for vectorised clipping); set dp_clipping = loop");
+  dp::reject_batch_norm(net, "the " + what + " target");
   const auto device = ctx.device();
-  const auto params = net.parameters();
+  // Frozen parameters (a fine-tuned backbone) take no gradient, clipping or noise.
+  std::vector<torch::Tensor> params;
+  for (const auto& p : net.parameters())
+    if (p.requires_grad()) params.push_back(p);
+  if (params.empty()) throw std::invalid_argument("the " + what + " has no trainable parameters");
 
   dp::DpSgdOptions o;
   o.clip_norm = options.clip_norm;
@@ -110,21 +131,22 @@ image::ClassifierRun train_dp(WideResNetImpl& net, const image::Normalization& n
     o.noise_multiplier = dp::noise_for_epsilon(options.target_epsilon, options.delta, q,
                                                recipe.epochs * steps_per_epoch);
   dp::DpSgd dp_sgd(params, o);
-  auto optimizer = image::make_optimizer(params, recipe.optimizer);
+  auto optimizer = make_optimizer(params, recipe.optimizer);
   ctx.logger()->info(
-      "wrn: DP-SGD with noise multiplier {:.4f}{}, clip norm {}, sampling rate {:.6f} (expected "
+      "{}: DP-SGD with noise multiplier {:.4f}{}, clip norm {}, sampling rate {:.6f} (expected "
       "batch {} of {}), {} steps per epoch, {} clipping, {} lr {}",
-      o.noise_multiplier, options.target_epsilon > 0 ? " (solved for the target epsilon)" : "",
-      o.clip_norm, q, o.expected_batch, n, steps_per_epoch, options.clipping, recipe.optimizer.name,
+      what, o.noise_multiplier,
+      options.target_epsilon > 0 ? " (solved for the target epsilon)" : "", o.clip_norm, q,
+      o.expected_batch, n, steps_per_epoch, options.clipping, recipe.optimizer.name,
       recipe.optimizer.lr);
 
-  image::ClassifierRun run;
+  ClassifierRun run;
   run.best_validation_accuracy = -1;
   const bool has_validation = validation.size() > 0;
-  auto progress = ctx.progress("training the wrn (DP)", recipe.epochs);
-  image::GeneratorScope dropout_draws(ctx.generator());
+  auto progress = ctx.progress("training the " + what + " (DP)", recipe.epochs);
+  GeneratorScope dropout_draws(ctx.generator());
   for (std::int64_t epoch = 0; epoch < recipe.epochs; ++epoch) {
-    image::set_learning_rate(*optimizer, recipe.optimizer.lr_at(epoch, recipe.epochs));
+    set_learning_rate(*optimizer, recipe.optimizer.lr_at(epoch, recipe.epochs));
     net.train();
     double total_loss = 0, correct = 0;
     std::int64_t seen = 0;
@@ -135,10 +157,10 @@ image::ClassifierRun train_dp(WideResNetImpl& net, const image::Normalization& n
       const std::int64_t chunk = options.physical_batch > 0 ? options.physical_batch : idx.size(0);
       for (std::int64_t i = 0; i < idx.size(0); i += chunk) {
         const auto part = idx.slice(0, i, std::min(idx.size(0), i + chunk));
-        auto xb = image::augment(train.x.index_select(0, part), recipe.augment, ctx.generator());
+        auto xb = augment(train.x.index_select(0, part), recipe.augment, ctx.generator());
         xb = normalization.apply(xb.to(device, torch::kFloat32));
         const auto yb = train.y.index_select(0, part).to(device);
-        auto r = clip_chunk(net, params, xb, yb, options);
+        auto r = clip_chunk(net, params, xb, yb, options, taped);
         for (size_t k = 0; k < params.size(); ++k) clipped.sum[k].add_(r.clipped.sum[k]);
         total_loss += r.clipped.losses.sum().item<double>();
         correct += r.correct;
@@ -155,19 +177,19 @@ image::ClassifierRun train_dp(WideResNetImpl& net, const image::Normalization& n
     const bool last = epoch + 1 == recipe.epochs;
     if (has_validation &&
         ((epoch + 1) % std::max<std::int64_t>(1, recipe.eval_every) == 0 || last)) {
-      const double acc = image::accuracy(
-          image::predict_logits(net, normalization, validation.x, device), validation.y);
+      const double acc =
+          accuracy(predict_logits(net, normalization, validation.x, device), validation.y);
       status += fmt::format(" val acc {:.3f}", acc);
       if (acc > run.best_validation_accuracy) {
         run.best_validation_accuracy = acc;
         run.best_epoch = epoch + 1;
-        run.best = image::copy_state(net);
+        run.best = copy_state(net);
       }
     }
     progress->advance(1, status);
   }
   progress->finish();
-  run.final = image::copy_state(net);
+  run.final = copy_state(net);
   if (!has_validation) {
     run.best = run.final;
     run.best_epoch = recipe.epochs;
@@ -187,9 +209,9 @@ image::ClassifierRun train_dp(WideResNetImpl& net, const image::Normalization& n
   report.optimizer = recipe.optimizer.name;
   report.lr = recipe.optimizer.lr;
   report.clipping = options.clipping;
-  report.norm = "group";
+  report.norm = norm_kinds(net);
   ctx.logger()->info(
-      "wrn: DP-SGD spent epsilon = {:.4f} at delta = {:g} over {} steps (RDP order {})",
+      "{}: DP-SGD spent epsilon = {:.4f} at delta = {:g} over {} steps (RDP order {})", what,
       report.epsilon, report.delta, report.steps, report.rdp_order);
   return run;
 }
@@ -239,9 +261,8 @@ DpReport dp_report_from_json(const std::string& text) {
     r.norm = j.at("normalization_layers").get<std::string>();
     return r;
   } catch (const nlohmann::json::exception& e) {
-    throw std::invalid_argument(std::string("malformed DP report in the wrn checkpoint: ") +
-                                e.what());
+    throw std::invalid_argument(std::string("malformed DP report in the checkpoint: ") + e.what());
   }
 }
 
-}  // namespace panoramia::wrn
+}  // namespace panoramia::image
