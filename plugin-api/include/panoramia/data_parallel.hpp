@@ -123,21 +123,34 @@ class DataParallel {
   }
 
   /// Waits for every bucket's all-reduce (starting those whose gradients never arrived, with zeros
-  /// for the missing ones) and writes the summed gradients into the parameters' .grad.
+  /// for the missing ones) and writes the summed gradients into the parameters' .grad. A
+  /// parameter that received no gradient on any rank keeps its .grad as it was, as in one process.
   void synchronize() {
     if (comm_.world_size() <= 1) return;
     if (!armed_) throw std::logic_error("DataParallel::synchronize() without prepare()");
     armed_ = false;
     torch::NoGradGuard guard;
-    for (auto& s : slots_)
-      if (!s.ready) {
-        bucket_view(s).zero_();
-        s.ready = true;
-        --buckets_[s.bucket].waiting;
+    auto used = torch::zeros({static_cast<std::int64_t>(slots_.size())}, torch::kInt32);
+    auto* flags = used.data_ptr<std::int32_t>();
+    for (std::size_t i = 0; i < slots_.size(); ++i) {
+      auto& s = slots_[i];
+      if (s.ready) {
+        flags[i] = 1;
+        continue;
       }
+      bucket_view(s).zero_();
+      s.ready = true;
+      --buckets_[s.bucket].waiting;
+    }
     launch_ready();
+    // After every bucket, in the same order on every rank: which parameters some rank used.
+    std::vector<at::Tensor> used_any{used};
+    comm_.all_reduce_sum(used_any);
     for (auto& b : buckets_) b.pending->wait();
-    for (auto& s : slots_) {
+    const auto* any = used_any[0].contiguous().data_ptr<std::int32_t>();
+    for (std::size_t i = 0; i < slots_.size(); ++i) {
+      auto& s = slots_[i];
+      if (any[i] == 0) continue;
       const auto reduced = bucket_view(s).view_as(s.param);
       auto& grad = s.param.mutable_grad();
       if (grad.defined())
