@@ -14,6 +14,7 @@
 #include <panoramia/data_parallel.hpp>
 
 #include "dist/communicator.hpp"
+#include "pipeline.hpp"
 #include "wide_resnet.hpp"
 
 using namespace panoramia;
@@ -70,7 +71,7 @@ int main(int argc, char** argv) {
       else if (key == "--batch") batch = std::stoll(value);
       else throw std::invalid_argument("unknown argument " + key);
     }
-    torch::set_num_threads(threads);
+    set_threads(threads);
     auto comm = dist::connect(options);
     torch::manual_seed(1);
     wrn::WideResNetOptions o;

@@ -1,5 +1,6 @@
 #include "pipeline.hpp"
 
+#include <dlfcn.h>
 #include <sched.h>
 
 #include <cstdlib>
@@ -26,6 +27,13 @@ int default_threads() {
   return std::max(1, cores / local_ranks);
 }
 
+void set_threads(int threads) {
+  torch::set_num_threads(threads);
+  using SetFn = void (*)(int);
+  if (auto set = reinterpret_cast<SetFn>(::dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
+    set(threads);
+}
+
 AuditOutcome run_audit(const AuditRequest& request, const std::shared_ptr<spdlog::logger>& logger) {
   RawConfig raw = RawConfig::load(request.config_file);
   for (const auto& assignment : request.overrides) raw.apply_override(assignment);
@@ -46,7 +54,7 @@ AuditOutcome run_audit(const AuditRequest& request, const std::shared_ptr<spdlog
   std::filesystem::create_directories(workdir);
 
   const std::int64_t threads = audit.get_int("threads");
-  torch::set_num_threads(threads > 0 ? static_cast<int>(threads) : default_threads());
+  set_threads(threads > 0 ? static_cast<int>(threads) : default_threads());
 
   // Every rank resolves the config first, so that a bad config fails at once on every rank.
   const auto communicator = dist::connect(request.distributed);

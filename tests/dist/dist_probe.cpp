@@ -17,6 +17,7 @@
 #include "context_impl.hpp"
 #include "dist/communicator.hpp"
 #include "network.hpp"
+#include "pipeline.hpp"
 #include "wide_resnet.hpp"
 
 using namespace panoramia;
@@ -107,7 +108,7 @@ int main(int argc, char** argv) {
       else throw std::invalid_argument("unknown argument " + key);
     }
     options.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(timeout * 1000));
-    torch::set_num_threads(1);
+    set_threads(1);
     auto comm = dist::connect(options);
     if (!ready.empty()) std::ofstream(ready) << "joined\n";
     auto logger = spdlog::stderr_color_mt("probe");
