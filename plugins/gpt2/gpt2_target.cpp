@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "checkpoint.hpp"
+#include "dp_training.hpp"
 #include "model_options.hpp"
 
 namespace panoramia::gpt2 {
@@ -18,6 +19,7 @@ namespace {
 
 namespace fs = std::filesystem;
 constexpr const char* kManifest = "gpt2-target.json";
+constexpr const char* kDpReport = "dp.json";
 
 }  // namespace
 
@@ -37,6 +39,10 @@ std::vector<OptionSpec> Gpt2Target::option_specs() {
   specs.push_back(option("keep_best", OptionType::kBool, "false",
                          "also keep the epoch of lowest validation loss as variant \"best\" "
                          "(listed first, so a helper uses it)"));
+  for (auto& s : dp::dp_options("loop",
+                                "; a token block is the unit of privacy, max_grad_norm is "
+                                "not applied"))
+    specs.push_back(std::move(s));
   return specs;
 }
 
@@ -66,18 +72,26 @@ void Gpt2Target::fit(const Batch& train, const Batch& validation, Context& ctx) 
   double best = std::numeric_limits<double>::infinity();
   std::int64_t best_epoch = 0;
   double last_train = NAN, last_val = NAN;
-  train_lm(model_, train.x, has_validation ? validation.x : at::Tensor(), options, ctx,
-           "fine-tuning the gpt2 target", [&](std::int64_t epoch, double tl, double vl) {
-             last_train = tl;
-             last_val = vl;
-             if (checkpoints.count(epoch))
-               states_["epoch" + std::to_string(epoch)] = copy_state(model_);
-             if (keep_best && vl < best) {
-               best = vl;
-               best_epoch = epoch;
-               states_["best"] = copy_state(model_);
-             }
-           });
+  dp_report_.reset();
+  const auto on_epoch = [&](std::int64_t epoch, double tl, double vl) {
+    last_train = tl;
+    last_val = vl;
+    if (checkpoints.count(epoch)) states_["epoch" + std::to_string(epoch)] = copy_state(model_);
+    if (keep_best && vl < best) {
+      best = vl;
+      best_epoch = epoch;
+      states_["best"] = copy_state(model_);
+    }
+  };
+  const auto validation_x = has_validation ? validation.x : at::Tensor();
+  if (o.get_bool("dp")) {
+    dp::DpReport report;
+    train_lm_dp(model_, train.x, validation_x, options, dp::dp_options_from(o), ctx,
+                "fine-tuning the gpt2 target (DP)", report, on_epoch);
+    dp_report_ = report;
+  } else {
+    train_lm(model_, train.x, validation_x, options, ctx, "fine-tuning the gpt2 target", on_epoch);
+  }
   variants_.clear();
   if (keep_best) variants_.push_back("best");
   for (const auto k : checkpoints) variants_.push_back("epoch" + std::to_string(k));
@@ -138,9 +152,24 @@ void Gpt2Target::save(const fs::path& dir, Context&) const {
   std::ofstream manifest(dir / kManifest);
   manifest << nlohmann::json{{"variants", variants_}}.dump(2) << "\n";
   if (!manifest) throw std::runtime_error("cannot write " + (dir / kManifest).string());
+  if (dp_report_) {
+    std::ofstream out(dir / kDpReport);
+    out << dp::dp_report_json(*dp_report_);
+    if (!out) throw std::runtime_error("cannot write " + (dir / kDpReport).string());
+  }
 }
 
 void Gpt2Target::load(const fs::path& dir, Context& ctx) {
+  dp_report_.reset();
+  if (fs::exists(dir / kDpReport)) {
+    std::ifstream in(dir / kDpReport);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    try {
+      dp_report_ = dp::dp_report_from_json(text);
+    } catch (const std::invalid_argument& e) {
+      throw std::runtime_error((dir / kDpReport).string() + ": " + e.what());
+    }
+  }
   states_.clear();
   sources_.clear();
   active_.clear();

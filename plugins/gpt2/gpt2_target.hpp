@@ -4,14 +4,18 @@
 // different numbers of epochs: `checkpoints = 2,5,10` keeps the model after those epochs as the
 // variants "epoch2", "epoch5", "epoch10"; `keep_best` adds "best" (lowest validation loss), first,
 // which is what the helper uses. Side signals: the T-1 per-token next-token losses of each block
-// (`loss_vector`) and their mean (`loss`).
+// (`loss_vector`) and their mean (`loss`). With dp = true it trains by DP-SGD (dp_training.hpp) and
+// keeps the accountant's report in dp.json beside the saved variants.
 
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <panoramia/interfaces.hpp>
+
+#include <dp/dp_options.hpp>
 
 #include "model.hpp"
 #include "training.hpp"
@@ -31,6 +35,9 @@ class Gpt2Target final : public TargetAdapter {
   /// A directory written by `save`, or a Hugging Face GPT-2 directory (one variant, "final").
   void load(const std::filesystem::path& dir, Context& ctx) override;
 
+  /// The accountant's report when the model was trained (or saved) with DP-SGD.
+  const std::optional<dp::DpReport>& dp_report() const { return dp_report_; }
+
  private:
   void activate(const std::string& variant);
 
@@ -39,6 +46,7 @@ class Gpt2Target final : public TargetAdapter {
   std::map<std::string, ModelState> states_;              // after fit
   std::map<std::string, std::filesystem::path> sources_;  // after load
   std::string active_;
+  std::optional<dp::DpReport> dp_report_;
 };
 
 /// Throws unless `batch` holds text token blocks [n, T] (int64) with T > 1; `what` names the data.

@@ -18,6 +18,27 @@ bool decays(const std::string& name) {
 
 }  // namespace
 
+std::unique_ptr<torch::optim::AdamW> make_adamw(Gpt2& model, const TrainOptions& options) {
+  std::vector<at::Tensor> with_decay, without_decay;
+  for (const auto& p : model->named_parameters())
+    (decays(p.key()) ? with_decay : without_decay).push_back(p.value());
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(
+      with_decay, std::make_unique<torch::optim::AdamWOptions>(
+                      torch::optim::AdamWOptions(options.lr).weight_decay(options.weight_decay)));
+  groups.emplace_back(without_decay, std::make_unique<torch::optim::AdamWOptions>(
+                                         torch::optim::AdamWOptions(options.lr).weight_decay(0)));
+  return std::make_unique<torch::optim::AdamW>(groups, torch::optim::AdamWOptions(options.lr));
+}
+
+double learning_rate(const TrainOptions& options, std::int64_t step, std::int64_t total) {
+  if (step <= options.warmup_steps)
+    return options.lr * double(step) / double(std::max<std::int64_t>(options.warmup_steps, 1));
+  return options.lr *
+         std::max(0.0, double(total - step + 1) /
+                           double(std::max<std::int64_t>(total - options.warmup_steps, 1)));
+}
+
 double mean_loss(Gpt2& model, const at::Tensor& blocks, std::int64_t batch_size) {
   if (blocks.size(0) == 0) return std::numeric_limits<double>::quiet_NaN();
   return token_losses(model, blocks, batch_size).to(torch::kFloat64).mean().item<double>();
@@ -31,27 +52,10 @@ void train_lm(Gpt2& model, const at::Tensor& train, const at::Tensor& validation
   if (options.batch_size <= 0 || options.epochs < 0)
     throw std::invalid_argument("batch_size must be positive and epochs not negative");
   const auto device = model_device(model);
-  std::vector<at::Tensor> with_decay, without_decay;
-  for (const auto& p : model->named_parameters())
-    (decays(p.key()) ? with_decay : without_decay).push_back(p.value());
-  std::vector<torch::optim::OptimizerParamGroup> groups;
-  groups.emplace_back(
-      with_decay, std::make_unique<torch::optim::AdamWOptions>(
-                      torch::optim::AdamWOptions(options.lr).weight_decay(options.weight_decay)));
-  groups.emplace_back(without_decay, std::make_unique<torch::optim::AdamWOptions>(
-                                         torch::optim::AdamWOptions(options.lr).weight_decay(0)));
-  torch::optim::AdamW optimizer(groups, torch::optim::AdamWOptions(options.lr));
-
+  auto optimizer = make_adamw(model, options);
   const std::int64_t n = train.size(0);
   const std::int64_t steps_per_epoch = (n + options.batch_size - 1) / options.batch_size;
   const std::int64_t total = steps_per_epoch * options.epochs;
-  const auto lr_at = [&](std::int64_t step) {  // step counts from 1
-    if (step <= options.warmup_steps)
-      return options.lr * double(step) / double(std::max<std::int64_t>(options.warmup_steps, 1));
-    return options.lr *
-           std::max(0.0, double(total - step + 1) /
-                             double(std::max<std::int64_t>(total - options.warmup_steps, 1)));
-  };
   auto progress = ctx.progress(what, total);
   DataParallel dp(ctx.communicator(), *model);
   std::int64_t step = 0;
@@ -61,12 +65,12 @@ void train_lm(Gpt2& model, const at::Tensor& train, const at::Tensor& validation
     double loss_sum = 0;
     for (std::int64_t start = 0; start < n; start += options.batch_size) {
       ++step;
-      const double lr = lr_at(step);
-      for (auto& group : optimizer.param_groups()) group.options().set_lr(lr);
+      const double lr = learning_rate(options, step, total);
+      for (auto& group : optimizer->param_groups()) group.options().set_lr(lr);
       const auto index = order.slice(0, start, std::min(n, start + options.batch_size));
       // Every rank draws the same batch and trains on its shard (one rank: all of it).
       const auto batch = dp.shard(train.index_select(0, index)).to(device);
-      optimizer.zero_grad();
+      optimizer->zero_grad();
       const auto loss = batch.size(0) > 0 ? lm_loss(model, batch) * dp.loss_weight(index.size(0))
                                           : torch::zeros({}, torch::kFloat32).to(device);
       dp.prepare();
@@ -74,7 +78,7 @@ void train_lm(Gpt2& model, const at::Tensor& train, const at::Tensor& validation
       dp.synchronize();
       if (options.max_grad_norm > 0)
         torch::nn::utils::clip_grad_norm_(model->parameters(), options.max_grad_norm);
-      optimizer.step();
+      optimizer->step();
       const double value = dp.sum({loss.item<double>()})[0];
       if (!std::isfinite(value))
         throw std::runtime_error(

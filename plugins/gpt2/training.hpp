@@ -6,10 +6,12 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include <torch/optim/adamw.h>
 #include <panoramia/context.hpp>
 
 #include "model.hpp"
@@ -35,6 +37,11 @@ using EpochCallback = std::function<void(std::int64_t epoch, double train_loss, 
 void train_lm(Gpt2& model, const at::Tensor& train, const at::Tensor& validation,
               const TrainOptions& options, Context& ctx, const std::string& what,
               const EpochCallback& on_epoch = {});
+
+/// AdamW over `model`'s parameters (no weight decay on biases and LayerNorm weights).
+std::unique_ptr<torch::optim::AdamW> make_adamw(Gpt2& model, const TrainOptions& options);
+/// The learning rate at `step` (from 1) of `total`: linear warmup, then linear decay to 0.
+double learning_rate(const TrainOptions& options, std::int64_t step, std::int64_t total);
 
 /// Mean next-token loss over every predicted token of `blocks` (eval mode, no gradients).
 double mean_loss(Gpt2& model, const at::Tensor& blocks, std::int64_t batch_size);

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include <dp/dp_options.hpp>
 #include <dp/layer_tape.hpp>
 #include <panoramia/context.hpp>
 #include <panoramia/data.hpp>
@@ -25,29 +26,12 @@
 
 namespace panoramia::image {
 
-struct DpOptions {
-  double noise_multiplier = 1.0;
-  double clip_norm = 1.0;
-  double target_epsilon = 0.0;  // > 0: solve the noise multiplier for this ε over all epochs
-  double delta = 1e-5;
-  std::string clipping = "vectorized";  // vectorized (LayerTape) | loop (one backward per example)
-  std::int64_t physical_batch = 0;      // examples per clipping pass (0: the whole Poisson batch)
-};
-
-/// What the accountant reports for a DP training run (written to dp.json).
-struct DpReport {
-  double epsilon = 0, delta = 0, rdp_order = 0;
-  double noise_multiplier = 0, clip_norm = 0, sample_rate = 0, target_epsilon = 0;
-  std::int64_t expected_batch = 0, steps = 0, dataset_size = 0;
-  std::string optimizer, clipping, norm;
-  double lr = 0;
-};
-
-/// The DP options of an image target: dp, noise_multiplier, clip_norm, target_epsilon, delta,
-/// dp_clipping (default `clipping`), dp_physical_batch. `norm_note` ends the help of `dp`.
-std::vector<OptionSpec> dp_options(const std::string& clipping = "vectorized",
-                                   const std::string& norm_note = "");
-DpOptions dp_options_from(const OptionValues& values);
+using dp::dp_options;
+using dp::dp_options_from;
+using dp::dp_report_from_json;
+using dp::dp_report_json;
+using dp::DpOptions;
+using dp::DpReport;
 
 /// The network's forward pass recording every layer with parameters in the tape.
 using TapedForward = std::function<at::Tensor(const at::Tensor& x, dp::LayerTape& tape)>;
@@ -61,9 +45,5 @@ ClassifierRun train_dp(ImageClassifierImpl& net, const Normalization& normalizat
                        const Batch& train, const Batch& validation, const ClassifierRecipe& recipe,
                        const DpOptions& options, Context& ctx, DpReport& report,
                        const std::string& what, const TapedForward& taped = {});
-
-/// `report` as JSON text, and back (throws std::invalid_argument on malformed text).
-std::string dp_report_json(const DpReport& report);
-DpReport dp_report_from_json(const std::string& text);
 
 }  // namespace panoramia::image

@@ -1,0 +1,124 @@
+#include "dp_training.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include <dp/dp_sgd.hpp>
+
+namespace panoramia::gpt2 {
+
+dp::ClippedGradients clip_blocks(Gpt2& model, const std::vector<at::Tensor>& params,
+                                 const at::Tensor& blocks, double clip_norm) {
+  const dp::ExampleLoss block_loss = [&](const at::Tensor& block, const at::Tensor&) {
+    return lm_loss(model, block).reshape({1});
+  };
+  return dp::clip_per_example(params, block_loss, blocks, at::Tensor(), clip_norm);
+}
+
+void train_lm_dp(Gpt2& model, const at::Tensor& train, const at::Tensor& validation,
+                 const TrainOptions& options, const dp::DpOptions& dp_options, Context& ctx,
+                 const std::string& what, dp::DpReport& report, const EpochCallback& on_epoch) {
+  if (train.dim() != 2 || train.size(0) == 0 || train.size(1) < 2)
+    throw std::invalid_argument("training needs token blocks [n, T] with n > 0 and T > 1");
+  if (options.batch_size <= 0 || options.epochs < 0)
+    throw std::invalid_argument("batch_size must be positive and epochs not negative");
+  if (dp_options.clipping != "loop")
+    throw std::invalid_argument("option dp_clipping = " + dp_options.clipping +
+                                " is not supported by the gpt2 target (its layers are not "
+                                "recorded for vectorised clipping); set dp_clipping = loop");
+  dp::reject_batch_norm(*model, "the gpt2 target");
+  const auto device = model_device(model);
+  std::vector<at::Tensor> params;
+  for (const auto& p : model->parameters())
+    if (p.requires_grad()) params.push_back(p);
+
+  const std::int64_t n = train.size(0);
+  dp::DpSgdOptions o;
+  o.clip_norm = dp_options.clip_norm;
+  o.dataset_size = n;
+  o.expected_batch = std::min(options.batch_size, n);
+  o.noise_multiplier = dp_options.noise_multiplier;
+  const double q = double(o.expected_batch) / double(n);
+  const std::int64_t steps_per_epoch = (n + o.expected_batch - 1) / o.expected_batch;
+  const std::int64_t total = steps_per_epoch * options.epochs;
+  if (dp_options.target_epsilon > 0 && total > 0)
+    o.noise_multiplier =
+        dp::noise_for_epsilon(dp_options.target_epsilon, dp_options.delta, q, total);
+  dp::DpSgd dp_sgd(params, o);
+  auto optimizer = make_adamw(model, options);
+  ctx.logger()->info(
+      "{}: DP-SGD with noise multiplier {:.4f}{}, clip norm {}, sampling rate {:.6f} (expected "
+      "batch {} of {}), {} steps per epoch, loop clipping",
+      what, o.noise_multiplier,
+      dp_options.target_epsilon > 0 ? " (solved for the target epsilon)" : "", o.clip_norm, q,
+      o.expected_batch, n, steps_per_epoch);
+
+  auto progress = ctx.progress(what, total);
+  std::int64_t step = 0;
+  for (std::int64_t epoch = 1; epoch <= options.epochs; ++epoch) {
+    model->train();
+    double loss_sum = 0;
+    std::int64_t seen = 0;
+    for (std::int64_t s = 0; s < steps_per_epoch; ++s) {
+      ++step;
+      const double lr = learning_rate(options, step, total);
+      for (auto& group : optimizer->param_groups()) group.options().set_lr(lr);
+      const auto idx = dp_sgd.sample(ctx.generator());
+      dp::ClippedGradients clipped;
+      for (const auto& p : params) clipped.sum.push_back(torch::zeros_like(p));
+      const std::int64_t chunk =
+          dp_options.physical_batch > 0 ? dp_options.physical_batch : idx.size(0);
+      for (std::int64_t i = 0; i < idx.size(0); i += chunk) {
+        const auto part = idx.slice(0, i, std::min(idx.size(0), i + chunk));
+        const auto blocks = train.index_select(0, part).to(device);
+        auto r = clip_blocks(model, params, blocks, o.clip_norm);
+        for (size_t k = 0; k < params.size(); ++k) clipped.sum[k].add_(r.sum[k]);
+        loss_sum += r.losses.sum().item<double>();
+      }
+      seen += idx.size(0);
+      // An empty Poisson batch is still a step: the update is pure noise.
+      dp_sgd.privatize(clipped, ctx.generator());
+      optimizer->step();
+      if (!std::isfinite(loss_sum))
+        throw std::runtime_error(fmt::format("{}: the loss became {} at epoch {}, step {}", what,
+                                             loss_sum, epoch, step));
+      progress->advance(1, fmt::format("epoch {} step {}", epoch, step));
+    }
+    const double train_loss = seen > 0 ? loss_sum / double(seen) : 0.0;
+    const double val_loss = validation.defined() && validation.size(0) > 0
+                                ? mean_loss(model, validation, options.eval_batch_size)
+                                : std::numeric_limits<double>::quiet_NaN();
+    ctx.logger()->debug("{}: epoch {} train loss {:.4f} validation loss {:.4f}", what, epoch,
+                        train_loss, val_loss);
+    if (on_epoch) on_epoch(epoch, train_loss, val_loss);
+  }
+  progress->finish();
+  model->eval();
+
+  const auto spent = dp_sgd.spent(dp_options.delta);
+  report = dp::DpReport{};
+  report.epsilon = spent.epsilon;
+  report.rdp_order = spent.order;
+  report.delta = dp_options.delta;
+  report.noise_multiplier = o.noise_multiplier;
+  report.clip_norm = o.clip_norm;
+  report.sample_rate = q;
+  report.target_epsilon = dp_options.target_epsilon;
+  report.expected_batch = o.expected_batch;
+  report.dataset_size = n;
+  report.steps = dp_sgd.accountant().steps();
+  report.optimizer = "adamw";
+  report.lr = options.lr;
+  report.clipping = dp_options.clipping;
+  report.norm = "layer";
+  ctx.logger()->info(
+      "{}: DP-SGD spent epsilon = {:.4f} at delta = {:g} over {} steps (RDP order {})", what,
+      report.epsilon, report.delta, report.steps, report.rdp_order);
+}
+
+}  // namespace panoramia::gpt2
