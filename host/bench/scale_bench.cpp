@@ -22,8 +22,8 @@ using clock_type = std::chrono::steady_clock;
 
 namespace {
 
-// Multiply-adds x 2 of one forward pass of WRN-depth-k on a 3 x side x side image: the stem, two 3x3
-// convolutions per block, the 1x1 shortcut where the width or stride changes, and the head.
+// Multiply-adds x 2 of one forward pass of WRN-depth-k on a 3 x side x side image: the stem, two
+// 3x3 convolutions per block, the 1x1 shortcut where the width or stride changes, and the head.
 double forward_flops(std::int64_t depth, std::int64_t k, std::int64_t side, std::int64_t classes) {
   const std::int64_t blocks = (depth - 4) / 6;
   double flops = 2.0 * 3 * 16 * 9 * side * side;
@@ -34,8 +34,8 @@ double forward_flops(std::int64_t depth, std::int64_t k, std::int64_t side, std:
       const bool down = g > 0 && b == 0;
       const std::int64_t out_side = down ? s / 2 : s;
       const std::int64_t out = widths[g];
-      flops += 2.0 * in * out * 9 * out_side * out_side;   // first 3x3 (strided)
-      flops += 2.0 * out * out * 9 * out_side * out_side;  // second 3x3
+      flops += 2.0 * in * out * 9 * out_side * out_side;                     // first 3x3 (strided)
+      flops += 2.0 * out * out * 9 * out_side * out_side;                    // second 3x3
       if (in != out || down) flops += 2.0 * in * out * out_side * out_side;  // 1x1 shortcut
       in = out;
       s = out_side;
@@ -62,14 +62,22 @@ int main(int argc, char** argv) {
   try {
     for (int i = 1; i + 1 < argc; i += 2) {
       const std::string key = argv[i], value = argv[i + 1];
-      if (key == "--threads") threads = std::stoi(value);
-      else if (key == "--world") options.world_size = std::stoi(value);
-      else if (key == "--rank") options.rank = std::stoi(value);
-      else if (key == "--master") dist::parse_master(value, options);
-      else if (key == "--steps") steps = std::stoi(value);
-      else if (key == "--warmup") warmup = std::stoi(value);
-      else if (key == "--batch") batch = std::stoll(value);
-      else throw std::invalid_argument("unknown argument " + key);
+      if (key == "--threads")
+        threads = std::stoi(value);
+      else if (key == "--world")
+        options.world_size = std::stoi(value);
+      else if (key == "--rank")
+        options.rank = std::stoi(value);
+      else if (key == "--master")
+        dist::parse_master(value, options);
+      else if (key == "--steps")
+        steps = std::stoi(value);
+      else if (key == "--warmup")
+        warmup = std::stoi(value);
+      else if (key == "--batch")
+        batch = std::stoll(value);
+      else
+        throw std::invalid_argument("unknown argument " + key);
     }
     set_threads(threads);
     auto comm = dist::connect(options);
@@ -87,8 +95,8 @@ int main(int argc, char** argv) {
     const auto xs = dp.shard(x), ys = dp.shard(y);
     const auto step = [&] {
       optimizer.zero_grad();
-      const auto loss = torch::nn::functional::cross_entropy(net->forward(xs), ys) *
-                        dp.loss_weight(batch);
+      const auto loss =
+          torch::nn::functional::cross_entropy(net->forward(xs), ys) * dp.loss_weight(batch);
       dp.prepare();
       loss.backward();
       dp.synchronize();
@@ -104,7 +112,8 @@ int main(int argc, char** argv) {
       const double images = double(batch) * steps / seconds;
       // A training step costs about three forward passes (forward, input and weight gradients).
       const double gflops = 3 * forward_flops(16, 4, 32, 10) * images / 1e9;
-      // The peak of all ranks together: one rank's sgemm rate at this thread count, times the ranks.
+      // The peak of all ranks together: one rank's sgemm rate at this thread count, times the
+      // ranks.
       const double peak = sgemm_peak(2048, 5) * options.world_size;
       std::cout << fmt::format("{} {} {:.1f} {:.1f} {:.1f} {:.2f}\n", options.world_size, threads,
                                images, gflops, peak, gflops / peak);

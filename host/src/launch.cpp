@@ -29,7 +29,9 @@ on a free loopback port, or --port P). Each rank gets cores / N intra-op threads
 )";
 
 volatile std::sig_atomic_t g_signal = 0;
-void on_signal(int sig) { g_signal = sig; }
+void on_signal(int sig) {
+  g_signal = sig;
+}
 
 int free_port() {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -116,8 +118,8 @@ int cmd_launch(const std::vector<std::string>& args, const char* argv0) {
     for (auto& s : argv_strings) child_argv.push_back(s.data());
     child_argv.push_back(nullptr);
     pid_t pid = 0;
-    if (const int err = posix_spawn(&pid, exe.c_str(), nullptr, nullptr, child_argv.data(),
-                                    envp.data());
+    if (const int err =
+            posix_spawn(&pid, exe.c_str(), nullptr, nullptr, child_argv.data(), envp.data());
         err != 0) {
       for (pid_t p : pids) ::kill(p, SIGTERM);
       throw std::runtime_error("launch: cannot start rank " + std::to_string(r) + " (" + exe +

@@ -27,7 +27,7 @@ struct AuditRequest {
 };
 
 struct AuditOutcome {
-  int rank = 0;          // ranks other than 0 store nothing: run is 0 and db empty for them
+  int rank = 0;  // ranks other than 0 store nothing: run is 0 and db empty for them
   std::int64_t run = 0;
   std::filesystem::path db;
   std::filesystem::path workdir;

@@ -159,7 +159,8 @@ void DistinguisherAttack::fit(const AttackData& train, const at::Tensor& is_memb
   const auto held_y = has_held ? y.index_select(0, held_idx) : at::Tensor();
 
   image::GeneratorScope dropout_draws(ctx.generator());
-  DataParallel dp(ctx.communicator(), *net_);  // every rank draws the same batches, trains its shard
+  DataParallel dp(ctx.communicator(),
+                  *net_);  // every rank draws the same batches, trains its shard
   selection_ = Selection{};
   image::ModelState best;
   double best_value = 0;
@@ -189,8 +190,8 @@ void DistinguisherAttack::fit(const AttackData& train, const at::Tensor& is_memb
         loss = torch::binary_cross_entropy_with_logits(net_->forward(xb, fb), yb);
         total += loss.item<double>() * double(idx.size(0));
       } else {  // this rank's share of the global batch's mean loss
-        const auto losses = torch::binary_cross_entropy_with_logits(
-            net_->forward(xb, fb), yb, {}, {}, at::Reduction::None);
+        const auto losses = torch::binary_cross_entropy_with_logits(net_->forward(xb, fb), yb, {},
+                                                                    {}, at::Reduction::None);
         loss = yb.size(0) > 0 ? losses.mean() * dp.loss_weight(idx.size(0)) : losses.sum();
         total += losses.detach().sum().item<double>();
       }

@@ -34,7 +34,8 @@ torch::Tensor BasicBlockImpl::forward(const torch::Tensor& x) {
   out = batch_norm(bn2_, conv2_->forward(out));
   if (!shortcut_) return torch::relu(out + x);
   auto* shortcut_bn = shortcut_[1]->as<torch::nn::BatchNorm2d>();
-  return torch::relu(out + batch_norm(shortcut_bn, shortcut_[0]->as<torch::nn::Conv2d>()->forward(x)));
+  return torch::relu(out +
+                     batch_norm(shortcut_bn, shortcut_[0]->as<torch::nn::Conv2d>()->forward(x)));
 }
 
 EncoderImpl::EncoderImpl(const EncoderOptions& o) {

@@ -43,8 +43,8 @@ std::vector<at::Tensor> train_mlp(Context& ctx, std::int64_t epochs) {
   return state;
 }
 
-// SGD with momentum: Adam's first steps are about lr * sign(gradient), so gradient elements that are
-// zero up to rounding differ by a whole step between any two summation orders (in PyTorch's DDP
+// SGD with momentum: Adam's first steps are about lr * sign(gradient), so gradient elements that
+// are zero up to rounding differ by a whole step between any two summation orders (in PyTorch's DDP
 // too); the MLP shows that Adam runs match wherever gradients are not at the rounding level.
 std::string g_optimizer = "sgd";
 
@@ -96,16 +96,26 @@ int main(int argc, char** argv) {
   try {
     for (int i = 1; i + 1 < argc; i += 2) {
       const std::string key = argv[i], value = argv[i + 1];
-      if (key == "--model") model = value;
-      else if (key == "--world") options.world_size = std::stoi(value);
-      else if (key == "--rank") options.rank = std::stoi(value);
-      else if (key == "--master") dist::parse_master(value, options);
-      else if (key == "--out") out = value;
-      else if (key == "--epochs") epochs = std::stoll(value);
-      else if (key == "--timeout") timeout = std::stod(value);
-      else if (key == "--ready") ready = value;
-      else if (key == "--optimizer") g_optimizer = value;
-      else throw std::invalid_argument("unknown argument " + key);
+      if (key == "--model")
+        model = value;
+      else if (key == "--world")
+        options.world_size = std::stoi(value);
+      else if (key == "--rank")
+        options.rank = std::stoi(value);
+      else if (key == "--master")
+        dist::parse_master(value, options);
+      else if (key == "--out")
+        out = value;
+      else if (key == "--epochs")
+        epochs = std::stoll(value);
+      else if (key == "--timeout")
+        timeout = std::stod(value);
+      else if (key == "--ready")
+        ready = value;
+      else if (key == "--optimizer")
+        g_optimizer = value;
+      else
+        throw std::invalid_argument("unknown argument " + key);
     }
     options.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(timeout * 1000));
     set_threads(1);
@@ -113,8 +123,8 @@ int main(int argc, char** argv) {
     if (!ready.empty()) std::ofstream(ready) << "joined\n";
     auto logger = spdlog::stderr_color_mt("probe");
     logger->set_level(spdlog::level::warn);
-    HostContext ctx(OptionValues{}, logger, 99, std::filesystem::temp_directory_path(),
-                    torch::kCPU, comm.get());
+    HostContext ctx(OptionValues{}, logger, 99, std::filesystem::temp_directory_path(), torch::kCPU,
+                    comm.get());
     const auto state = model == "wrn" ? train_wrn(ctx, epochs) : train_mlp(ctx, epochs);
     if (!out.empty()) torch::save(state, out);
     return 0;

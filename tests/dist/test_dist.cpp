@@ -75,10 +75,8 @@ double max_difference(const std::vector<at::Tensor>& a, const std::vector<at::Te
   double worst = 0;
   for (std::size_t i = 0; i < std::min(a.size(), b.size()); ++i) {
     EXPECT_EQ(a[i].sizes(), b[i].sizes()) << "tensor " << i;
-    worst = std::max(worst, (a[i].to(torch::kFloat64) - b[i].to(torch::kFloat64))
-                                .abs()
-                                .max()
-                                .item<double>());
+    worst = std::max(
+        worst, (a[i].to(torch::kFloat64) - b[i].to(torch::kFloat64)).abs().max().item<double>());
   }
   return worst;
 }
@@ -91,10 +89,10 @@ void expect_two_ranks_match_one(const std::string& model, const std::string& epo
   const std::string master = "127.0.0.1:" + std::to_string(testing::free_port());
   std::vector<Child> ranks;
   for (int r = 0; r < 2; ++r)
-    ranks.push_back(spawn({"--model", model, "--epochs", epochs, "--world", "2", "--rank",
-                           std::to_string(r), "--master", master, "--out",
-                           (dir / ("rank" + std::to_string(r) + ".pt")).string()},
-                          dir / ("rank" + std::to_string(r) + ".log")));
+    ranks.push_back(
+        spawn({"--model", model, "--epochs", epochs, "--world", "2", "--rank", std::to_string(r),
+               "--master", master, "--out", (dir / ("rank" + std::to_string(r) + ".pt")).string()},
+              dir / ("rank" + std::to_string(r) + ".log")));
   for (int r = 0; r < 2; ++r)
     ASSERT_EQ(wait_for(ranks[r], std::chrono::seconds(120)), 0)
         << read_file(dir / ("rank" + std::to_string(r) + ".log"));
@@ -160,7 +158,8 @@ TEST(DataParallel, KillingOneRankMakesTheOtherFailWithinTheTimeout) {
   EXPECT_EQ(outcome.code, 1) << outcome.log;
   EXPECT_LT(outcome.seconds, 10 + 5);  // the configured timeout, plus slack for a loaded machine
   EXPECT_THAT(outcome.log, HasSubstr("rank 0 of 2: all-reduce failed"));
-  std::cout << "rank 0 stopped " << outcome.seconds << " s after rank 1 was killed: " << outcome.log;
+  std::cout << "rank 0 stopped " << outcome.seconds
+            << " s after rank 1 was killed: " << outcome.log;
 }
 
 // A rank that hangs (stopped, its sockets still open) is only noticed by the collective timeout.
@@ -192,9 +191,8 @@ TEST(Launch, TwoLocalRanksRunAnAuditWithTheNumbersOfOneProcessAndStoreItOnce) {
   const auto one = run_panoramia("audit " + config + " --log-level warn --workdir '" +
                                  (dir / "one").string() + "'");
   ASSERT_EQ(one.exit_code, 0) << one.output;
-  const auto two =
-      run_panoramia("launch -n 2 " + config + " --log-level warn --workdir '" +
-                    (dir / "two").string() + "'");
+  const auto two = run_panoramia("launch -n 2 " + config + " --log-level warn --workdir '" +
+                                 (dir / "two").string() + "'");
   ASSERT_EQ(two.exit_code, 0) << two.output;
   const std::string rows = measurement_rows(one.output);
   ASSERT_THAT(rows, HasSubstr("mia_best_pred "));  // with its AUC and TPR columns

@@ -46,7 +46,8 @@ class GlooCommunicator final : public Communicator {
       else
         pg_options->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
       pg_options->threads = 2;
-      group_ = c10::make_intrusive<c10d::ProcessGroupGloo>(store_, o.rank, o.world_size, pg_options);
+      group_ =
+          c10::make_intrusive<c10d::ProcessGroupGloo>(store_, o.rank, o.world_size, pg_options);
     } catch (const std::exception& e) {
       throw std::runtime_error(fmt::format(
           "rank {} of {} could not join the ranks at {}:{} within {} s: {}", o.rank, o.world_size,
@@ -95,9 +96,7 @@ class GlooCommunicator final : public Communicator {
   std::chrono::milliseconds timeout() const { return options_.timeout; }
 
  private:
-  static std::string first_line(const std::string& text) {
-    return text.substr(0, text.find('\n'));
-  }
+  static std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
 
   template <typename Fn>
   std::unique_ptr<Pending> start(const std::string& op, Fn&& fn) {
@@ -149,11 +148,10 @@ void parse_master(const std::string& text, Options& options) {
 }
 
 std::unique_ptr<Communicator> connect(const Options& options) {
-  if (options.world_size < 1)
-    throw std::invalid_argument("--world-size must be at least 1");
+  if (options.world_size < 1) throw std::invalid_argument("--world-size must be at least 1");
   if (options.rank < 0 || options.rank >= options.world_size)
-    throw std::invalid_argument(fmt::format("--rank {} is not in 0..{}", options.rank,
-                                            options.world_size - 1));
+    throw std::invalid_argument(
+        fmt::format("--rank {} is not in 0..{}", options.rank, options.world_size - 1));
   if (options.world_size == 1) return std::make_unique<OwnedSingleProcess>();
   return std::make_unique<GlooCommunicator>(options);
 }

@@ -44,8 +44,7 @@ class DataParallel {
  public:
   /// Registers `module`'s trainable parameters and broadcasts its parameters and buffers from
   /// rank 0. With one rank it does nothing and every call below is (almost) free.
-  DataParallel(Communicator& comm, torch::nn::Module& module,
-               std::int64_t bucket_bytes = 8 << 20)
+  DataParallel(Communicator& comm, torch::nn::Module& module, std::int64_t bucket_bytes = 8 << 20)
       : comm_(comm), previous_(current()) {
     current() = this;
     if (comm_.world_size() <= 1) return;
@@ -71,10 +70,12 @@ class DataParallel {
       bucket.bytes += bytes;
     }
     for (auto& bucket : buckets_)
-      bucket.flat = torch::zeros({bucket.numel}, at::TensorOptions(bucket.dtype).device(bucket.device));
+      bucket.flat =
+          torch::zeros({bucket.numel}, at::TensorOptions(bucket.dtype).device(bucket.device));
     for (std::size_t i = 0; i < slots_.size(); ++i) {
       auto& p = slots_[i].param;
-      hooks_.push_back(p.register_hook([this, i](const at::Tensor& grad) { on_gradient(i, grad); }));
+      hooks_.push_back(
+          p.register_hook([this, i](const at::Tensor& grad) { on_gradient(i, grad); }));
     }
   }
 
@@ -106,7 +107,8 @@ class DataParallel {
   /// The factor for this rank's mean loss over its shard: shard rows / global rows.
   double loss_weight(std::int64_t global_rows) const {
     const auto [begin, end] = shard_range(global_rows);
-    return global_rows == 0 ? 0.0 : static_cast<double>(end - begin) / static_cast<double>(global_rows);
+    return global_rows == 0 ? 0.0
+                            : static_cast<double>(end - begin) / static_cast<double>(global_rows);
   }
 
   /// Arms the gradient hooks for the next backward(). Gradients must be zero or undefined before
@@ -267,8 +269,8 @@ at::Tensor batch_norm(BatchNormHolder& bn, const at::Tensor& x) {
   for (std::int64_t d = 2; d < x.dim(); ++d) reduce_dims.push_back(d);
   const double count = static_cast<double>(x.numel() / std::max<std::int64_t>(c, 1));
   const auto xf = x.to(torch::kFloat64);
-  auto stats = torch::cat({xf.sum(reduce_dims), (xf * xf).sum(reduce_dims),
-                           torch::full({1}, count, xf.options())});
+  auto stats = torch::cat(
+      {xf.sum(reduce_dims), (xf * xf).sum(reduce_dims), torch::full({1}, count, xf.options())});
   stats = detail::AllReduceSum::apply(stats, reinterpret_cast<std::int64_t>(&dp->communicator()));
   const auto n = stats[2 * c];
   const auto mean = stats.slice(0, 0, c) / n;
@@ -284,7 +286,8 @@ at::Tensor batch_norm(BatchNormHolder& bn, const at::Tensor& x) {
     const double momentum = bn->options.momentum().value_or(0.1);
     bn->running_mean.mul_(1 - momentum).add_(mean.to(bn->running_mean.scalar_type()), momentum);
     bn->running_var.mul_(1 - momentum)
-        .add_((var * (total / std::max(1.0, total - 1))).to(bn->running_var.scalar_type()), momentum);
+        .add_((var * (total / std::max(1.0, total - 1))).to(bn->running_var.scalar_type()),
+              momentum);
     bn->num_batches_tracked.add_(1);
   }
   return y;

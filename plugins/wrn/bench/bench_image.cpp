@@ -36,11 +36,13 @@ struct CnnImpl : torch::nn::Module {
   panoramia::distinguisher::Encoder encoder{nullptr};
   torch::nn::Linear head{nullptr};
   CnnImpl() {
-    encoder = register_module("encoder", panoramia::distinguisher::Encoder(
-                                             panoramia::distinguisher::EncoderOptions{}));
+    encoder = register_module(
+        "encoder", panoramia::distinguisher::Encoder(panoramia::distinguisher::EncoderOptions{}));
     head = register_module("head", torch::nn::Linear(encoder->out_features(), 1));
   }
-  torch::Tensor forward(const torch::Tensor& x) { return head->forward(encoder->forward(x)).squeeze(1); }
+  torch::Tensor forward(const torch::Tensor& x) {
+    return head->forward(encoder->forward(x)).squeeze(1);
+  }
 };
 TORCH_MODULE(Cnn);
 
@@ -52,12 +54,18 @@ int main(int argc, char** argv) {
   std::vector<std::string> cases;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string key = argv[i], value = argv[i + 1];
-    if (key == "--threads") threads = std::stoi(value);
-    else if (key == "--iters") iters = std::stoi(value);
-    else if (key == "--warmup") warmup = std::stoi(value);
-    else if (key == "--batch-wrn") batch_wrn = std::stoll(value);
-    else if (key == "--batch-cnn") batch_cnn = std::stoll(value);
-    else if (key == "--case") cases.push_back(value);
+    if (key == "--threads")
+      threads = std::stoi(value);
+    else if (key == "--iters")
+      iters = std::stoi(value);
+    else if (key == "--warmup")
+      warmup = std::stoi(value);
+    else if (key == "--batch-wrn")
+      batch_wrn = std::stoll(value);
+    else if (key == "--batch-cnn")
+      batch_cnn = std::stoll(value);
+    else if (key == "--case")
+      cases.push_back(value);
     else {
       std::fprintf(stderr, "unknown argument %s\n", key.c_str());
       return 2;
