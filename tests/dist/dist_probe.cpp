@@ -2,7 +2,7 @@
 // a tiny Wide ResNet through the plugins' own training loops (mlp::train, image::train_classifier)
 // on seeded toy data, and saves the final parameters and buffers.
 //
-//   dist_probe --model mlp|wrn --world N --rank R --master HOST:PORT --out FILE
+//   dist_probe --model mlp|wrn|bn|sums --world N --rank R --master HOST:PORT --out FILE
 //              [--epochs E] [--timeout S] [--ready FILE]
 #include <cstdlib>
 #include <fstream>
@@ -17,6 +17,7 @@
 #include "context_impl.hpp"
 #include "dist/communicator.hpp"
 #include "network.hpp"
+#include "panoramia/data_parallel.hpp"
 #include "pipeline.hpp"
 #include "wide_resnet.hpp"
 
@@ -76,6 +77,55 @@ std::vector<at::Tensor> train_wrn(Context& ctx, std::int64_t epochs) {
   return state;
 }
 
+// One forward and backward pass of BatchNorm2d (affine) on a global batch of `rows` rows sharded
+// over the ranks (uneven shards; an empty one when rows < ranks): the output, the input gradient
+// (each rank's rows, summed over the ranks into the whole batch), the weight and bias gradients
+// and the running statistics.
+void batch_norm_pass(Communicator& comm, std::int64_t rows, std::vector<at::Tensor>& state) {
+  auto g = at::make_generator<at::CPUGeneratorImpl>(14 + rows);
+  const auto x = (torch::randn({rows, 3, 4, 4}, g) * 2 + 1).requires_grad_();
+  const auto r = torch::randn({rows, 3, 4, 4}, g);
+  torch::nn::BatchNorm2d bn(3);
+  {
+    torch::NoGradGuard guard;
+    bn->weight.copy_(torch::tensor({0.5, 1.5, -1.0}));
+    bn->bias.copy_(torch::tensor({0.1, -0.2, 0.3}));
+  }
+  DataParallel dp(comm, *bn);
+  bn->zero_grad();
+  const auto y = batch_norm(bn, dp.shard(x));
+  const auto loss = (y * dp.shard(r)).sum();
+  dp.prepare();
+  loss.backward();
+  dp.synchronize();
+  torch::NoGradGuard guard;
+  const auto [begin, end] = dp.shard_range(rows);
+  std::vector<at::Tensor> whole{torch::zeros_like(x), x.grad().clone()};
+  whole[0].slice(0, begin, end).copy_(y);
+  comm.all_reduce_sum(whole);
+  for (const auto& t : whole) state.push_back(t);
+  for (const auto& t : {bn->weight.grad(), bn->bias.grad(), bn->running_mean, bn->running_var})
+    state.push_back(t.clone());
+}
+
+// Sums over the ranks of tensors of several shapes and types in one call, one of them a
+// non-contiguous view: rank r contributes r + 1 times each pattern.
+std::vector<at::Tensor> sums(Communicator& comm) {
+  const double k = comm.rank() + 1;
+  auto base = torch::arange(6, torch::kFloat32).view({2, 3}) * k;
+  std::vector<at::Tensor> t{torch::tensor({1.0, 2.0}) * k, torch::full({3}, 10, torch::kInt64) * k,
+                            base.t(), torch::ones({1}, torch::kFloat64) * k};
+  comm.all_reduce_sum(t);
+  return {t[0], t[1].to(torch::kFloat64), base, t[3]};
+}
+
+std::vector<at::Tensor> batch_norm_passes(Communicator& comm) {
+  std::vector<at::Tensor> state;
+  batch_norm_pass(comm, 7, state);
+  batch_norm_pass(comm, 1, state);
+  return state;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -125,7 +175,10 @@ int main(int argc, char** argv) {
     logger->set_level(spdlog::level::warn);
     HostContext ctx(OptionValues{}, logger, 99, std::filesystem::temp_directory_path(), torch::kCPU,
                     comm.get());
-    const auto state = model == "wrn" ? train_wrn(ctx, epochs) : train_mlp(ctx, epochs);
+    const auto state = model == "wrn"    ? train_wrn(ctx, epochs)
+                       : model == "bn"   ? batch_norm_passes(*comm)
+                       : model == "sums" ? sums(*comm)
+                                         : train_mlp(ctx, epochs);
     if (!out.empty()) torch::save(state, out);
     return 0;
   } catch (const std::exception& e) {

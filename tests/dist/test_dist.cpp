@@ -119,6 +119,35 @@ TEST(DataParallel, TwoRanksOfATinyWideResNetEndWithTheWeightsOfOneProcess) {
   expect_two_ranks_match_one("wrn", "2");
 }
 
+// Synchronised BatchNorm alone, with uneven shards (4 + 3 rows) and an empty one (1 row): output,
+// input, weight and bias gradients and running statistics equal BatchNorm over the whole batch.
+TEST(DataParallel, SynchronisedBatchNormEqualsBatchNormOverTheWholeBatch) {
+  expect_two_ranks_match_one("bn", "1");
+}
+
+// The Communicator sums each tensor of a call on its own (c10d's allreduce would sum a list of
+// tensors into one another), whatever their types, and writes into non-contiguous views.
+TEST(Communicator, SumsEachTensorOfACallOverTheRanks) {
+  TempDir dir;
+  const std::string master = "127.0.0.1:" + std::to_string(testing::free_port());
+  std::vector<Child> ranks;
+  for (int r = 0; r < 2; ++r)
+    ranks.push_back(
+        spawn({"--model", "sums", "--world", "2", "--rank", std::to_string(r), "--master", master,
+               "--out", (dir / ("rank" + std::to_string(r) + ".pt")).string()},
+              dir / ("rank" + std::to_string(r) + ".log")));
+  for (int r = 0; r < 2; ++r)
+    ASSERT_EQ(wait_for(ranks[r], std::chrono::seconds(60)), 0)
+        << read_file(dir / ("rank" + std::to_string(r) + ".log"));
+  const auto sums = load_state(dir / "rank1.pt");
+  ASSERT_EQ(sums.size(), 4u);
+  // Ranks contribute 1x and 2x each pattern: the sums are 3x.
+  EXPECT_TRUE(sums[0].equal(torch::tensor({3.0f, 6.0f})));
+  EXPECT_TRUE(sums[1].equal(torch::full({3}, 30.0, torch::kFloat64)));
+  EXPECT_TRUE(sums[2].equal(torch::arange(6, torch::kFloat32).view({2, 3}) * 3));
+  EXPECT_TRUE(sums[3].equal(torch::full({1}, 3.0, torch::kFloat64)));
+}
+
 // Starts two ranks training for a long time, waits until both have joined and trained a little,
 // then does `stop` to rank 1; returns rank 0's exit code, its log and how long it took to stop.
 struct StopOutcome {

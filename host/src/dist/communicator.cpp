@@ -1,5 +1,6 @@
 #include "dist/communicator.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 
 #include <fmt/format.h>
@@ -14,6 +15,39 @@ bool is_loopback(const std::string& host) {
 }
 
 class GlooCommunicator;
+
+struct Done final : Communicator::Pending {
+  void wait() override {}
+};
+
+// Waits for several collectives.
+struct All final : Communicator::Pending {
+  std::vector<std::unique_ptr<Communicator::Pending>> parts;
+  void wait() override {
+    for (auto& p : parts) p->wait();
+  }
+};
+
+// Waits for the sum of a flat buffer, then copies its pieces back into the tensors it was made of.
+class Unflatten final : public Communicator::Pending {
+ public:
+  Unflatten(std::unique_ptr<Communicator::Pending> work, at::Tensor flat,
+            std::vector<at::Tensor> tensors)
+      : work_(std::move(work)), flat_(std::move(flat)), tensors_(std::move(tensors)) {}
+  void wait() override {
+    work_->wait();
+    std::int64_t offset = 0;
+    for (auto& t : tensors_) {
+      t.copy_(flat_.slice(0, offset, offset + t.numel()).view_as(t));
+      offset += t.numel();
+    }
+  }
+
+ private:
+  std::unique_ptr<Communicator::Pending> work_;
+  at::Tensor flat_;
+  std::vector<at::Tensor> tensors_;
+};
 
 class GlooPending final : public Communicator::Pending {
  public:
@@ -62,11 +96,29 @@ class GlooCommunicator final : public Communicator {
     all_reduce_sum_async(tensors)->wait();
   }
 
+  // c10d's allreduce takes a list of replicas of one tensor (one per local device) and sums them
+  // all together; the Communicator sums each tensor on its own. Several tensors of one type travel
+  // as one flat buffer (a single collective), copied back into them when the sum is complete.
   std::unique_ptr<Pending> all_reduce_sum_async(std::vector<at::Tensor> tensors) override {
     c10d::AllreduceOptions opts;
     opts.reduceOp = c10d::ReduceOp::SUM;
     opts.timeout = options_.timeout;
-    return start("all-reduce", [&] { return group_->allreduce(tensors, opts); });
+    if (tensors.empty()) return std::make_unique<Done>();
+    const bool one_type = std::all_of(tensors.begin(), tensors.end(), [&](const at::Tensor& t) {
+      return t.scalar_type() == tensors[0].scalar_type() && t.device() == tensors[0].device();
+    });
+    if (!one_type) {
+      auto all = std::make_unique<All>();
+      for (auto& t : tensors) all->parts.push_back(all_reduce_sum_async({t}));
+      return all;
+    }
+    if (tensors.size() == 1 && tensors[0].is_contiguous())
+      return start("all-reduce", [&] { return group_->allreduce(tensors, opts); });
+    std::vector<at::Tensor> flat_parts;
+    for (const auto& t : tensors) flat_parts.push_back(t.reshape({-1}));
+    std::vector<at::Tensor> flat{at::cat(flat_parts)};
+    auto work = start("all-reduce", [&] { return group_->allreduce(flat, opts); });
+    return std::make_unique<Unflatten>(std::move(work), flat[0], std::move(tensors));
   }
 
   void broadcast(std::vector<at::Tensor>& tensors, int root) override {

@@ -233,31 +233,81 @@ class DataParallel {
 
 namespace detail {
 
-// Sum over ranks as an autograd function: the gradient of a sum that every rank receives is the
-// sum of the ranks' gradients.
-struct AllReduceSum : torch::autograd::Function<AllReduceSum> {
+// BatchNorm with the statistics of the global batch, as an autograd function (the method of
+// PyTorch's SyncBatchNorm). Forward: the caller passes the global per-channel mean and inverse
+// standard deviation; the output is one fused pass. Backward: each rank sums dy and dy * x over its
+// rows, the ranks sum those per-channel vectors, and the input gradient includes the path through
+// the global mean and variance. The weight and bias gradients stay this rank's own: DataParallel
+// sums them over the ranks with the other gradients.
+struct SyncBatchNorm : torch::autograd::Function<SyncBatchNorm> {
   static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x,
+                            const at::Tensor& weight, const at::Tensor& bias,
+                            const at::Tensor& mean, const at::Tensor& invstd, double count,
                             std::int64_t comm) {
+    ctx->save_for_backward({x, weight, mean, invstd});
+    ctx->saved_data["count"] = count;
     ctx->saved_data["comm"] = comm;
-    std::vector<at::Tensor> t{x.clone()};
-    reinterpret_cast<Communicator*>(comm)->all_reduce_sum(t);
-    return t[0];
+    const auto shape = channel_shape(x);
+    auto scale = invstd;
+    if (weight.defined()) scale = scale * weight;
+    auto shift = -mean * scale;
+    if (bias.defined()) shift = shift + bias;
+    return torch::addcmul(shift.view(shape), x, scale.view(shape));
   }
+
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const auto &x = saved[0], &weight = saved[1], &mean = saved[2], &invstd = saved[3];
+    const double count = ctx->saved_data["count"].toDouble();
     auto* comm = reinterpret_cast<Communicator*>(ctx->saved_data["comm"].toInt());
-    std::vector<at::Tensor> t{grads[0].contiguous().clone()};
-    comm->all_reduce_sum(t);
-    return {t[0], at::Tensor()};
+    const auto dy = grads[0].contiguous();
+    const auto dims = reduce_dims(x);
+    const auto shape = channel_shape(x);
+    const std::int64_t c = x.size(1);
+    // This rank's per-channel sums of dy and dy * (x - mean), then the global ones.
+    const auto local_dy = dy.sum(dims).to(torch::kFloat64);
+    const auto local_dy_xmu =
+        (dy * x).sum(dims).to(torch::kFloat64) - mean.to(torch::kFloat64) * local_dy;
+    std::vector<at::Tensor> sums{torch::cat({local_dy, local_dy_xmu})};
+    comm->all_reduce_sum(sums);
+    const auto mean_dy = sums[0].slice(0, 0, c) / count;
+    const auto mean_dy_xmu = sums[0].slice(0, c, 2 * c) / count;
+    const auto inv = invstd.to(torch::kFloat64), mu = mean.to(torch::kFloat64);
+    const auto w = weight.defined() ? weight.to(torch::kFloat64) : torch::ones_like(inv);
+    // dx = w * invstd * (dy - mean_dy - (x - mean) * invstd^2 * mean_dy_xmu)
+    //    = k_dy * dy + k_x * x + k_0, per channel.
+    const auto k_dy = w * inv;
+    const auto k_x = -k_dy * inv * inv * mean_dy_xmu;
+    const auto k_0 = -k_dy * mean_dy - k_x * mu;
+    const auto to = [&](const at::Tensor& k) { return k.to(x.scalar_type()).view(shape); };
+    auto dx = torch::addcmul(torch::addcmul(to(k_0), dy, to(k_dy)), x, to(k_x));
+    at::Tensor dweight, dbias;
+    if (weight.defined()) {
+      dweight = (local_dy_xmu * inv).to(weight.scalar_type());
+      dbias = local_dy.to(weight.scalar_type());
+    }
+    return {dx, dweight, dbias, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
+  }
+
+  static std::vector<std::int64_t> reduce_dims(const at::Tensor& x) {
+    std::vector<std::int64_t> dims{0};
+    for (std::int64_t d = 2; d < x.dim(); ++d) dims.push_back(d);
+    return dims;
+  }
+  static std::vector<std::int64_t> channel_shape(const at::Tensor& x) {
+    std::vector<std::int64_t> shape(static_cast<std::size_t>(x.dim()), 1);
+    shape[1] = x.size(1);
+    return shape;
   }
 };
 
 }  // namespace detail
 
 /// `bn->forward(x)`, except while a DataParallel with several ranks is active on this thread and
-/// the layer is training: then the batch statistics are those of the global batch (summed over
-/// the ranks, gradients included) and the running statistics are updated with them, so the result
-/// equals BatchNorm over the whole global batch in one process.
+/// the layer is training: then the batch statistics are those of the global batch (the ranks' row
+/// counts, means and variances combined, gradients included) and the running statistics are
+/// updated with them, so the result equals BatchNorm over the whole global batch in one process.
 template <typename BatchNormHolder>
 at::Tensor batch_norm(BatchNormHolder& bn, const at::Tensor& x) {
   DataParallel* dp = DataParallel::active();
@@ -265,32 +315,43 @@ at::Tensor batch_norm(BatchNormHolder& bn, const at::Tensor& x) {
       !bn->options.track_running_stats())
     return bn->forward(x);
   const std::int64_t c = x.size(1);
-  std::vector<std::int64_t> reduce_dims{0};
-  for (std::int64_t d = 2; d < x.dim(); ++d) reduce_dims.push_back(d);
-  const double count = static_cast<double>(x.numel() / std::max<std::int64_t>(c, 1));
-  const auto xf = x.to(torch::kFloat64);
-  auto stats = torch::cat(
-      {xf.sum(reduce_dims), (xf * xf).sum(reduce_dims), torch::full({1}, count, xf.options())});
-  stats = detail::AllReduceSum::apply(stats, reinterpret_cast<std::int64_t>(&dp->communicator()));
-  const auto n = stats[2 * c];
-  const auto mean = stats.slice(0, 0, c) / n;
-  const auto var = (stats.slice(0, c, 2 * c) / n - mean * mean).clamp_min(0);
-  std::vector<std::int64_t> shape(static_cast<std::size_t>(x.dim()), 1);
-  shape[1] = c;
-  auto y = ((xf - mean.view(shape)) * torch::rsqrt(var + bn->options.eps()).view(shape))
-               .to(x.scalar_type());
-  if (bn->options.affine()) y = y * bn->weight.view(shape) + bn->bias.view(shape);
+  const auto dims = detail::SyncBatchNorm::reduce_dims(x);
+  at::Tensor mean, invstd;
+  double total = 0;
   {
     torch::NoGradGuard guard;
-    const double total = n.template item<double>();
+    // Per rank: rows n, n * mean and n * (variance + mean^2) per channel, in double; their sums
+    // over the ranks give the global mean and (biased) variance.
+    const double n = static_cast<double>(x.numel() / std::max<std::int64_t>(c, 1));
+    auto stats = torch::zeros({2 * c + 1}, torch::kFloat64);
+    if (n > 0) {
+      const auto [var_r, mean_r] = torch::var_mean(x, dims, /*unbiased=*/false);
+      const auto m = mean_r.to(torch::kFloat64), v = var_r.to(torch::kFloat64);
+      stats = torch::cat({m * n, (v + m * m) * n, torch::full({1}, n, torch::kFloat64)});
+    }
+    std::vector<at::Tensor> t{stats};
+    dp->communicator().all_reduce_sum(t);
+    total = t[0][2 * c].template item<double>();
+    const auto global_mean = t[0].slice(0, 0, c) / total;
+    const auto global_var =
+        (t[0].slice(0, c, 2 * c) / total - global_mean * global_mean).clamp_min(0);
+    mean = global_mean.to(x.scalar_type());
+    invstd = torch::rsqrt(global_var + bn->options.eps()).to(x.scalar_type());
     const double momentum = bn->options.momentum().value_or(0.1);
-    bn->running_mean.mul_(1 - momentum).add_(mean.to(bn->running_mean.scalar_type()), momentum);
+    bn->running_mean.mul_(1 - momentum)
+        .add_(global_mean.to(bn->running_mean.scalar_type()), momentum);
     bn->running_var.mul_(1 - momentum)
-        .add_((var * (total / std::max(1.0, total - 1))).to(bn->running_var.scalar_type()),
+        .add_((global_var * (total / std::max(1.0, total - 1))).to(bn->running_var.scalar_type()),
               momentum);
     bn->num_batches_tracked.add_(1);
   }
-  return y;
+  at::Tensor weight, bias;
+  if (bn->options.affine()) {
+    weight = bn->weight;
+    bias = bn->bias;
+  }
+  return detail::SyncBatchNorm::apply(x, weight, bias, mean, invstd, total,
+                                      reinterpret_cast<std::int64_t>(&dp->communicator()));
 }
 
 }  // namespace panoramia

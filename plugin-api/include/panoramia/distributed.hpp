@@ -30,8 +30,8 @@ class BOOST_SYMBOL_VISIBLE Communicator {
   virtual ~Communicator() = default;
   virtual int rank() const = 0;
   virtual int world_size() const = 0;
-  /// Replaces each tensor (contiguous, on one device) by its element-wise sum over the ranks; every
-  /// rank receives the same values. Blocks.
+  /// Replaces each tensor by its own element-wise sum over the ranks (the tensors are not summed
+  /// with one another); every rank receives the same values. Blocks.
   virtual void all_reduce_sum(std::vector<at::Tensor>& tensors) = 0;
   /// The same sum, started in the background; the tensors must not be touched until wait().
   virtual std::unique_ptr<Pending> all_reduce_sum_async(std::vector<at::Tensor> tensors) = 0;
