@@ -2,7 +2,8 @@
 // a tiny Wide ResNet through the plugins' own training loops (mlp::train, image::train_classifier)
 // on seeded toy data, and saves the final parameters and buffers.
 //
-//   dist_probe --model mlp|wrn|bn|sums --world N --rank R --master HOST:PORT --out FILE
+//   dist_probe --model mlp|wrn|bn|sums|<a probe of probes.hpp> --world N --rank R --master
+//   HOST:PORT --out FILE
 //              [--epochs E] [--timeout S] [--ready FILE]
 #include <cstdlib>
 #include <fstream>
@@ -19,6 +20,7 @@
 #include "network.hpp"
 #include "panoramia/data_parallel.hpp"
 #include "pipeline.hpp"
+#include "probes.hpp"
 #include "wide_resnet.hpp"
 
 using namespace panoramia;
@@ -175,10 +177,19 @@ int main(int argc, char** argv) {
     logger->set_level(spdlog::level::warn);
     HostContext ctx(OptionValues{}, logger, 99, std::filesystem::temp_directory_path(), torch::kCPU,
                     comm.get());
-    const auto state = model == "wrn"    ? train_wrn(ctx, epochs)
-                       : model == "bn"   ? batch_norm_passes(*comm)
-                       : model == "sums" ? sums(*comm)
-                                         : train_mlp(ctx, epochs);
+    std::vector<at::Tensor> state;
+    if (model == "mlp")
+      state = train_mlp(ctx, epochs);
+    else if (model == "wrn")
+      state = train_wrn(ctx, epochs);
+    else if (model == "bn")
+      state = batch_norm_passes(*comm);
+    else if (model == "sums")
+      state = sums(*comm);
+    else if (const auto it = probes::registry().find(model); it != probes::registry().end())
+      state = it->second(ctx, epochs);
+    else
+      throw std::invalid_argument("unknown --model " + model);
     if (!out.empty()) torch::save(state, out);
     return 0;
   } catch (const std::exception& e) {
