@@ -9,6 +9,7 @@
 #include "gpt2_target.hpp"
 #include "metrics.hpp"
 #include "model_options.hpp"
+#include "panoramia/data_parallel.hpp"
 #include "training.hpp"
 
 namespace panoramia::text_attacks {
@@ -95,18 +96,27 @@ std::vector<OptionSpec> TextDistinguisherAttack::option_specs() {
 }
 
 at::Tensor TextDistinguisherAttack::predict(const at::Tensor& ids, const at::Tensor& side,
-                                            bool with_text, std::int64_t batch_size) {
+                                            bool with_text, std::int64_t batch_size,
+                                            Communicator& comm) {
   torch::NoGradGuard no_grad;
   net_->eval();
   const auto device = gpt2::model_device(net_->backbone);
-  std::vector<at::Tensor> out;
-  for (std::int64_t start = 0; start < ids.size(0); start += batch_size) {
-    const auto end = std::min(ids.size(0), start + batch_size);
-    out.push_back(torch::sigmoid(net_->forward(ids.slice(0, start, end).to(device),
-                                               side.slice(0, start, end).to(device), with_text))
-                      .to(torch::kCPU));
+  // This rank's rows [begin, end), as DataParallel::shard_range.
+  const std::int64_t n = ids.size(0), w = comm.world_size(), r = comm.rank();
+  const std::int64_t begin = r * (n / w) + std::min(r, n % w);
+  const std::int64_t end = begin + n / w + (r < n % w ? 1 : 0);
+  auto out = torch::zeros({n});
+  for (std::int64_t start = begin; start < end; start += batch_size) {
+    const auto stop = std::min(end, start + batch_size);
+    out.slice(0, start, stop)
+        .copy_(torch::sigmoid(net_->forward(ids.slice(0, start, stop).to(device),
+                                            side.slice(0, start, stop).to(device), with_text))
+                   .to(torch::kCPU));
   }
-  return out.empty() ? torch::zeros({0}) : torch::cat(out);
+  // Every other rank's rows are zero here: the sum over the ranks assembles all of them.
+  std::vector<at::Tensor> all{out};
+  comm.all_reduce_sum(all);
+  return all[0];
 }
 
 void TextDistinguisherAttack::fit(const AttackData& train, const at::Tensor& is_member,
@@ -150,6 +160,9 @@ void TextDistinguisherAttack::fit(const AttackData& train, const at::Tensor& is_
   std::string best_at = "the start";
   State best_state = copy_params(*net_);
   auto progress = ctx.progress("training the text-distinguisher", phase1_steps + steps);
+  // Every rank draws the same batches and trains on its share of each; gradients are summed.
+  DataParallel dp(ctx.communicator(), *net_);
+  auto& comm = ctx.communicator();
 
   at::Tensor order;
   std::int64_t cursor = 0;
@@ -169,23 +182,29 @@ void TextDistinguisherAttack::fit(const AttackData& train, const at::Tensor& is_
       if (lr_at)
         for (auto& group : optimizer.param_groups()) group.options().set_lr(lr_at(step));
       const auto idx = next_batch();
+      const auto rows = dp.shard(idx);
       optimizer.zero_grad();
-      const auto logits = net_->forward(xt.index_select(0, idx).to(device),
-                                        st.index_select(0, idx).to(device), with_text);
+      const auto logits = net_->forward(xt.index_select(0, rows).to(device),
+                                        st.index_select(0, rows).to(device), with_text);
+      const auto losses = torch::binary_cross_entropy_with_logits(
+          logits, yt.index_select(0, rows).to(device), {}, {}, at::Reduction::None);
+      // This rank's share of the global batch's mean loss (an empty share contributes zero).
       const auto loss =
-          torch::binary_cross_entropy_with_logits(logits, yt.index_select(0, idx).to(device));
+          rows.size(0) > 0 ? losses.mean() * dp.loss_weight(idx.size(0)) : losses.sum();
+      dp.prepare();
       loss.backward();
+      dp.synchronize();
       optimizer.step();
       if (has_val && (step % eval_every == 0 || step == count)) {
         const double metric =
-            selection_metric(selection, predict(xv, sv, with_text, eval_batch), yv, max_fpr);
+            selection_metric(selection, predict(xv, sv, with_text, eval_batch, comm), yv, max_fpr);
         if (metric > best) {
           best = metric;
           best_at = fmt::format("{} step {}", phase, step);
           best_state = copy_params(*net_);
         }
       }
-      progress->advance(1, fmt::format("{} loss {:.3f}", phase, loss.item<double>()));
+      progress->advance(1, fmt::format("{} loss {:.3f}", phase, dp.sum({loss.item<double>()})[0]));
     }
   };
 
@@ -234,7 +253,7 @@ at::Tensor TextDistinguisherAttack::score(const AttackData& data, Context& ctx) 
   if (!net_) throw std::logic_error("score() before fit()");
   gpt2::check_text_batch(data.samples, "the text-distinguisher's samples");
   return predict(data.samples.x, data.features.to(torch::kFloat32), true,
-                 ctx.options().get_int("eval_batch_size"))
+                 ctx.options().get_int("eval_batch_size"), ctx.communicator())
       .to(torch::kFloat32);
 }
 

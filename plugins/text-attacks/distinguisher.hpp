@@ -37,10 +37,14 @@ class TextDistinguisherAttack final : public Attack {
   static std::vector<OptionSpec> option_specs();
   void fit(const AttackData& train, const at::Tensor& is_member, Context& ctx) override;
   at::Tensor score(const AttackData& data, Context& ctx) override;
+  /// The fitted network (null before fit()).
+  const Distinguisher& network() const { return net_; }
 
  private:
+  /// Probabilities for every row; with several ranks each scores its contiguous share of the
+  /// rows and the ranks exchange them, so every rank returns all of them.
   at::Tensor predict(const at::Tensor& ids, const at::Tensor& side, bool with_text,
-                     std::int64_t batch_size);
+                     std::int64_t batch_size, Communicator& comm);
 
   Distinguisher net_{nullptr};
 };

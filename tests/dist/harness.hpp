@@ -120,12 +120,4 @@ inline double expect_two_ranks_match_one(const std::string& model, const std::st
   return diff;
 }
 
-TEST(DataParallel, TwoRanksOfTheMlpEndWithTheWeightsOfOneProcess) {
-  expect_two_ranks_match_one("mlp", "3");
-}
-
-TEST(DataParallel, TwoRanksOfATinyWideResNetEndWithTheWeightsOfOneProcess) {
-  expect_two_ranks_match_one("wrn", "2");
-}
-
 }  // namespace panoramia::testing

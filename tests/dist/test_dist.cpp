@@ -30,6 +30,14 @@ namespace {
 using namespace panoramia::testing;
 using ::testing::HasSubstr;
 
+TEST(DataParallel, TwoRanksOfTheMlpEndWithTheWeightsOfOneProcess) {
+  expect_two_ranks_match_one("mlp", "3");
+}
+
+TEST(DataParallel, TwoRanksOfATinyWideResNetEndWithTheWeightsOfOneProcess) {
+  expect_two_ranks_match_one("wrn", "2");
+}
+
 // Synchronised BatchNorm alone, with uneven shards (4 + 3 rows) and an empty one (1 row): output,
 // input, weight and bias gradients and running statistics equal BatchNorm over the whole batch.
 TEST(DataParallel, SynchronisedBatchNormEqualsBatchNormOverTheWholeBatch) {
