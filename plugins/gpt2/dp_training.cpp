@@ -9,6 +9,7 @@
 #include <torch/torch.h>
 
 #include <dp/dp_sgd.hpp>
+#include <panoramia/data_parallel.hpp>
 
 namespace panoramia::gpt2 {
 
@@ -68,7 +69,10 @@ void train_lm_dp(Gpt2& model, const at::Tensor& train, const at::Tensor& validat
       ++step;
       const double lr = learning_rate(options, step, total);
       for (auto& group : optimizer->param_groups()) group.options().set_lr(lr);
-      const auto idx = dp_sgd.sample(ctx.generator());
+      // Every rank draws the same Poisson batch and clips its share of the blocks.
+      const auto batch = dp_sgd.sample(ctx.generator());
+      const auto [first, last] = shard_range(batch.size(0), ctx.communicator());
+      const auto idx = batch.slice(0, first, last);
       dp::ClippedGradients clipped;
       for (const auto& p : params) clipped.sum.push_back(torch::zeros_like(p));
       const std::int64_t chunk =
@@ -80,15 +84,16 @@ void train_lm_dp(Gpt2& model, const at::Tensor& train, const at::Tensor& validat
         for (size_t k = 0; k < params.size(); ++k) clipped.sum[k].add_(r.sum[k]);
         loss_sum += r.losses.sum().item<double>();
       }
-      seen += idx.size(0);
+      seen += batch.size(0);
       // An empty Poisson batch is still a step: the update is pure noise.
-      dp_sgd.privatize(clipped, ctx.generator());
+      dp_sgd.privatize(clipped, ctx.generator(), ctx.communicator());
       optimizer->step();
       if (!std::isfinite(loss_sum))
         throw std::runtime_error(fmt::format("{}: the loss became {} at epoch {}, step {}", what,
                                              loss_sum, epoch, step));
       progress->advance(1, fmt::format("epoch {} step {}", epoch, step));
     }
+    loss_sum = sum_over_ranks(ctx.communicator(), {loss_sum})[0];
     const double train_loss = seen > 0 ? loss_sum / double(seen) : 0.0;
     const double val_loss = validation.defined() && validation.size(0) > 0
                                 ? mean_loss(model, validation, options.eval_batch_size)

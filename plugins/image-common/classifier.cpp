@@ -61,6 +61,8 @@ ClassifierRun train_classifier(ImageClassifierImpl& net, const Normalization& no
       auto xb = dp.shard(augment(train.x.index_select(0, idx), recipe.augment, ctx.generator()));
       xb = normalization.apply(xb.to(device, torch::kFloat32));
       const auto yb = dp.shard(train.y.index_select(0, idx)).to(device);
+      const auto [first, last] = dp.shard_range(idx.size(0));
+      dropout_draws.shard(idx.size(0), first, last);  // masks drawn for the global batch
       optimizer->zero_grad();
       const auto logits = net.forward(xb);
       at::Tensor loss;

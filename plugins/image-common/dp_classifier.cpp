@@ -9,6 +9,7 @@
 #include <torch/nn/modules/normalization.h>
 #include <dp/dp_sgd.hpp>
 #include <dp/layer_tape.hpp>
+#include <panoramia/data_parallel.hpp>
 
 #include "augment.hpp"
 #include "image_batch.hpp"
@@ -102,6 +103,17 @@ ClassifierRun train_dp(ImageClassifierImpl& net, const Normalization& normalizat
   const bool has_validation = validation.size() > 0;
   auto progress = ctx.progress("training the " + what + " (DP)", recipe.epochs);
   GeneratorScope dropout_draws(ctx.generator());
+  // Data-parallel: every rank draws the same Poisson batch and the same augmentation, clips its
+  // share of each chunk and the clipped sums are added in privatize(). Loop clipping draws each
+  // example's dropout masks one example at a time, which a share cannot reproduce, so it runs the
+  // whole batch on every rank (the same result, without the speed-up).
+  auto& comm = ctx.communicator();
+  const bool split = options.clipping != "loop";
+  if (!split && comm.world_size() > 1)
+    ctx.logger()->info(
+        "{}: dp_clipping = loop is not split across the {} ranks (each clips the whole batch); "
+        "dp_clipping = vectorized trains data-parallel",
+        what, comm.world_size());
   for (std::int64_t epoch = 0; epoch < recipe.epochs; ++epoch) {
     set_learning_rate(*optimizer, recipe.optimizer.lr_at(epoch, recipe.epochs));
     net.train();
@@ -115,8 +127,19 @@ ClassifierRun train_dp(ImageClassifierImpl& net, const Normalization& normalizat
       for (std::int64_t i = 0; i < idx.size(0); i += chunk) {
         const auto part = idx.slice(0, i, std::min(idx.size(0), i + chunk));
         auto xb = augment(train.x.index_select(0, part), recipe.augment, ctx.generator());
-        xb = normalization.apply(xb.to(device, torch::kFloat32));
-        const auto yb = train.y.index_select(0, part).to(device);
+        auto yb = train.y.index_select(0, part);
+        const auto [first, last] =
+            split ? shard_range(part.size(0), comm) : std::make_pair(std::int64_t{0}, part.size(0));
+        if (split) dropout_draws.shard(part.size(0), first, last);  // masks for the whole chunk
+        if (first == last) {
+          // This rank's share is empty; the forward pass still draws the chunk's dropout masks so
+          // that its generator stays in step with the other ranks.
+          torch::NoGradGuard guard;
+          net.forward(normalization.apply(xb.slice(0, 0, 0).to(device, torch::kFloat32)));
+          continue;
+        }
+        xb = normalization.apply(xb.slice(0, first, last).to(device, torch::kFloat32));
+        yb = yb.slice(0, first, last).to(device);
         auto r = clip_chunk(net, params, xb, yb, options, taped);
         for (size_t k = 0; k < params.size(); ++k) clipped.sum[k].add_(r.clipped.sum[k]);
         total_loss += r.clipped.losses.sum().item<double>();
@@ -124,8 +147,16 @@ ClassifierRun train_dp(ImageClassifierImpl& net, const Normalization& normalizat
       }
       seen += idx.size(0);
       // An empty Poisson batch is still a step: the update is pure noise.
-      dp_sgd.privatize(clipped, ctx.generator());
+      if (split)
+        dp_sgd.privatize(clipped, ctx.generator(), comm);
+      else
+        dp_sgd.privatize(clipped, ctx.generator());
       optimizer->step();
+    }
+    if (split) {
+      const auto sums = sum_over_ranks(comm, {total_loss, correct});
+      total_loss = sums[0];
+      correct = sums[1];
     }
     run.final_train_loss = seen > 0 ? total_loss / double(seen) : 0.0;
     run.final_train_accuracy = seen > 0 ? correct / double(seen) : 0.0;

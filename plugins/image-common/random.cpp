@@ -4,10 +4,11 @@
 
 #include <torch/torch.h>
 
+#include <stdexcept>
+#include <string>
+
 namespace panoramia::image {
 namespace {
-
-thread_local at::Generator* current = nullptr;
 
 std::int64_t fan_in(const at::Tensor& w) {
   return w.dim() > 1 ? w.numel() / w.size(0) : w.numel();
@@ -19,17 +20,46 @@ void uniform(at::Tensor t, double bound, at::Generator& g) {
 
 }  // namespace
 
-GeneratorScope::GeneratorScope(at::Generator& generator) : previous_(current) {
-  current = &generator;
+GeneratorScope::State& GeneratorScope::current() {
+  static thread_local State state;
+  return state;
+}
+
+GeneratorScope::GeneratorScope(at::Generator& generator) : previous_(current()) {
+  current() = State{&generator, -1, 0, 0};
 }
 GeneratorScope::~GeneratorScope() {
-  current = previous_;
+  current() = previous_;
+}
+
+void GeneratorScope::shard(std::int64_t global, std::int64_t begin, std::int64_t end) {
+  if (begin < 0 || begin > end || end > global)
+    throw std::invalid_argument("GeneratorScope::shard: rows [" + std::to_string(begin) + ", " +
+                                std::to_string(end) + ") of " + std::to_string(global));
+  auto& s = current();
+  s.global = global;
+  s.begin = begin;
+  s.end = end;
 }
 
 at::Tensor seeded_dropout(const at::Tensor& x, double p, bool training) {
   if (!training || p <= 0) return x;
-  if (current == nullptr) return torch::dropout(x, p, true);
-  auto keep = torch::empty(x.sizes(), torch::kFloat32).bernoulli_(1.0 - p, *current);
+  const auto& s = GeneratorScope::current();
+  if (s.generator == nullptr) return torch::dropout(x, p, true);
+  at::Tensor keep;
+  if (s.global < 0) {
+    keep = torch::empty(x.sizes(), torch::kFloat32).bernoulli_(1.0 - p, *s.generator);
+  } else {
+    if (x.dim() == 0 || x.size(0) != s.end - s.begin)
+      throw std::logic_error("seeded_dropout: an input of " + std::to_string(x.size(0)) +
+                             " rows in a data-parallel shard of " +
+                             std::to_string(s.end - s.begin));
+    auto sizes = x.sizes().vec();
+    sizes[0] = s.global;
+    keep = torch::empty(sizes, torch::kFloat32)
+               .bernoulli_(1.0 - p, *s.generator)
+               .slice(0, s.begin, s.end);
+  }
   return x * keep.to(x.device(), x.scalar_type()).div_(1.0 - p);
 }
 

@@ -17,12 +17,25 @@ class GeneratorScope {
   GeneratorScope(const GeneratorScope&) = delete;
   GeneratorScope& operator=(const GeneratorScope&) = delete;
 
+  /// Data-parallel training: the next forward passes see rows [begin, end) of a global batch of
+  /// `global` rows. Each dropout mask is then drawn for the whole global batch (as one process
+  /// draws it) and this rank keeps its rows, so every rank's generator stays in step with the
+  /// others and the masks equal the one-process ones.
+  void shard(std::int64_t global, std::int64_t begin, std::int64_t end);
+
  private:
-  at::Generator* previous_;
+  struct State {
+    at::Generator* generator = nullptr;
+    std::int64_t global = -1, begin = 0, end = 0;
+  };
+  State previous_;
+  friend at::Tensor seeded_dropout(const at::Tensor& x, double p, bool training);
+  static State& current();
 };
 
 /// Inverted dropout; the mask comes from the innermost GeneratorScope's generator (LibTorch's
-/// global generator outside any scope). Identity when not training or p == 0.
+/// global generator outside any scope), drawn for the scope's global batch when it has one (dim 0
+/// of `x` must then be this rank's rows). Identity when not training or p == 0.
 at::Tensor seeded_dropout(const at::Tensor& x, double p, bool training);
 
 /// Draws every Conv/Linear/Embedding parameter of `module` (recursively) as LibTorch's defaults do

@@ -182,6 +182,8 @@ void DistinguisherAttack::fit(const AttackData& train, const at::Tensor& is_memb
       }
       if (features.defined()) fb = features.index_select(0, idx).to(device);
       const auto yb = dp.shard(y.index_select(0, idx).to(device));
+      const auto [first, last] = dp.shard_range(idx.size(0));
+      dropout_draws.shard(idx.size(0), first, last);  // masks drawn for the global batch
       if (xb.defined()) xb = dp.shard(xb);
       if (fb.defined()) fb = dp.shard(fb);
       optimizer->zero_grad();

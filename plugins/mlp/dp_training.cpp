@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include <dp/dp_sgd.hpp>
+#include <panoramia/data_parallel.hpp>
 
 namespace panoramia::mlp {
 namespace {
@@ -84,11 +85,15 @@ TrainResult train_dp(Mlp& net, const torch::Tensor& x, const torch::Tensor& y,
   const dp::OutputLoss loss = [](const torch::Tensor& out, const torch::Tensor& labels) {
     return per_example_loss(out.size(1) == 1 ? out.squeeze(1) : out, labels);
   };
+  auto& comm = ctx.communicator();
   const auto epoch = [&](int64_t) {
     double total = 0;
     int64_t seen = 0;
     for (int64_t s = 0; s < steps_per_epoch; ++s) {
-      const auto idx = dp_sgd.sample(ctx.generator());
+      // Every rank draws the same Poisson batch and clips its share of the examples.
+      const auto batch = dp_sgd.sample(ctx.generator());
+      const auto [first, last] = shard_range(batch.size(0), comm);
+      const auto idx = batch.slice(0, first, last);
       dp::ClippedGradients clipped;
       if (idx.size(0) == 0) {
         // An empty Poisson batch is still a step: the update is pure noise.
@@ -97,11 +102,12 @@ TrainResult train_dp(Mlp& net, const torch::Tensor& x, const torch::Tensor& y,
         const auto yb = y.index_select(0, idx);
         clipped = dp::clip_per_example_linear(stack, loss, x.index_select(0, idx), yb, o.clip_norm);
       }
-      dp_sgd.privatize(clipped, ctx.generator());
+      dp_sgd.privatize(clipped, ctx.generator(), comm);
       optimizer->step();
-      seen += idx.size(0);
+      seen += batch.size(0);
       if (idx.size(0) > 0) total += clipped.losses.sum().item<double>();
     }
+    total = sum_over_ranks(comm, {total})[0];
     return seen > 0 ? total / double(seen) : 0.0;
   };
   auto result = train_epochs(net, epoch, x_val, y_val, options.base, ctx, "training the mlp (DP)");

@@ -101,10 +101,8 @@ at::Tensor TextDistinguisherAttack::predict(const at::Tensor& ids, const at::Ten
   torch::NoGradGuard no_grad;
   net_->eval();
   const auto device = gpt2::model_device(net_->backbone);
-  // This rank's rows [begin, end), as DataParallel::shard_range.
-  const std::int64_t n = ids.size(0), w = comm.world_size(), r = comm.rank();
-  const std::int64_t begin = r * (n / w) + std::min(r, n % w);
-  const std::int64_t end = begin + n / w + (r < n % w ? 1 : 0);
+  const std::int64_t n = ids.size(0);
+  const auto [begin, end] = shard_range(n, comm);  // this rank's rows
   auto out = torch::zeros({n});
   for (std::int64_t start = begin; start < end; start += batch_size) {
     const auto stop = std::min(end, start + batch_size);

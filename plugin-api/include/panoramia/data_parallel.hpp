@@ -40,6 +40,26 @@
 
 namespace panoramia {
 
+/// Rank `comm.rank()`'s rows [begin, end) of `n` rows split over the ranks: contiguous shards
+/// whose sizes differ by at most one (a shard may be empty when n < world size).
+inline std::pair<std::int64_t, std::int64_t> shard_range(std::int64_t n, const Communicator& comm) {
+  const std::int64_t w = comm.world_size(), r = comm.rank();
+  const std::int64_t base = n / w, extra = n % w;
+  const std::int64_t begin = r * base + std::min(r, extra);
+  return {begin, begin + base + (r < extra ? 1 : 0)};
+}
+
+/// `values` summed over the ranks (e.g. loss totals for a progress line); as given with one rank.
+inline std::vector<double> sum_over_ranks(Communicator& comm, std::vector<double> values) {
+  if (comm.world_size() <= 1 || values.empty()) return values;
+  std::vector<at::Tensor> t{torch::tensor(values, torch::kFloat64)};
+  comm.all_reduce_sum(t);
+  const auto sums = t[0].contiguous();
+  for (std::size_t i = 0; i < values.size(); ++i)
+    values[i] = sums.data_ptr<double>()[static_cast<std::int64_t>(i)];
+  return values;
+}
+
 class DataParallel {
  public:
   /// Registers `module`'s trainable parameters and broadcasts its parameters and buffers from
@@ -94,10 +114,7 @@ class DataParallel {
   /// This rank's rows [begin, end) of a global batch of `n` rows: contiguous shards whose sizes
   /// differ by at most one (a shard may be empty when n < world size).
   std::pair<std::int64_t, std::int64_t> shard_range(std::int64_t n) const {
-    const std::int64_t w = comm_.world_size(), r = comm_.rank();
-    const std::int64_t base = n / w, extra = n % w;
-    const std::int64_t begin = r * base + std::min(r, extra);
-    return {begin, begin + base + (r < extra ? 1 : 0)};
+    return panoramia::shard_range(n, comm_);
   }
   /// This rank's rows of `t` (dimension 0), as a view.
   at::Tensor shard(const at::Tensor& t) const {
@@ -164,11 +181,7 @@ class DataParallel {
 
   /// Sums `values` over the ranks (e.g. a loss total for the progress line).
   std::vector<double> sum(std::vector<double> values) const {
-    if (comm_.world_size() <= 1 || values.empty()) return values;
-    std::vector<at::Tensor> t{torch::tensor(values, torch::kFloat64)};
-    comm_.all_reduce_sum(t);
-    for (std::size_t i = 0; i < values.size(); ++i) values[i] = t[0][i].item<double>();
-    return values;
+    return sum_over_ranks(comm_, std::move(values));
   }
 
   /// The DataParallel active on this thread (the innermost one alive), or null.

@@ -64,19 +64,25 @@ torch::Tensor DpSgd::sample(at::Generator& generator) const {
   return poisson_sample(options_.dataset_size, q_, generator);
 }
 
-void DpSgd::privatize(const ClippedGradients& clipped, at::Generator& generator) {
+void DpSgd::privatize(const ClippedGradients& clipped, at::Generator& generator,
+                      Communicator& comm) {
   if (clipped.sum.size() != parameters_.size())
     throw std::invalid_argument("privatize: " + std::to_string(clipped.sum.size()) +
                                 " gradients for " + std::to_string(parameters_.size()) +
                                 " parameters");
   torch::NoGradGuard guard;
+  std::vector<torch::Tensor> sums = clipped.sum;
+  if (comm.world_size() > 1) {
+    for (auto& t : sums) t = t.clone();
+    comm.all_reduce_sum(sums);
+  }
   const double std = options_.noise_multiplier * options_.clip_norm;
   const double denominator = double(options_.expected_batch);
   for (size_t k = 0; k < parameters_.size(); ++k) {
     auto& p = parameters_[k];
     // Noise is drawn on the CPU generator, then moved, so a run is the same on every device.
     auto noise = torch::randn(p.sizes(), generator, torch::kFloat64) * std;
-    auto grad = (clipped.sum[k].to(torch::kFloat64).cpu() + noise) / denominator;
+    auto grad = (sums[k].to(torch::kFloat64).cpu() + noise) / denominator;
     p.mutable_grad() = grad.to(p.options());
   }
   accountant_.step(options_.noise_multiplier, q_);

@@ -15,6 +15,7 @@
 
 #include "dp/clipping.hpp"
 #include "dp/rdp.hpp"
+#include "panoramia/distributed.hpp"
 
 namespace panoramia::dp {
 
@@ -53,7 +54,13 @@ class DpSgd {
   torch::Tensor sample(at::Generator& generator) const;
   /// Sets each parameter's .grad to (clipped.sum + N(0, σ²C²)) / (q·N) and records one step in the
   /// accountant; the caller then calls its optimizer's step().
-  void privatize(const ClippedGradients& clipped, at::Generator& generator);
+  ///
+  /// Data-parallel: every rank samples the same Poisson batch (same generator state), clips its
+  /// share of the examples (panoramia::shard_range) and passes its partial sum; the sums over the
+  /// ranks are added here before the noise, which every rank draws alike from its generator. The
+  /// privatised gradient is then the one-process one, up to summation order, on every rank.
+  void privatize(const ClippedGradients& clipped, at::Generator& generator,
+                 Communicator& comm = SingleProcessCommunicator::instance());
   const RdpAccountant& accountant() const { return accountant_; }
   PrivacySpent spent(double delta) const { return accountant_.spent(delta); }
   const DpSgdOptions& options() const { return options_; }
