@@ -5,6 +5,8 @@
 
 #include <torch/torch.h>
 
+#include <panoramia/data_parallel.hpp>
+
 namespace panoramia::tabular_gan {
 namespace {
 
@@ -19,6 +21,24 @@ void reset_linear_layers(torch::nn::Module& module, at::Generator& generator) {
     linear->weight.uniform_(-bound, bound, generator);
     if (linear->bias.defined()) linear->bias.uniform_(-bound, bound, generator);
   }
+}
+
+// This rank's rows [begin, end) of a global batch of `batch` rows: whole pac groups (the
+// discriminator scores and the penalty couple the rows of a group), contiguous, the ranks' group
+// counts differing by at most one. Without a DataParallel: the whole batch.
+std::pair<int64_t, int64_t> shard_rows(const DataParallel* dp, int64_t batch, int64_t pac) {
+  if (dp == nullptr) return {0, batch};
+  const auto [begin, end] = dp->shard_range(batch / pac);
+  return {begin * pac, end * pac};
+}
+
+void backward_and_step(const torch::Tensor& loss, torch::optim::Optimizer& optimizer,
+                       DataParallel* dp) {
+  optimizer.zero_grad();
+  if (dp) dp->prepare();
+  loss.backward();
+  if (dp) dp->synchronize();
+  optimizer.step();
 }
 
 }  // namespace
@@ -66,26 +86,37 @@ void Ctgan::prepare(const Batch& train, at::Generator& generator) {
 }
 
 StepLosses Ctgan::step(at::Generator& gen) {
+  return step(gen, nullptr, nullptr);
+}
+
+StepLosses Ctgan::step(at::Generator& gen, DataParallel* generator_dp,
+                       DataParallel* discriminator_dp) {
   if (!generator_) throw std::logic_error("CTGAN step before prepare()");
-  const int64_t b = options_.batch_size;
+  const int64_t b = options_.batch_size, pac = options_.pac, groups = b / pac;
+  // Every draw below is for the global batch of b rows, in the order of one process; this rank
+  // computes on rows [r0, r1) (whole pac groups g0 = r0 / pac on). One process: all rows.
+  const auto [r0, r1] = shard_rows(generator_dp, b, pac);
+  const Part rows{b, r0}, group_part{groups, r0 / pac};
+  const auto mine = [&](const torch::Tensor& t) { return t.slice(0, r0, r1); };
   const auto& spans = transformer_.spans();
   StepLosses out;
   generator_->train();
   discriminator_->train();
   for (int64_t s = 0; s < options_.discriminator_steps; ++s) {
     const auto conditions = sampler_->sample(b, options_.log_frequency, gen);
+    const auto cond = mine(conditions.cond);
     torch::Tensor fake;
     {
       torch::NoGradGuard no_grad;
       const auto z = torch::randn({b, options_.embedding_dim}, gen, torch::kFloat32);
       fake =
-          apply_activations(generator_->forward(torch::cat({z, conditions.cond}, 1)), spans, gen);
+          apply_activations(generator_->forward(torch::cat({mine(z), cond}, 1)), spans, gen, rows);
     }
     // Real rows matching a shuffled copy of the conditions (training-by-sampling).
     const auto perm = torch::randperm(b, gen, torch::kInt64);
-    torch::Tensor real, real_cond = conditions.cond.index_select(0, perm);
+    torch::Tensor real, real_cond = mine(conditions.cond.index_select(0, perm));
     if (sampler_->empty()) {
-      real = data_.index_select(0, torch::randint(data_.size(0), {b}, gen, torch::kInt64));
+      real = data_.index_select(0, mine(torch::randint(data_.size(0), {b}, gen, torch::kInt64)));
     } else {
       Conditions shuffled;
       const auto p = perm.accessor<int64_t, 1>();
@@ -93,31 +124,31 @@ StepLosses Ctgan::step(at::Generator& gen) {
         shuffled.column.push_back(conditions.column[p[i]]);
         shuffled.category.push_back(conditions.category[p[i]]);
       }
-      real = data_.index_select(0, sampler_->matching_rows(shuffled, gen));
+      real = data_.index_select(0, mine(sampler_->matching_rows(shuffled, gen)));
     }
-    const auto fake_in = torch::cat({fake, conditions.cond}, 1);
+    const auto fake_in = torch::cat({fake, cond}, 1);
     const auto real_in = torch::cat({real, real_cond}, 1);
-    const auto penalty = gradient_penalty(discriminator_, real_in, fake_in, options_.pac,
-                                          options_.penalty_weight, gen);
-    const auto loss =
-        -(discriminator_->forward(real_in).mean() - discriminator_->forward(fake_in).mean());
-    discriminator_optimizer_->zero_grad();
-    (loss + penalty).backward();
-    discriminator_optimizer_->step();
+    const auto penalty = gradient_penalty(discriminator_, real_in, fake_in, pac,
+                                          options_.penalty_weight, gen, group_part);
+    // The fakes are scored first, then the real rows: their dropout masks are drawn in this order
+    // (the order the unsequenced `-(D(real).mean() - D(fake).mean())` of earlier versions got).
+    const auto fake_score = global_mean(discriminator_->forward(fake_in, group_part), groups);
+    const auto real_score = global_mean(discriminator_->forward(real_in, group_part), groups);
+    const auto loss = -(real_score - fake_score);
+    backward_and_step(loss + penalty, *discriminator_optimizer_, discriminator_dp);
     out.discriminator = loss.item<double>();
     out.penalty = penalty.item<double>();
   }
   const auto conditions = sampler_->sample(b, options_.log_frequency, gen);
+  const auto cond = mine(conditions.cond);
   const auto z = torch::randn({b, options_.embedding_dim}, gen, torch::kFloat32);
-  const auto raw = generator_->forward(torch::cat({z, conditions.cond}, 1));
-  const auto fake = apply_activations(raw, spans, gen);
-  const auto critic = discriminator_->forward(torch::cat({fake, conditions.cond}, 1));
+  const auto raw = generator_->forward(torch::cat({mine(z), cond}, 1));
+  const auto fake = apply_activations(raw, spans, gen, rows);
+  const auto critic = discriminator_->forward(torch::cat({fake, cond}, 1), group_part);
   const auto cond_loss =
-      condition_loss(raw, conditions.cond, conditions.mask, transformer_.discrete());
-  const auto loss = -critic.mean() + cond_loss;
-  generator_optimizer_->zero_grad();
-  loss.backward();
-  generator_optimizer_->step();
+      condition_loss(raw, cond, mine(conditions.mask), transformer_.discrete(), b);
+  const auto loss = -global_mean(critic, groups) + cond_loss;
+  backward_and_step(loss, *generator_optimizer_, generator_dp);
   out.generator = loss.item<double>();
   out.condition = cond_loss.item<double>();
   return out;
@@ -137,11 +168,21 @@ void Ctgan::fit(const Batch& train, Context& ctx) {
       "column: {}); {} epochs of {} steps, batch {}",
       data_.size(0), transformer_.output_dim(), transformer_.cond_dim(), modes, options_.epochs,
       steps, options_.batch_size);
+  // Data-parallel over the audit's ranks (one DataParallel per network; with one rank they do
+  // nothing): every rank draws each global batch and trains on its shard of pac groups.
+  DataParallel generator_dp(ctx.communicator(), *generator_);
+  DataParallel discriminator_dp(ctx.communicator(), *discriminator_);
   auto progress = ctx.progress("training the tabular GAN", options_.epochs);
   for (int64_t epoch = 1; epoch <= options_.epochs; ++epoch) {
     StepLosses mean;
     for (int64_t s = 0; s < steps; ++s) {
-      const auto l = step(gen);
+      const auto part = step(gen, &generator_dp, &discriminator_dp);
+      // The global batch's losses (the ranks' parts summed), so every rank decides alike.
+      const auto sums = generator_dp.sum({part.discriminator, part.generator, part.condition});
+      StepLosses l;
+      l.discriminator = sums[0];
+      l.generator = sums[1];
+      l.condition = sums[2];
       if (!std::isfinite(l.discriminator) || !std::isfinite(l.generator))
         throw std::runtime_error("tabular GAN training diverged at epoch " + std::to_string(epoch) +
                                  " (non-finite loss)");

@@ -16,6 +16,10 @@
 #include "sampler.hpp"
 #include "transformer.hpp"
 
+namespace panoramia {
+class DataParallel;
+}
+
 namespace panoramia::tabular_gan {
 
 struct CtganOptions {
@@ -52,6 +56,9 @@ class Ctgan {
   /// One training step: `discriminator_steps` critic updates, then one generator update.
   StepLosses step(at::Generator& generator);
   /// prepare + the training loop, with progress and a log line per tenth of the epochs.
+  /// Data-parallel over the ranks of ctx.communicator(): every rank draws the randomness of each
+  /// global batch as one process does and trains on its shard of whole pac groups; the networks
+  /// end equal to a one-process run up to floating-point summation order.
   void fit(const Batch& train, Context& ctx);
   /// Generates n rows (raw values and category codes, float64 [n, columns]); conditions follow the
   /// training frequencies of the categories.
@@ -67,6 +74,11 @@ class Ctgan {
 
  private:
   void build_networks(at::Generator& generator);
+  /// `step` on this rank's shard of the global batch (whole networks' gradients summed over the
+  /// ranks by `generator_dp` and `discriminator_dp`; null: one process). The losses returned are
+  /// this rank's parts: their sums over the ranks are the global batch's.
+  StepLosses step(at::Generator& generator, DataParallel* generator_dp,
+                  DataParallel* discriminator_dp);
 
   CtganOptions options_;
   DataTransformer transformer_;

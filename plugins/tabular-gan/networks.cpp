@@ -4,6 +4,8 @@
 
 #include <torch/torch.h>
 
+#include <panoramia/data_parallel.hpp>
+
 namespace panoramia::tabular_gan {
 
 ResidualImpl::ResidualImpl(int64_t in, int64_t out) {
@@ -12,7 +14,8 @@ ResidualImpl::ResidualImpl(int64_t in, int64_t out) {
 }
 
 torch::Tensor ResidualImpl::forward(const torch::Tensor& x) {
-  return torch::cat({torch::relu(bn_->forward(fc_->forward(x))), x}, 1);
+  // Synchronised over the ranks while a DataParallel trains (the global batch's statistics).
+  return torch::cat({torch::relu(panoramia::batch_norm(bn_, fc_->forward(x))), x}, 1);
 }
 
 TabularGeneratorImpl::TabularGeneratorImpl(const GeneratorOptions& o) : options_(o) {
@@ -48,43 +51,64 @@ DiscriminatorImpl::DiscriminatorImpl(const DiscriminatorOptions& o, at::Generato
   out_ = register_module("out", torch::nn::Linear(dim, 1));
 }
 
-torch::Tensor DiscriminatorImpl::forward(const torch::Tensor& rows) {
+torch::Tensor DiscriminatorImpl::forward(const torch::Tensor& rows, Part groups) {
   if (rows.size(0) % options_.pac != 0)
     throw std::invalid_argument(
         "the discriminator needs a multiple of pac = " + std::to_string(options_.pac) +
         " rows, got " + std::to_string(rows.size(0)));
-  auto x = rows.reshape({-1, options_.input_dim * options_.pac});
+  const int64_t n = rows.size(0) / options_.pac;
+  const int64_t total = groups.total < 0 ? n : groups.total;
+  if (groups.begin < 0 || groups.begin + n > total)
+    throw std::invalid_argument("discriminator groups outside the global batch");
+  auto x = rows.reshape({n, options_.input_dim * options_.pac});
   const double keep = 1.0 - options_.dropout;
   for (const auto& layer : *layers_) {
     x = torch::leaky_relu(layer->as<torch::nn::Linear>()->forward(x), 0.2);
     if (is_training() && options_.dropout > 0) {
-      // Inverted dropout with our own generator, so that training is reproducible.
-      const auto m = torch::bernoulli(torch::full_like(x, keep), generator_);
+      // Inverted dropout with our own generator, so that training is reproducible; the mask is
+      // drawn for the global batch and this part's groups kept.
+      const auto m =
+          torch::bernoulli(torch::full({total, x.size(1)}, keep, x.options()), generator_)
+              .slice(0, groups.begin, groups.begin + n);
       x = x * m / keep;
     }
   }
   return out_->forward(x);
 }
 
-torch::Tensor gumbel_softmax(const torch::Tensor& logits, double tau, at::Generator& generator) {
-  const auto u = torch::rand(logits.sizes(), generator, logits.scalar_type());
+torch::Tensor gumbel_softmax(const torch::Tensor& logits, double tau, at::Generator& generator,
+                             Part rows) {
+  const int64_t n = logits.size(0);
+  const int64_t total = rows.total < 0 ? n : rows.total;
+  if (rows.begin < 0 || rows.begin + n > total)
+    throw std::invalid_argument("Gumbel-softmax rows outside the global batch");
+  auto global = logits.sizes().vec();
+  global[0] = total;
+  const auto u =
+      torch::rand(global, generator, logits.scalar_type()).slice(0, rows.begin, rows.begin + n);
   const auto g = -torch::log(-torch::log(u + 1e-10) + 1e-10);
   return torch::softmax((logits + g) / tau, -1);
 }
 
 torch::Tensor apply_activations(const torch::Tensor& raw, const std::vector<Span>& spans,
-                                at::Generator& generator) {
+                                at::Generator& generator, Part rows) {
   std::vector<torch::Tensor> parts;
   for (const auto& s : spans) {
     const auto block = raw.slice(1, s.start, s.start + s.width);
-    parts.push_back(s.softmax ? gumbel_softmax(block, 0.2, generator) : torch::tanh(block));
+    parts.push_back(s.softmax ? gumbel_softmax(block, 0.2, generator, rows) : torch::tanh(block));
   }
   return torch::cat(parts, 1);
 }
 
+torch::Tensor global_mean(const torch::Tensor& x, int64_t total) {
+  if (x.size(0) == total) return x.mean();
+  if (x.size(0) == 0) return x.sum();
+  return x.mean() * (double(x.size(0)) / double(total));
+}
+
 torch::Tensor condition_loss(const torch::Tensor& raw, const torch::Tensor& cond,
-                             const torch::Tensor& mask,
-                             const std::vector<DiscreteColumn>& discrete) {
+                             const torch::Tensor& mask, const std::vector<DiscreteColumn>& discrete,
+                             int64_t total_rows) {
   if (discrete.empty()) return torch::zeros({}, raw.options());
   std::vector<torch::Tensor> losses;
   for (const auto& d : discrete) {
@@ -93,23 +117,25 @@ torch::Tensor condition_loss(const torch::Tensor& raw, const torch::Tensor& cond
     losses.push_back(torch::nn::functional::cross_entropy(
         logits, target, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone)));
   }
-  return (torch::stack(losses, 1) * mask).sum() / double(raw.size(0));
+  return (torch::stack(losses, 1) * mask).sum() / double(total_rows < 0 ? raw.size(0) : total_rows);
 }
 
 torch::Tensor gradient_penalty(Discriminator& d, const torch::Tensor& real,
                                const torch::Tensor& fake, int64_t pac, double lambda,
-                               at::Generator& generator) {
-  const int64_t groups = real.size(0) / pac;
+                               at::Generator& generator, Part groups) {
+  const int64_t n = real.size(0) / pac;
+  const int64_t total = groups.total < 0 ? n : groups.total;
   const int64_t dim = real.size(1);
-  const auto alpha = torch::rand({groups, 1, 1}, generator, real.scalar_type())
-                         .expand({groups, pac, dim})
-                         .reshape({-1, dim});
+  const auto alpha = torch::rand({total, 1, 1}, generator, real.scalar_type())
+                         .slice(0, groups.begin, groups.begin + n)
+                         .expand({n, pac, dim})
+                         .reshape({n * pac, dim});
   auto interpolates = (alpha * real + (1 - alpha) * fake).detach().requires_grad_(true);
-  const auto scores = d->forward(interpolates);
+  const auto scores = d->forward(interpolates, Part{total, groups.begin});
   const auto grads = torch::autograd::grad({scores}, {interpolates}, {torch::ones_like(scores)},
                                            /*retain_graph=*/true, /*create_graph=*/true)[0];
-  const auto norms = grads.reshape({-1, pac * dim}).norm(2, 1) - 1;
-  return norms.pow(2).mean() * lambda;
+  const auto norms = grads.reshape({n, pac * dim}).norm(2, 1) - 1;
+  return global_mean(norms.pow(2), total) * lambda;
 }
 
 }  // namespace panoramia::tabular_gan
