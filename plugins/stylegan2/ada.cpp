@@ -43,9 +43,11 @@ torch::Tensor chance(std::int64_t n, double p, at::Generator& g) {
 
 }  // namespace
 
-at::Tensor AdaptiveAugment::apply(const at::Tensor& images, at::Generator& g) const {
+at::Tensor AdaptiveAugment::apply(const at::Tensor& images, at::Generator& g,
+                                  const Shard& shard) const {
   if (p_ <= 0) return images;
-  const std::int64_t n = images.size(0);
+  // Parameters for the n images of the global batch; the images are `rows` of them.
+  const std::int64_t rows = images.size(0), n = shard.global(rows);
   const double p = p_;
   // Geometric transforms as one 2x3 affine matrix per image (in normalised coordinates), applied
   // by a single bilinear resampling with reflection at the borders.
@@ -78,7 +80,8 @@ at::Tensor AdaptiveAugment::apply(const at::Tensor& images, at::Generator& g) co
   const auto angle = chance(n, p, g) * (torch::rand({n}, g) * 2 - 1) * M_PI;
   compose(matrix(angle.cos(), -angle.sin(), angle.sin(), angle.cos(), zeros, zeros));
 
-  const auto theta = eye.slice(1, 0, 2).to(images.device(), images.scalar_type());
+  const auto theta =
+      shard.rows_of(eye.slice(1, 0, 2), rows).to(images.device(), images.scalar_type());
   const auto grid = torch::affine_grid_generator(theta, images.sizes(), false);
   auto x = resample(images, grid);
 
@@ -86,15 +89,19 @@ at::Tensor AdaptiveAugment::apply(const at::Tensor& images, at::Generator& g) co
   // mean), saturation for RGB (x lognormal(0, (ln 2)^2) of the deviation from grey).
   const auto device_opts =
       torch::TensorOptions().device(images.device()).dtype(images.scalar_type());
-  const auto brightness = (chance(n, p, g) * torch::randn({n}, g) * 0.2).to(device_opts);
-  x = x + brightness.view({n, 1, 1, 1});
-  const auto contrast = torch::exp2(chance(n, p, g) * torch::randn({n}, g) * 0.5).to(device_opts);
+  const auto brightness =
+      shard.rows_of(chance(n, p, g) * torch::randn({n}, g) * 0.2, rows).to(device_opts);
+  x = x + brightness.view({rows, 1, 1, 1});
+  const auto contrast =
+      shard.rows_of(torch::exp2(chance(n, p, g) * torch::randn({n}, g) * 0.5), rows)
+          .to(device_opts);
   const auto mean = x.mean({1, 2, 3}, true);
-  x = (x - mean) * contrast.view({n, 1, 1, 1}) + mean;
+  x = (x - mean) * contrast.view({rows, 1, 1, 1}) + mean;
   if (x.size(1) == 3) {
-    const auto saturation = torch::exp2(chance(n, p, g) * torch::randn({n}, g)).to(device_opts);
+    const auto saturation =
+        shard.rows_of(torch::exp2(chance(n, p, g) * torch::randn({n}, g)), rows).to(device_opts);
     const auto grey = x.mean(1, true);
-    x = (x - grey) * saturation.view({n, 1, 1, 1}) + grey;
+    x = (x - grey) * saturation.view({rows, 1, 1, 1}) + grey;
   }
   return x;
 }
@@ -104,7 +111,14 @@ void AdaptiveAugment::observe(const at::Tensor& real_logits) {
   sign_count_ += real_logits.numel();
 }
 
-void AdaptiveAugment::adjust(std::int64_t images) {
+void AdaptiveAugment::adjust(std::int64_t images, Communicator* comm) {
+  if (comm != nullptr && comm->world_size() > 1) {
+    // Sums of signs and counts are integers: summed in double they are exact in any order.
+    std::vector<at::Tensor> sums{torch::tensor({sign_sum_, double(sign_count_)}, torch::kFloat64)};
+    comm->all_reduce_sum(sums);
+    sign_sum_ = sums[0][0].item<double>();
+    sign_count_ = static_cast<std::int64_t>(sums[0][1].item<double>());
+  }
   if (sign_count_ == 0) return;
   const double rt = sign_sum_ / double(sign_count_);
   const double step = double(images) / (speed_kimg_ * 1000.0);

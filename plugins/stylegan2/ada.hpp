@@ -8,6 +8,8 @@
 #include <ATen/core/Generator.h>
 #include <ATen/core/Tensor.h>
 
+#include "layers.hpp"
+
 namespace panoramia::stylegan2 {
 
 class AdaptiveAugment {
@@ -17,13 +19,17 @@ class AdaptiveAugment {
   AdaptiveAugment(double target = 0.6, double speed_kimg = 500)
       : target_(target), speed_kimg_(speed_kimg) {}
 
-  /// Augments images in [-1,1] [n,C,H,W] (differentiably); identity when p == 0.
-  at::Tensor apply(const at::Tensor& images, at::Generator& generator) const;
+  /// Augments images in [-1,1] [n,C,H,W] (differentiably); identity when p == 0. The per-image
+  /// parameters are drawn for `shard`'s global batch and the images' rows are taken from them
+  /// (data-parallel training: every rank draws what one process draws).
+  at::Tensor apply(const at::Tensor& images, at::Generator& generator,
+                   const Shard& shard = {}) const;
   /// Records D's logits on the reals; every `interval` calls to `update` p is adjusted.
   void observe(const at::Tensor& real_logits);
   /// Adjusts p from the observations since the last adjustment, `images` being how many reals
-  /// were shown since then.
-  void adjust(std::int64_t images);
+  /// were shown since then. With `comm` (several ranks, each observing its shard) the ranks' sign
+  /// sums and counts are summed first, so every rank takes the same step.
+  void adjust(std::int64_t images, Communicator* comm = nullptr);
 
   double p() const { return p_; }
   void set_p(double p) { p_ = p; }

@@ -157,7 +157,11 @@ void StyleGan2::write_grid(const Batch& train, Context& ctx) {
   const auto z = torch::randn({per_class, preset_.network.z_dim}, generator, torch::kFloat32)
                      .repeat({rows, 1});
   const auto labels = torch::arange(rows, torch::kInt64).repeat_interleave(per_class);
-  image::write_png_grid(ctx.work_dir() / "samples.png", synthesize(z, labels, ctx), per_class);
+  // Every rank synthesises (with random noise that draws from the context's generator, which must
+  // advance alike on all ranks); rank 0 writes the files.
+  const auto samples = synthesize(z, labels, ctx);
+  if (!writes(ctx)) return;
+  image::write_png_grid(ctx.work_dir() / "samples.png", samples, per_class);
   std::vector<at::Tensor> reals;
   for (std::int64_t c = 0; c < rows; ++c) {
     const auto idx = classes_ > 0 ? train.y.eq(c).nonzero().flatten() : torch::arange(train.size());

@@ -130,7 +130,8 @@ void SynthesisLayerImpl::reset_parameters(at::Generator& g) {
 }
 
 torch::Tensor SynthesisLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& w,
-                                          NoiseMode noise, at::Generator* generator) {
+                                          NoiseMode noise, at::Generator* generator,
+                                          const Shard& shard) {
   const auto styles = affine_->forward(w);  // [n, in]
   auto out = x * styles.unsqueeze(2).unsqueeze(3);
   if (up_) out = upsample2x(out);
@@ -142,7 +143,9 @@ torch::Tensor SynthesisLayerImpl::forward(const torch::Tensor& x, const torch::T
   out = out * demod.unsqueeze(2).unsqueeze(3);
   if (noise == NoiseMode::kRandom) {
     const auto n =
-        torch::randn({out.size(0), 1, resolution_, resolution_}, *generator, torch::kFloat32);
+        shard.rows_of(torch::randn({shard.global(out.size(0)), 1, resolution_, resolution_},
+                                   *generator, torch::kFloat32),
+                      out.size(0));
     out = out + n.to(out.device()) * noise_strength_;
   } else if (noise == NoiseMode::kConst) {
     out = out + noise_const_ * noise_strength_;

@@ -8,8 +8,28 @@
 #include <ATen/core/Generator.h>
 #include <torch/nn/module.h>
 #include <torch/nn/pimpl.h>
+#include <panoramia/distributed.hpp>
 
 namespace panoramia::stylegan2 {
+
+/// Where a forward's rows sit in a data-parallel global batch: rows [begin, begin + n) of `total`
+/// (n the forward's own row count). Random draws (noise, augmentation) are made for all `total`
+/// rows, exactly as one process draws them, and the forward's rows are sliced out, so every rank
+/// consumes the same numbers from the generator. `comm` (when set, with several ranks) sums the
+/// statistics of training-mode buffers over the ranks (the mapping network's w_avg). The default
+/// is a whole batch in one process.
+struct Shard {
+  std::int64_t begin = 0;
+  std::int64_t total = -1;  // < 0: the forward's rows are the whole batch
+  Communicator* comm = nullptr;
+
+  /// The global row count for a forward of `rows` rows.
+  std::int64_t global(std::int64_t rows) const { return total < 0 ? rows : total; }
+  /// Rows [begin, begin + rows) of `t`, drawn for the global batch (the whole of it when whole).
+  at::Tensor rows_of(const at::Tensor& t, std::int64_t rows) const {
+    return total < 0 ? t : t.slice(0, begin, begin + rows);
+  }
+};
 
 /// Modules whose parameters are drawn from a seeded generator (walked by `reset_all`).
 class Reinitializable {
@@ -73,8 +93,9 @@ class SynthesisLayerImpl : public torch::nn::Module, public Reinitializable {
  public:
   SynthesisLayerImpl(std::int64_t in, std::int64_t out, std::int64_t w_dim, std::int64_t resolution,
                      bool up);
+  /// With NoiseMode::kRandom the noise is drawn for `shard`'s global batch and sliced.
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& w, NoiseMode noise,
-                        at::Generator* generator);
+                        at::Generator* generator, const Shard& shard = {});
   void reset_parameters(at::Generator& generator) override;
 
  private:

@@ -52,7 +52,8 @@ MappingNetworkImpl::MappingNetworkImpl(std::int64_t z_dim, std::int64_t classes,
   w_avg = register_buffer("w_avg", torch::zeros({w_dim}));
 }
 
-torch::Tensor MappingNetworkImpl::forward(const torch::Tensor& z, const torch::Tensor& one_hot) {
+torch::Tensor MappingNetworkImpl::forward(const torch::Tensor& z, const torch::Tensor& one_hot,
+                                          Communicator* comm) {
   std::vector<torch::Tensor> parts;
   if (z_dim_ > 0) parts.push_back(normalize_2nd_moment(z));
   if (classes_ > 0) parts.push_back(normalize_2nd_moment(embed_->forward(one_hot)));
@@ -60,7 +61,18 @@ torch::Tensor MappingNetworkImpl::forward(const torch::Tensor& z, const torch::T
   for (const auto& layer : *layers_) x = layer->as<EqualLinear>()->forward(x);
   if (is_training() && z_dim_ > 0) {
     torch::NoGradGuard guard;
-    w_avg.copy_(x.detach().mean(0).lerp(w_avg, kWAvgBeta));
+    if (comm != nullptr && comm->world_size() > 1) {
+      // The global batch's mean: the ranks' row sums and counts, summed.
+      std::vector<torch::Tensor> sums{
+          torch::cat({x.detach().sum(0).to(torch::kFloat64),
+                      torch::full({1}, double(x.size(0)), torch::kFloat64)})};
+      comm->all_reduce_sum(sums);
+      const auto rows = sums[0].narrow(0, x.size(1), 1);
+      const auto mean = (sums[0].narrow(0, 0, x.size(1)) / rows).to(w_avg.scalar_type());
+      w_avg.copy_(mean.lerp(w_avg, kWAvgBeta));
+    } else {
+      w_avg.copy_(x.detach().mean(0).lerp(w_avg, kWAvgBeta));
+    }
   }
   return x;
 }
@@ -78,13 +90,13 @@ SynthesisBlockImpl::SynthesisBlockImpl(std::int64_t in, std::int64_t out, std::i
 }
 
 void SynthesisBlockImpl::forward(torch::Tensor& x, torch::Tensor& img, const torch::Tensor& w,
-                                 NoiseMode noise, at::Generator* generator) {
+                                 NoiseMode noise, at::Generator* generator, const Shard& shard) {
   if (first_) {
     x = const_.unsqueeze(0).expand({w.size(0), -1, -1, -1});
   } else {
-    x = conv0_->forward(x, w, noise, generator);
+    x = conv0_->forward(x, w, noise, generator, shard);
   }
-  x = conv1_->forward(x, w, noise, generator);
+  x = conv1_->forward(x, w, noise, generator, shard);
   const auto y = torgb_->forward(x, w);
   img = img.defined() ? upsample2x(img) + y : y;
 }
@@ -115,13 +127,15 @@ void GeneratorNetImpl::reset_parameters(at::Generator& g) {
 
 torch::Tensor GeneratorNetImpl::forward(const torch::Tensor& z, const torch::Tensor& labels,
                                         NoiseMode noise, at::Generator* generator,
-                                        double truncation_psi) {
+                                        double truncation_psi, const Shard& shard) {
   const auto device = z.device();
   auto w = mapping_->forward(
-      z, options_.classes > 0 ? one_hot(labels, options_.classes, device) : torch::Tensor());
+      z, options_.classes > 0 ? one_hot(labels, options_.classes, device) : torch::Tensor(),
+      shard.comm);
   if (truncation_psi != 1.0) w = mapping_->w_avg.lerp(w, truncation_psi);
   torch::Tensor x, img;
-  for (const auto& b : *blocks_) b->as<SynthesisBlock>()->forward(x, img, w, noise, generator);
+  for (const auto& b : *blocks_)
+    b->as<SynthesisBlock>()->forward(x, img, w, noise, generator, shard);
   return img;
 }
 

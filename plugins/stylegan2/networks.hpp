@@ -39,7 +39,10 @@ class MappingNetworkImpl : public torch::nn::Module {
  public:
   MappingNetworkImpl(std::int64_t z_dim, std::int64_t classes, std::int64_t w_dim,
                      std::int64_t layers, double lr_mul = 0.01);
-  torch::Tensor forward(const torch::Tensor& z, const torch::Tensor& one_hot);
+  /// In training mode also updates w_avg with the batch's mean w; with `comm` (several ranks, each
+  /// holding its shard of the batch) the mean of the global batch.
+  torch::Tensor forward(const torch::Tensor& z, const torch::Tensor& one_hot,
+                        Communicator* comm = nullptr);
   /// Running mean of w (for truncation), updated in training mode.
   torch::Tensor w_avg;
 
@@ -56,7 +59,7 @@ class SynthesisBlockImpl : public torch::nn::Module {
                      std::int64_t channels, bool first);
   /// Updates `x` (features) and `img` (the running skip image).
   void forward(torch::Tensor& x, torch::Tensor& img, const torch::Tensor& w, NoiseMode noise,
-               at::Generator* generator);
+               at::Generator* generator, const Shard& shard = {});
 
  private:
   torch::Tensor const_;
@@ -71,9 +74,12 @@ class GeneratorNetImpl : public torch::nn::Module, public Reinitializable {
  public:
   explicit GeneratorNetImpl(const NetworkOptions& options);
   /// Images in about [-1, 1], [n, channels, resolution, resolution], for latents z [n, z_dim]
-  /// and integer labels [n]. `generator` is needed for NoiseMode::kRandom.
+  /// and integer labels [n]. `generator` is needed for NoiseMode::kRandom. For data-parallel
+  /// training z and labels are this rank's rows of `shard`'s global batch: the noise is drawn for
+  /// the global batch (as one process draws it) and w_avg follows the global mean.
   torch::Tensor forward(const torch::Tensor& z, const torch::Tensor& labels, NoiseMode noise,
-                        at::Generator* generator, double truncation_psi = 1.0);
+                        at::Generator* generator, double truncation_psi = 1.0,
+                        const Shard& shard = {});
   void reset_parameters(at::Generator& generator) override;
   const NetworkOptions& options() const { return options_; }
 
@@ -95,7 +101,10 @@ class DiscriminatorBlockImpl : public torch::nn::Module {
 };
 TORCH_MODULE(DiscriminatorBlock);
 
-/// Minibatch standard deviation (one extra channel over groups of `group` samples).
+/// Minibatch standard deviation (one extra channel over groups of `group` samples). As in the
+/// reference the groups are strided (row i is in group i mod n/group), so they cannot be formed
+/// from a contiguous shard: in data-parallel training each rank groups its own rows (the
+/// reference's per-GPU behaviour), which equals one process only for groups of 1.
 torch::Tensor minibatch_stddev(const torch::Tensor& x, std::int64_t group);
 
 class DiscriminatorImpl : public torch::nn::Module {

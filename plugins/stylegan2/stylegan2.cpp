@@ -103,8 +103,30 @@ StepLosses StyleGan2::train_step(const at::Tensor& reals, const at::Tensor& labe
   const auto& t = preset_.training;
   const std::int64_t n = reals.size(0), z_dim = preset_.network.z_dim;
   auto& gen = ctx.generator();
-  const auto real = to_network(reals).to(device);
-  const auto real_c = labels.to(device);
+  auto& comm = ctx.communicator();
+  const int world = comm.world_size();
+  if (n < world)
+    throw std::invalid_argument("stylegan2 needs at least one image per rank: a batch of " +
+                                std::to_string(n) + " on " + std::to_string(world) + " ranks");
+  // One DataParallel per network (fit()'s, or made for this step; the innermost is made last).
+  std::unique_ptr<DataParallel> own_g, own_d;
+  DataParallel* g_dp = g_dp_;
+  DataParallel* d_dp = d_dp_;
+  if (g_dp == nullptr) g_dp = (own_g = std::make_unique<DataParallel>(comm, *g_)).get();
+  if (d_dp == nullptr) d_dp = (own_d = std::make_unique<DataParallel>(comm, *d_)).get();
+  // This rank's rows of the global batch; every random draw below is for all n rows (the same
+  // calls in the same order as one process), and the networks run on the shard's rows. With one
+  // rank the shard is the whole batch and nothing is sliced or reweighted.
+  const auto [begin, end] = g_dp->shard_range(n);
+  const Shard shard = world > 1 ? Shard{begin, n, &comm} : Shard{};
+  const auto rows = [&, begin = begin, end = end](const at::Tensor& x) {
+    return world > 1 ? x.slice(0, begin, end) : x;
+  };
+  // Each rank's mean over its rows, weighted by its share: the sum over ranks is the global mean.
+  const double share = g_dp->loss_weight(n);
+  const auto weighted = [&](const at::Tensor& loss) { return world > 1 ? loss * share : loss; };
+  const auto real = to_network(rows(reals)).to(device);
+  const auto real_c = rows(labels).to(device);
   StepLosses out;
   g_->train();
   d_->train();
@@ -112,12 +134,15 @@ StepLosses StyleGan2::train_step(const at::Tensor& reals, const at::Tensor& labe
   // G: non-saturating logistic loss, softplus(-D(G(z))).
   set_requires_grad(*d_, false);
   {
-    const auto z = torch::randn({n, z_dim}, gen, torch::kFloat32).to(device);
-    const auto c = random_labels(n, gen).to(device);
-    const auto fake = g_->forward(z, c, NoiseMode::kRandom, &gen);
-    const auto loss = torch::softplus(-d_->forward(augment_.apply(fake, gen), c)).mean();
+    const auto z = rows(torch::randn({n, z_dim}, gen, torch::kFloat32)).to(device);
+    const auto c = rows(random_labels(n, gen)).to(device);
+    const auto fake = g_->forward(z, c, NoiseMode::kRandom, &gen, 1.0, shard);
+    const auto loss =
+        weighted(torch::softplus(-d_->forward(augment_.apply(fake, gen, shard), c)).mean());
     g_opt_->zero_grad();
+    g_dp->prepare();
     loss.backward();
+    g_dp->synchronize();
     g_opt_->step();
     out.g_loss = loss.item<double>();
   }
@@ -125,19 +150,22 @@ StepLosses StyleGan2::train_step(const at::Tensor& reals, const at::Tensor& labe
 
   // D: softplus(D(G(z))) + softplus(-D(x)).
   {
-    const auto z = torch::randn({n, z_dim}, gen, torch::kFloat32).to(device);
-    const auto c = random_labels(n, gen).to(device);
+    const auto z = rows(torch::randn({n, z_dim}, gen, torch::kFloat32)).to(device);
+    const auto c = rows(random_labels(n, gen)).to(device);
     at::Tensor fake;
     {
       torch::NoGradGuard guard;
-      fake = g_->forward(z, c, NoiseMode::kRandom, &gen);
+      fake = g_->forward(z, c, NoiseMode::kRandom, &gen, 1.0, shard);
     }
-    const auto real_logits = d_->forward(augment_.apply(real, gen), real_c);
-    const auto loss = torch::softplus(d_->forward(augment_.apply(fake, gen), c)).mean() +
-                      torch::softplus(-real_logits).mean();
+    const auto real_logits = d_->forward(augment_.apply(real, gen, shard), real_c);
+    const auto loss =
+        weighted(torch::softplus(d_->forward(augment_.apply(fake, gen, shard), c)).mean() +
+                 torch::softplus(-real_logits).mean());
     if (t.ada) augment_.observe(real_logits);
     d_opt_->zero_grad();
+    d_dp->prepare();
     loss.backward();
+    d_dp->synchronize();
     d_opt_->step();
     out.d_loss = loss.item<double>();
   }
@@ -145,18 +173,27 @@ StepLosses StyleGan2::train_step(const at::Tensor& reals, const at::Tensor& labe
   // Lazy R1 on the reals, weighted by the interval.
   if (t.r1_gamma > 0 && step_ % t.r1_interval == 0) {
     const auto x = real.detach().requires_grad_(true);
-    const auto logits = d_->forward(augment_.apply(x, gen), real_c);
+    const auto logits = d_->forward(augment_.apply(x, gen, shard), real_c);
     const auto grad = torch::autograd::grad({logits.sum()}, {x}, {}, true, true)[0];
     const auto penalty = grad.square().sum({1, 2, 3});
-    const auto loss = (penalty * (t.r1_gamma / 2)).mean() * double(t.r1_interval);
+    const auto loss = weighted((penalty * (t.r1_gamma / 2)).mean() * double(t.r1_interval));
     d_opt_->zero_grad();
+    d_dp->prepare();
     loss.backward();
+    d_dp->synchronize();
     d_opt_->step();
-    out.r1 = penalty.mean().item<double>();
+    out.r1 = weighted(penalty.mean()).item<double>();
+  }
+  if (world > 1) {  // the global batch's losses on every rank
+    const auto sums = g_dp->sum({out.g_loss, out.d_loss, out.r1});
+    out.g_loss = sums[0];
+    out.d_loss = sums[1];
+    out.r1 = sums[2];
   }
   ++step_;
   cur_nimg_ += n;
-  if (t.ada && step_ % t.ada_interval == 0) augment_.adjust(n * t.ada_interval);
+  // ADA's sign statistics are summed over the ranks, so p moves the same way on every rank.
+  if (t.ada && step_ % t.ada_interval == 0) augment_.adjust(n * t.ada_interval, &comm);
   out.augment_p = augment_.p();
   update_ema();
   return out;
@@ -223,8 +260,17 @@ void StyleGan2::fit(const Batch& train, Context& ctx) {
   initialize(preset, train.x.size(1), train.x.size(2), classes, ctx);
   label_pool_ = classes > 0 ? train.y.to(torch::kInt64) : torch::zeros({n}, torch::kInt64);
   const std::string fp = fingerprint(train);
-  if (o.get_bool("resume") && std::filesystem::exists(snapshot)) {
-    if (read_fingerprint(snapshot) == fp) {
+  // Resumes only when every rank finds the same snapshot (each rank reads its own work directory;
+  // only rank 0 writes one, so with private directories the ranks start afresh together).
+  auto& comm = ctx.communicator();
+  const bool found = o.get_bool("resume") && std::filesystem::exists(snapshot);
+  const bool same = found && read_fingerprint(snapshot) == fp;
+  std::vector<at::Tensor> votes{
+      torch::tensor({found ? 1.0 : 0.0, same ? 1.0 : 0.0}, torch::kFloat64)};
+  if (comm.world_size() > 1) comm.all_reduce_sum(votes);
+  const double world = comm.world_size();
+  if (votes[0][0].item<double>() == world) {
+    if (votes[0][1].item<double>() == world) {
       read(snapshot, ctx, &order, &cursor);
       ctx.logger()->info("stylegan2: resuming from {} at {:.1f} kimg", snapshot.string(),
                          double(cur_nimg_) / 1000.0);
@@ -233,6 +279,15 @@ void StyleGan2::fit(const Batch& train, Context& ctx) {
     }
   }
   if (!order.defined()) order = torch::randperm(n, ctx.generator(), torch::kInt64);
+  // Data-parallel training: one DataParallel per network (rank 0's weights broadcast, gradients
+  // summed), held while the loop runs; each step draws the global batch on every rank.
+  DataParallel g_dp(comm, *g_), d_dp(comm, *d_);
+  struct Release {
+    StyleGan2& self;
+    ~Release() { self.g_dp_ = self.d_dp_ = nullptr; }
+  } release{*this};
+  g_dp_ = &g_dp;
+  d_dp_ = &d_dp;
   ctx.logger()->info(
       "stylegan2: {}x{}x{} images at network resolution {}, {} classes, G {} / D {} parameters, "
       "{} kimg in batches of {}",
@@ -271,11 +326,11 @@ void StyleGan2::fit(const Batch& train, Context& ctx) {
     progress->advance(
         1, fmt::format("kimg {:.1f} G {:.3f} D {:.3f} p {:.3f}", double(cur_nimg_) / 1000.0,
                        running.g_loss, running.d_loss, losses.augment_p));
-    if (snapshot_every > 0 && step_ % snapshot_every == 0 && step_ < total)
+    if (snapshot_every > 0 && step_ % snapshot_every == 0 && step_ < total && writes(ctx))
       write(snapshot, ctx, fp, order, cursor);
   }
   progress->finish();
-  write(snapshot, ctx, fp, order, cursor);
+  if (writes(ctx)) write(snapshot, ctx, fp, order, cursor);
   write_grid(train, ctx);
 }
 

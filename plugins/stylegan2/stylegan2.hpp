@@ -8,6 +8,7 @@
 #include <string>
 
 #include <torch/optim/adam.h>
+#include <panoramia/data_parallel.hpp>
 #include <panoramia/interfaces.hpp>
 
 #include "ada.hpp"
@@ -32,7 +33,11 @@ class StyleGan2 final : public panoramia::Generator {
   void initialize(const Preset& preset, std::int64_t channels, std::int64_t side,
                   std::int64_t classes, Context& ctx);
   /// One G step, one D step and, every r1_interval steps, one R1 step on reals in [0,1] with
-  /// labels; updates the EMA generator. `reals` must hold batch_size images.
+  /// labels; updates the EMA generator. `reals` must hold batch_size images: the global batch.
+  /// With several ranks (ctx.communicator()) every rank draws the latents, labels, noise and
+  /// augmentation of the whole batch, computes its contiguous shard of the rows and the gradients
+  /// are summed (fit() holds a DataParallel per network for this; called on its own, train_step
+  /// makes them for the step). The returned losses are the global batch's on every rank.
   StepLosses train_step(const at::Tensor& reals, const at::Tensor& labels, Context& ctx);
   /// D's logistic loss softplus(D(fake)) + softplus(-D(real)) on given images in [0,1] of the
   /// data's shape (no update), for tests and diagnostics.
@@ -62,6 +67,8 @@ class StyleGan2 final : public panoramia::Generator {
             std::int64_t* cursor);
   static std::string read_fingerprint(const std::filesystem::path& file);
   void write_grid(const Batch& train, Context& ctx);
+  /// Whether this rank writes files meant to outlive the run (rank 0).
+  static bool writes(Context& ctx) { return ctx.communicator().rank() == 0; }
 
   Preset preset_;
   std::int64_t channels_ = 0, side_ = 0, classes_ = 0;
@@ -71,6 +78,7 @@ class StyleGan2 final : public panoramia::Generator {
   std::unique_ptr<torch::optim::Adam> g_opt_, d_opt_;
   std::int64_t cur_nimg_ = 0, step_ = 0;
   AdaptiveAugment augment_;
+  DataParallel *g_dp_ = nullptr, *d_dp_ = nullptr;  // set by fit() while it trains
 };
 
 }  // namespace panoramia::stylegan2

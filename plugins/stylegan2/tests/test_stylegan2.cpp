@@ -131,6 +131,42 @@ TEST(Networks, ForwardBackwardShapes) {
   }
 }
 
+// Data-parallel shards: a forward of rows [2, 5) of a global batch of 6 draws the noise and the
+// augmentation parameters of all 6 rows (leaving the generator where the whole batch leaves it)
+// and computes exactly those rows.
+TEST(Networks, AShardDrawsTheGlobalBatchsNoiseAndAugmentation) {
+  testing::TestContext ctx({}, {});
+  GeneratorNet g(small_network(1, 16));
+  g->reset_parameters(ctx.generator());
+  {
+    torch::NoGradGuard guard;
+    for (auto& p : g->named_parameters())
+      if (p.key().find("noise_strength") != std::string::npos) p.value().fill_(0.5);
+  }
+  AdaptiveAugment ada;
+  ada.set_p(0.7);
+  const auto z = torch::randn({6, 16}, ctx.generator());
+  const auto labels = torch::tensor({0, 1, 2, 0, 1, 2}, torch::kInt64);
+  auto& gen = ctx.generator();
+  const auto start = gen.get_state();
+  const auto whole = ada.apply(g->forward(z, labels, NoiseMode::kRandom, &gen), gen);
+  const auto end = gen.get_state();
+  gen.set_state(start);
+  const Shard shard{2, 6, nullptr};
+  const auto part = ada.apply(
+      g->forward(z.slice(0, 2, 5), labels.slice(0, 2, 5), NoiseMode::kRandom, &gen, 1.0, shard),
+      gen, shard);
+  EXPECT_TRUE(torch::equal(gen.get_state(), end));
+  ASSERT_EQ(part.sizes(), (std::vector<int64_t>{3, 1, 16, 16}));
+  EXPECT_TRUE(torch::allclose(part, whole.slice(0, 2, 5), 1e-5, 1e-6));
+  // Without the shard the three rows would get other noise.
+  gen.set_state(start);
+  const auto own = g->forward(z.slice(0, 2, 5), labels.slice(0, 2, 5), NoiseMode::kRandom, &gen);
+  gen.set_state(start);
+  EXPECT_FALSE(torch::allclose(own, g->forward(z, labels, NoiseMode::kRandom, &gen).slice(0, 2, 5),
+                               1e-5, 1e-6));
+}
+
 TEST(Networks, CifarPresetMatchesTheReferenceShape) {
   auto p = preset("cifar");
   p.network.channels = 3;
