@@ -6,6 +6,8 @@
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
 
+#include <panoramia/data_parallel.hpp>
+
 namespace panoramia::gbm {
 namespace {
 
@@ -116,14 +118,20 @@ void GbmAttack::fit(const AttackData& train, const at::Tensor& is_member, Contex
     const int k = static_cast<int>(o.get_int("folds"));
     const auto folds = stratified_folds(y, k, rng);
     const auto fold_t = torch::tensor(std::vector<int64_t>(folds.begin(), folds.end()));
-    std::vector<std::unique_ptr<DMatrix>> fit_sets, held_sets;
-    std::vector<torch::Tensor> held_labels;
+    // Several ranks split each point's folds (fold f on rank f mod world size) and exchange the
+    // fold losses, so every rank sums the same values in the same order and takes the same search
+    // decisions as one process. The boosters themselves are not split by rows.
+    auto& comm = ctx.communicator();
+    const auto mine = [&](int f) { return f % comm.world_size() == comm.rank(); };
+    std::vector<std::unique_ptr<DMatrix>> fit_sets(k), held_sets(k);
+    std::vector<torch::Tensor> held_labels(k);
     for (int f = 0; f < k; ++f) {
+      if (!mine(f)) continue;
       const auto in = (fold_t != f).nonzero().reshape({-1});
       const auto out = (fold_t == f).nonzero().reshape({-1});
-      fit_sets.push_back(std::make_unique<DMatrix>(x.index_select(0, in), y.index_select(0, in)));
-      held_sets.push_back(std::make_unique<DMatrix>(x.index_select(0, out)));
-      held_labels.push_back(y.index_select(0, out));
+      fit_sets[f] = std::make_unique<DMatrix>(x.index_select(0, in), y.index_select(0, in));
+      held_sets[f] = std::make_unique<DMatrix>(x.index_select(0, out));
+      held_labels[f] = y.index_select(0, out);
     }
     TpeOptions tpe;
     tpe.startup = static_cast<int>(o.get_int("startup"));
@@ -137,11 +145,15 @@ void GbmAttack::fit(const AttackData& train, const at::Tensor& is_member, Contex
       auto it = cache.find(p);
       if (it == cache.end()) {
         const auto params = params_of(space, p, balance, seed, threads);
-        double total = 0;
+        std::vector<double> losses(static_cast<std::size_t>(k), 0.0);
         for (int f = 0; f < k; ++f) {
+          if (!mine(f)) continue;
           Booster b(params, *fit_sets[f]);
-          total += metric_loss(metric, b.predict(*held_sets[f]), held_labels[f]);
+          losses[f] = metric_loss(metric, b.predict(*held_sets[f]), held_labels[f]);
         }
+        losses = sum_over_ranks(comm, std::move(losses));
+        double total = 0;
+        for (int f = 0; f < k; ++f) total += losses[f];
         it = cache.emplace(p, total / k).first;
       }
       trials.push_back({p, it->second});

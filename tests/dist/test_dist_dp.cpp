@@ -1,5 +1,6 @@
 // DP-SGD split across two loopback ranks against one process: the same Poisson batches, each rank
-// clipping its share, the clipped sums added before the (identically drawn) noise.
+// clipping its share, the clipped sums added before the (identically drawn) noise. And the gbm
+// attack's search, whose folds are split across the ranks.
 #include "harness.hpp"
 
 namespace panoramia {
@@ -13,6 +14,12 @@ TEST(DataParallel, TwoRanksOfDpSgdOnTheMlpEndWithTheWeightsOfOneProcess) {
 // share of a chunk can be empty).
 TEST(DataParallel, TwoRanksOfDpSgdOnATinyWideResNetEndWithTheWeightsOfOneProcess) {
   testing::expect_two_ranks_match_one("wrn-dp", "2");
+}
+
+// gbm: each point's cross-validation folds split across the ranks, the fold losses exchanged; the
+// search takes the same decisions, so the scores are the one-process ones exactly.
+TEST(DataParallel, TwoRanksSplitTheGbmSearchFoldsAndScoreAsOneProcess) {
+  EXPECT_EQ(testing::expect_two_ranks_match_one("gbm", "1", 1e-12), 0.0);
 }
 
 }  // namespace
