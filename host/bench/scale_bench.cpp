@@ -4,6 +4,7 @@
 // of this machine measured with LibTorch's mm on large square matrices at the same thread count.
 //
 //   scale_bench --threads T [--world N --rank R --master HOST:PORT] [--steps S] [--warmup W]
+//               [--batch B] [--latency ROUNDS]  (ROUNDS > 0: time small all-reduces instead)
 // scripts/bench-scale runs the three layouts of issue 8 and prints one table.
 #include <chrono>
 #include <iostream>
@@ -57,7 +58,7 @@ double sgemm_peak(std::int64_t n, int reps) {
 
 int main(int argc, char** argv) {
   dist::Options options;
-  int threads = 1, steps = 10, warmup = 2;
+  int threads = 1, steps = 10, warmup = 2, latency_rounds = 0;
   std::int64_t batch = 128;
   try {
     for (int i = 1; i + 1 < argc; i += 2) {
@@ -76,11 +77,23 @@ int main(int argc, char** argv) {
         warmup = std::stoi(value);
       else if (key == "--batch")
         batch = std::stoll(value);
+      else if (key == "--latency")
+        latency_rounds = std::stoi(value);
       else
         throw std::invalid_argument("unknown argument " + key);
     }
     set_threads(threads);
     auto comm = dist::connect(options);
+    if (latency_rounds > 0) {  // the time of one small blocking all-reduce (64 floats)
+      std::vector<at::Tensor> t{torch::ones({64})};
+      for (int i = 0; i < 10; ++i) comm->all_reduce_sum(t);
+      const auto t0 = clock_type::now();
+      for (int i = 0; i < latency_rounds; ++i) comm->all_reduce_sum(t);
+      const double us = std::chrono::duration<double, std::micro>(clock_type::now() - t0).count() /
+                        latency_rounds;
+      if (comm->rank() == 0) std::cout << fmt::format("all-reduce of 64 floats: {:.1f} us\n", us);
+      return 0;
+    }
     torch::manual_seed(1);
     wrn::WideResNetOptions o;
     o.depth = 16;
