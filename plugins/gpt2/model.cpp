@@ -1,7 +1,9 @@
 #include "model.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
+#include <string>
 
 #include <torch/torch.h>
 
@@ -34,6 +36,43 @@ void Gpt2Config::validate() const {
   need(dropout >= 0 && dropout < 1, "dropout must be in [0, 1)");
 }
 
+namespace {
+
+// The active DropoutShard's {global rows, begin, end}; global < 0: none.
+thread_local std::int64_t shard_rows[3] = {-1, 0, 0};
+
+}  // namespace
+
+DropoutShard::DropoutShard(std::int64_t global, std::int64_t begin, std::int64_t end) {
+  if (begin < 0 || begin > end || end > global)
+    throw std::invalid_argument("DropoutShard: rows [" + std::to_string(begin) + ", " +
+                                std::to_string(end) + ") of " + std::to_string(global));
+  std::copy(shard_rows, shard_rows + 3, previous_);
+  shard_rows[0] = global;
+  shard_rows[1] = begin;
+  shard_rows[2] = end;
+}
+
+DropoutShard::~DropoutShard() {
+  std::copy(previous_, previous_ + 3, shard_rows);
+}
+
+at::Tensor dropout(torch::nn::Dropout& layer, const at::Tensor& x) {
+  const double p = layer->options.p();
+  if (shard_rows[0] < 0 || !layer->is_training() || p <= 0) return layer->forward(x);
+  if (x.dim() == 0 || x.size(0) != shard_rows[2] - shard_rows[1])
+    throw std::logic_error("gpt2 dropout: an input of " + std::to_string(x.size(0)) +
+                           " rows in a data-parallel shard of " +
+                           std::to_string(shard_rows[2] - shard_rows[1]));
+  // As LibTorch's CPU dropout: a Bernoulli(1 - p) tensor from the default generator, scaled by
+  // 1 / (1 - p), drawn here for the whole global batch.
+  auto sizes = x.sizes().vec();
+  sizes[0] = shard_rows[0];
+  auto noise = at::empty(sizes, x.options()).bernoulli_(1 - p);
+  noise = noise.slice(0, shard_rows[1], shard_rows[2]).div_(1 - p);
+  return x * noise;
+}
+
 CausalSelfAttentionImpl::CausalSelfAttentionImpl(const Gpt2Config& c) : heads_(c.heads) {
   c_attn = register_module("c_attn", torch::nn::Linear(c.width, 3 * c.width));
   c_proj = register_module("c_proj", torch::nn::Linear(c.width, c.width));
@@ -64,9 +103,9 @@ at::Tensor CausalSelfAttentionImpl::forward(const at::Tensor& x, at::Tensor* cac
     const auto mask = torch::ones({t, past + t}, x.options().dtype(torch::kBool)).tril(past);
     att = att.masked_fill(mask.logical_not(), -std::numeric_limits<float>::infinity());
   }
-  att = attn_dropout(torch::softmax(att, -1));
+  att = dropout(attn_dropout, torch::softmax(att, -1));
   auto y = torch::matmul(att, v).transpose(1, 2).contiguous().view({b, t, c});
-  return resid_dropout(c_proj(y));
+  return dropout(resid_dropout, c_proj(y));
 }
 
 FeedForwardImpl::FeedForwardImpl(const Gpt2Config& c) {
@@ -76,7 +115,7 @@ FeedForwardImpl::FeedForwardImpl(const Gpt2Config& c) {
 }
 
 at::Tensor FeedForwardImpl::forward(const at::Tensor& x) {
-  return dropout(c_proj(torch::gelu(c_fc(x), "tanh")));
+  return gpt2::dropout(dropout, c_proj(torch::gelu(c_fc(x), "tanh")));
 }
 
 BlockImpl::BlockImpl(const Gpt2Config& c) {
@@ -114,7 +153,7 @@ at::Tensor Gpt2Impl::hidden(const at::Tensor& ids, KvCache* cache) {
                                 " positions exceeds the context length " +
                                 std::to_string(config_.context));
   const auto positions = torch::arange(past, past + t, ids.options().dtype(torch::kInt64));
-  auto x = drop(wte(ids) + wpe(positions).unsqueeze(0));
+  auto x = dropout(drop, wte(ids) + wpe(positions).unsqueeze(0));
   if (cache != nullptr) {
     cache->keys.resize(h->size());
     cache->values.resize(h->size());

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -68,8 +69,12 @@ void train_lm(Gpt2& model, const at::Tensor& train, const at::Tensor& validation
       const double lr = learning_rate(options, step, total);
       for (auto& group : optimizer->param_groups()) group.options().set_lr(lr);
       const auto index = order.slice(0, start, std::min(n, start + options.batch_size));
-      // Every rank draws the same batch and trains on its shard (one rank: all of it).
+      // Every rank draws the same batch and trains on its shard (one rank: all of it), with the
+      // global batch's dropout masks.
       const auto batch = dp.shard(train.index_select(0, index)).to(device);
+      const auto [first, last] = dp.shard_range(index.size(0));
+      std::optional<DropoutShard> masks;
+      if (dp.world_size() > 1) masks.emplace(index.size(0), first, last);
       optimizer->zero_grad();
       const auto loss = batch.size(0) > 0 ? lm_loss(model, batch) * dp.loss_weight(index.size(0))
                                           : torch::zeros({}, torch::kFloat32).to(device);

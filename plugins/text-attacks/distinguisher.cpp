@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <limits>
+#include <optional>
 
 #include <fmt/format.h>
 #include <torch/torch.h>
@@ -181,6 +182,9 @@ void TextDistinguisherAttack::fit(const AttackData& train, const at::Tensor& is_
         for (auto& group : optimizer.param_groups()) group.options().set_lr(lr_at(step));
       const auto idx = next_batch();
       const auto rows = dp.shard(idx);
+      const auto [first, last] = dp.shard_range(idx.size(0));
+      std::optional<gpt2::DropoutShard> masks;  // the global batch's dropout masks
+      if (dp.world_size() > 1) masks.emplace(idx.size(0), first, last);
       optimizer.zero_grad();
       const auto logits = net_->forward(xt.index_select(0, rows).to(device),
                                         st.index_select(0, rows).to(device), with_text);

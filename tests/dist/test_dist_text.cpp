@@ -5,7 +5,9 @@ namespace panoramia {
 namespace {
 
 // Both phases (side branch with Adam, everything with AdamW and its schedule), the validation
-// scoring and the final scores computed in shares across the ranks. Adam's first steps are about
+// scoring and the final scores computed in shares across the ranks; the GPT-2 backbone's dropout
+// (0.1) draws its masks for the global batch (gpt2::DropoutShard), so they are the one-process
+// masks. Adam's first steps are about
 // lr * sign(gradient): a gradient element that is zero up to rounding can move by up to lr in one
 // summation order and not in the other, at lr = 1e-3 and 20 steps the runs still agree to 2e-6.
 TEST(DataParallel, TwoRanksOfTheTextDistinguisherEndWithTheWeightsOfOneProcess) {
