@@ -1,8 +1,5 @@
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -14,6 +11,7 @@
 #include <thread>
 
 #include "commands.hpp"
+#include "dist/communicator.hpp"
 #include "plugin_error.hpp"
 
 extern char** environ;
@@ -31,23 +29,6 @@ on a free loopback port, or --port P). Each rank gets cores / N intra-op threads
 volatile std::sig_atomic_t g_signal = 0;
 void on_signal(int sig) {
   g_signal = sig;
-}
-
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) throw std::runtime_error("launch: cannot open a socket to find a free port");
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof(addr);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    ::close(fd);
-    throw std::runtime_error("launch: cannot bind a loopback port");
-  }
-  ::close(fd);
-  return ntohs(addr.sin_port);
 }
 
 int exit_code(int status) {
@@ -92,7 +73,7 @@ int cmd_launch(const std::vector<std::string>& args, const char* argv0) {
   }
   if (ranks < 1) throw UserError("launch: missing -n N (the number of ranks)");
   if (audit_args.empty()) throw UserError("launch: missing CONFIG (see 'panoramia launch --help')");
-  if (port == 0) port = free_port();
+  if (port == 0) port = dist::free_loopback_port();
 
   std::error_code ec;
   auto self = std::filesystem::read_symlink("/proc/self/exe", ec);

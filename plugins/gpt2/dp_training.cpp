@@ -39,18 +39,12 @@ void train_lm_dp(Gpt2& model, const at::Tensor& train, const at::Tensor& validat
     if (p.requires_grad()) params.push_back(p);
 
   const std::int64_t n = train.size(0);
-  dp::DpSgdOptions o;
-  o.clip_norm = dp_options.clip_norm;
-  o.dataset_size = n;
-  o.expected_batch = std::min(options.batch_size, n);
-  o.noise_multiplier = dp_options.noise_multiplier;
-  const double q = double(o.expected_batch) / double(n);
-  const std::int64_t steps_per_epoch = (n + o.expected_batch - 1) / o.expected_batch;
-  const std::int64_t total = steps_per_epoch * options.epochs;
-  if (dp_options.target_epsilon > 0 && total > 0)
-    o.noise_multiplier =
-        dp::noise_for_epsilon(dp_options.target_epsilon, dp_options.delta, q, total);
+  const auto o = dp::plan(n, options.batch_size, options.epochs, dp_options.noise_multiplier,
+                          dp_options.clip_norm, dp_options.target_epsilon, dp_options.delta);
   dp::DpSgd dp_sgd(params, o);
+  const double q = dp_sgd.sample_rate();
+  const std::int64_t steps_per_epoch = dp_sgd.steps_per_epoch();
+  const std::int64_t total = steps_per_epoch * options.epochs;
   auto optimizer = make_adamw(model, options);
   ctx.logger()->info(
       "{}: DP-SGD with noise multiplier {:.4f}{}, clip norm {}, sampling rate {:.6f} (expected "
@@ -105,18 +99,8 @@ void train_lm_dp(Gpt2& model, const at::Tensor& train, const at::Tensor& validat
   progress->finish();
   model->eval();
 
-  const auto spent = dp_sgd.spent(dp_options.delta);
   report = dp::DpReport{};
-  report.epsilon = spent.epsilon;
-  report.rdp_order = spent.order;
-  report.delta = dp_options.delta;
-  report.noise_multiplier = o.noise_multiplier;
-  report.clip_norm = o.clip_norm;
-  report.sample_rate = q;
-  report.target_epsilon = dp_options.target_epsilon;
-  report.expected_batch = o.expected_batch;
-  report.dataset_size = n;
-  report.steps = dp_sgd.accountant().steps();
+  dp::record_spent(dp_sgd, dp_options.delta, dp_options.target_epsilon, report);
   report.optimizer = "adamw";
   report.lr = options.lr;
   report.clipping = dp_options.clipping;

@@ -78,17 +78,11 @@ ClassifierRun train_dp(ImageClassifierImpl& net, const Normalization& normalizat
     if (p.requires_grad()) params.push_back(p);
   if (params.empty()) throw std::invalid_argument("the " + what + " has no trainable parameters");
 
-  dp::DpSgdOptions o;
-  o.clip_norm = options.clip_norm;
-  o.dataset_size = n;
-  o.expected_batch = std::min(recipe.batch_size, n);
-  o.noise_multiplier = options.noise_multiplier;
-  const double q = double(o.expected_batch) / double(n);
-  const std::int64_t steps_per_epoch = (n + o.expected_batch - 1) / o.expected_batch;
-  if (options.target_epsilon > 0)
-    o.noise_multiplier = dp::noise_for_epsilon(options.target_epsilon, options.delta, q,
-                                               recipe.epochs * steps_per_epoch);
+  const auto o = dp::plan(n, recipe.batch_size, recipe.epochs, options.noise_multiplier,
+                          options.clip_norm, options.target_epsilon, options.delta);
   dp::DpSgd dp_sgd(params, o);
+  const double q = dp_sgd.sample_rate();
+  const std::int64_t steps_per_epoch = dp_sgd.steps_per_epoch();
   auto optimizer = make_optimizer(params, recipe.optimizer);
   ctx.logger()->info(
       "{}: DP-SGD with noise multiplier {:.4f}{}, clip norm {}, sampling rate {:.6f} (expected "
@@ -183,17 +177,7 @@ ClassifierRun train_dp(ImageClassifierImpl& net, const Normalization& normalizat
     run.best_epoch = recipe.epochs;
   }
 
-  const auto spent = dp_sgd.spent(options.delta);
-  report.epsilon = spent.epsilon;
-  report.rdp_order = spent.order;
-  report.delta = options.delta;
-  report.noise_multiplier = o.noise_multiplier;
-  report.clip_norm = o.clip_norm;
-  report.sample_rate = q;
-  report.target_epsilon = options.target_epsilon;
-  report.expected_batch = o.expected_batch;
-  report.dataset_size = n;
-  report.steps = dp_sgd.accountant().steps();
+  dp::record_spent(dp_sgd, options.delta, options.target_epsilon, report);
   report.optimizer = recipe.optimizer.name;
   report.lr = recipe.optimizer.lr;
   report.clipping = options.clipping;

@@ -62,18 +62,12 @@ TrainResult train_dp(Mlp& net, const torch::Tensor& x, const torch::Tensor& y,
   if (!dp::is_linear_stack(stack))
     throw std::logic_error("the mlp's layer stack is not made of Linear layers");
 
-  dp::DpSgdOptions o;
-  o.clip_norm = options.clip_norm;
-  o.dataset_size = n;
-  o.expected_batch = std::min(options.base.batch_size, n);
-  o.noise_multiplier = options.noise_multiplier;
-  const double q = double(o.expected_batch) / double(n);
-  const int64_t steps_per_epoch = (n + o.expected_batch - 1) / o.expected_batch;
-  if (options.target_epsilon > 0)
-    o.noise_multiplier = dp::noise_for_epsilon(options.target_epsilon, options.delta, q,
-                                               options.base.epochs * steps_per_epoch);
+  const auto o = dp::plan(n, options.base.batch_size, options.base.epochs, options.noise_multiplier,
+                          options.clip_norm, options.target_epsilon, options.delta);
   const auto params = stack->parameters();
   dp::DpSgd dp_sgd(params, o);
+  const double q = dp_sgd.sample_rate();
+  const int64_t steps_per_epoch = dp_sgd.steps_per_epoch();
   auto optimizer = dp::make_optimizer(options.optimizer, params, options.lr);
   ctx.logger()->info(
       "mlp: DP-SGD with noise multiplier {:.4f}{}, clip norm {}, sampling rate {:.6f} "
@@ -112,17 +106,7 @@ TrainResult train_dp(Mlp& net, const torch::Tensor& x, const torch::Tensor& y,
   };
   auto result = train_epochs(net, epoch, x_val, y_val, options.base, ctx, "training the mlp (DP)");
 
-  const auto spent = dp_sgd.spent(options.delta);
-  report.epsilon = spent.epsilon;
-  report.rdp_order = spent.order;
-  report.delta = options.delta;
-  report.noise_multiplier = o.noise_multiplier;
-  report.clip_norm = o.clip_norm;
-  report.sample_rate = q;
-  report.target_epsilon = options.target_epsilon;
-  report.expected_batch = o.expected_batch;
-  report.dataset_size = n;
-  report.steps = dp_sgd.accountant().steps();
+  dp::record_spent(dp_sgd, options.delta, options.target_epsilon, report);
   report.optimizer = options.optimizer;
   report.lr = options.lr;
   ctx.logger()->info(

@@ -20,7 +20,7 @@
 #include <torch/torch.h>
 
 #include "../host/test_util.hpp"
-#include "launch_port.hpp"
+#include "dist/communicator.hpp"
 
 extern char** environ;
 
@@ -90,7 +90,7 @@ inline double expect_two_ranks_match_one(const std::string& model, const std::st
   const int one_code = wait_for(one, std::chrono::seconds(600));
   EXPECT_EQ(one_code, 0) << read_file(dir / "one.log");
   if (one_code != 0) return -1;
-  const std::string master = "127.0.0.1:" + std::to_string(testing::free_port());
+  const std::string master = "127.0.0.1:" + std::to_string(dist::free_loopback_port());
   std::vector<Child> ranks;
   for (int r = 0; r < 2; ++r)
     ranks.push_back(

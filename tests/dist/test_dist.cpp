@@ -19,8 +19,8 @@
 #include <torch/torch.h>
 
 #include "../host/test_util.hpp"
+#include "dist/communicator.hpp"
 #include "harness.hpp"
-#include "launch_port.hpp"
 
 extern char** environ;
 
@@ -48,7 +48,7 @@ TEST(DataParallel, SynchronisedBatchNormEqualsBatchNormOverTheWholeBatch) {
 // tensors into one another), whatever their types, and writes into non-contiguous views.
 TEST(Communicator, SumsEachTensorOfACallOverTheRanks) {
   TempDir dir;
-  const std::string master = "127.0.0.1:" + std::to_string(testing::free_port());
+  const std::string master = "127.0.0.1:" + std::to_string(dist::free_loopback_port());
   std::vector<Child> ranks;
   for (int r = 0; r < 2; ++r)
     ranks.push_back(
@@ -77,7 +77,7 @@ struct StopOutcome {
 
 StopOutcome stop_rank_one(int signal, const std::string& timeout) {
   TempDir dir;
-  const std::string master = "127.0.0.1:" + std::to_string(testing::free_port());
+  const std::string master = "127.0.0.1:" + std::to_string(dist::free_loopback_port());
   std::vector<Child> ranks;
   for (int r = 0; r < 2; ++r)
     ranks.push_back(spawn({"--model", "mlp", "--epochs", "100000", "--timeout", timeout, "--world",

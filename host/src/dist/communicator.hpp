@@ -27,4 +27,8 @@ void parse_master(const std::string& text, Options& options);
 /// timeout passes; throws std::runtime_error naming the master then). One rank: no network at all.
 std::unique_ptr<Communicator> connect(const Options& options);
 
+/// A loopback TCP port free right now (the OS picks it), for a local rendezvous; throws
+/// std::runtime_error when no socket can be bound.
+int free_loopback_port();
+
 }  // namespace panoramia::dist

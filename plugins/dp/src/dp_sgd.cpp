@@ -1,5 +1,6 @@
 #include "dp/dp_sgd.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include <torch/torch.h>
@@ -54,6 +55,21 @@ DpSgd::DpSgd(std::vector<torch::Tensor> parameters, const DpSgdOptions& options,
                                 std::to_string(options.dataset_size) + "], got " +
                                 std::to_string(options.expected_batch));
   q_ = double(options.expected_batch) / double(options.dataset_size);
+}
+
+DpSgdOptions plan(int64_t n, int64_t batch, int64_t epochs, double noise_multiplier,
+                  double clip_norm, double target_epsilon, double delta) {
+  DpSgdOptions o;
+  o.clip_norm = clip_norm;
+  o.dataset_size = n;
+  o.expected_batch = std::min(batch, n);
+  o.noise_multiplier = noise_multiplier;
+  if (target_epsilon > 0 && n > 0 && o.expected_batch > 0) {
+    const double q = double(o.expected_batch) / double(n);
+    const int64_t steps = epochs * ((n + o.expected_batch - 1) / o.expected_batch);
+    if (steps > 0) o.noise_multiplier = noise_for_epsilon(target_epsilon, delta, q, steps);
+  }
+  return o;
 }
 
 int64_t DpSgd::steps_per_epoch() const {

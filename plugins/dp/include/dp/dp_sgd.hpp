@@ -26,6 +26,12 @@ struct DpSgdOptions {
   int64_t expected_batch = 0;     // q·N; the sampling rate is q = expected_batch / N
 };
 
+/// The options of a DP-SGD run over `n` examples for `epochs` epochs: expected batch min(batch, n),
+/// and the noise multiplier solved for `target_epsilon` at `delta` over all the run's steps when
+/// target_epsilon > 0 (and the run has steps), else `noise_multiplier`.
+DpSgdOptions plan(int64_t n, int64_t batch, int64_t epochs, double noise_multiplier,
+                  double clip_norm, double target_epsilon, double delta);
+
 /// Poisson subsampling of {0, ..., n-1}: each index independently with probability `q`, drawn from
 /// `generator`; returns the chosen indices (int64, ascending, possibly empty).
 torch::Tensor poisson_sample(int64_t n, double q, at::Generator& generator);
@@ -71,5 +77,24 @@ class DpSgd {
   double q_;
   RdpAccountant accountant_;
 };
+
+/// Copies what `dp_sgd`'s run spent and how it was set up into a report (dp::DpReport or a
+/// plugin's own report with the same fields): ε at `delta`, the RDP order, σ, C, q, the expected
+/// batch, N, the steps taken and the target ε (0: none).
+template <typename Report>
+void record_spent(const DpSgd& dp_sgd, double delta, double target_epsilon, Report& report) {
+  const auto spent = dp_sgd.spent(delta);
+  const auto& o = dp_sgd.options();
+  report.epsilon = spent.epsilon;
+  report.rdp_order = spent.order;
+  report.delta = delta;
+  report.noise_multiplier = o.noise_multiplier;
+  report.clip_norm = o.clip_norm;
+  report.sample_rate = dp_sgd.sample_rate();
+  report.target_epsilon = target_epsilon;
+  report.expected_batch = o.expected_batch;
+  report.dataset_size = o.dataset_size;
+  report.steps = dp_sgd.accountant().steps();
+}
 
 }  // namespace panoramia::dp
