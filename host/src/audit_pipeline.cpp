@@ -11,6 +11,7 @@
 #include "plugin_error.hpp"
 #include "results_db.hpp"
 #include "results_io.hpp"
+#include "stats/fdp.hpp"
 #include "stats/o1.hpp"
 
 namespace panoramia {
@@ -49,6 +50,8 @@ AuditPipeline::AuditPipeline(const ResolvedConfig& config, const PluginRegistry&
       logger_(std::move(logger)),
       communicator_(communicator),
       seed_(static_cast<std::uint64_t>(config.section("audit").host.get_int("seed"))),
+      model_seed_(seed_),
+      attack_seed_(seed_),
       device_(torch::kCPU) {
   const std::string device = config.section("audit").host.get_string("device");
   if (device == "cuda" || (device == "auto" && torch::cuda::is_available())) {
@@ -68,12 +71,20 @@ HostContext& AuditPipeline::context(const std::string& section, const std::strin
                           ? "[%H:%M:%S] [rank " + std::to_string(communicator_.rank()) +
                                 "] [%l] [%n] %v"
                           : "[%H:%M:%S] [%l] [%n] %v");
+  const std::uint64_t seed = section_seed(section);
   contexts_.push_back(std::make_unique<HostContext>(
-      s.plugin_options, logger, derive_seed(seed_, stage), work_dir, device_, &communicator_));
+      s.plugin_options, logger, derive_seed(seed, stage), work_dir, device_, &communicator_));
   // LibTorch's global generator (used by default module initialisation) starts from a random seed
   // in this build: seed it per stage so that plugins relying on it are reproducible too.
-  torch::manual_seed(derive_seed(seed_, stage + ":global"));
+  torch::manual_seed(derive_seed(seed, stage + ":global"));
   return *contexts_.back();
+}
+
+std::uint64_t AuditPipeline::section_seed(const std::string& section) const {
+  if (section == "target" || section == "helper") return model_seed_;
+  if (section == "generator") return repeat_generator_ ? model_seed_ : seed_;
+  if (section == "attack" || section == "featurizer") return attack_seed_;
+  return seed_;
 }
 
 std::string AuditPipeline::plugin_key(const std::string& section) const {
@@ -84,33 +95,70 @@ std::string AuditPipeline::plugin_key(const std::string& section) const {
       .add(s.plugin)
       .add(plugin ? plugin->version : "")
       .add(config_.section_text(section));
-  h.add(seed_);
+  h.add(section_seed(section));
   return h.hex();
 }
 
 stats::AuditSummary AuditPipeline::run(std::vector<MetricRecord>& extra_metrics,
-                                       std::vector<ScoreColumn>& scores) {
+                                       std::vector<ScoreColumn>& scores,
+                                       std::vector<Repetition>& repetitions) {
+  const auto& repeat = config_.section("repeat").host;
+  const std::int64_t target_seeds = repeat.get_int("target_seeds");
+  const std::int64_t game_seeds = repeat.get_int("game_seeds");
+  if (target_seeds < 1 || target_seeds > 1000 || game_seeds < 1 || game_seeds > 1000)
+    throw UserError("[repeat] target_seeds and game_seeds must lie in [1, 1000], got " +
+                    std::to_string(target_seeds) + " and " + std::to_string(game_seeds));
+  repeat_generator_ = repeat.get_bool("generator");
   load_data();
   split_data();
-  generate();
-  train_target();
-  train_helper();
+  stats::AuditSummary first;
+  for (target_rep_ = 0; target_rep_ < target_seeds; ++target_rep_) {
+    model_seed_ =
+        target_rep_ == 0 ? seed_ : derive_seed(seed_, "target-seed:" + std::to_string(target_rep_));
+    if (target_rep_ == 0 || repeat_generator_) generate();
+    train_target();
+    train_helper();
+    for (game_rep_ = 0; game_rep_ < game_seeds; ++game_rep_) {
+      attack_seed_ =
+          game_rep_ == 0 ? seed_ : derive_seed(seed_, "game-seed:" + std::to_string(game_rep_));
+      const bool primary = target_rep_ == 0 && game_rep_ == 0;
+      const std::string label =
+          "t" + std::to_string(target_rep_ + 1) + "g" + std::to_string(game_rep_ + 1);
+      if (target_seeds * game_seeds > 1)
+        logger_->info("repetition {} of {}: target seed {} of {}, game {} of {}",
+                      target_rep_ * game_seeds + game_rep_ + 1, target_seeds * game_seeds,
+                      target_rep_ + 1, target_seeds, game_rep_ + 1, game_seeds);
+      std::vector<MetricRecord> metrics;
+      std::vector<ScoreColumn> game_scores;
+      stats::AuditSummary summary = play_game(metrics, game_scores);
+      Repetition rep{label, summary_metrics(summary)};
+      rep.metrics.insert(rep.metrics.end(), metrics.begin(), metrics.end());
+      repetitions.push_back(std::move(rep));
+      if (primary) {
+        first = std::move(summary);
+        extra_metrics = std::move(metrics);
+        scores = std::move(game_scores);
+      }
+    }
+  }
+  return first;
+}
+
+stats::AuditSummary AuditPipeline::play_game(std::vector<MetricRecord>& metrics,
+                                             std::vector<ScoreColumn>& scores) {
   build_game();
   compute_signals();
-  closeness(extra_metrics);
-
+  if (target_rep_ == 0 && game_rep_ == 0) closeness(metrics);
   stats::AuditSummary summary = play("", "train", "test", scores);
-  const bool real = sets_.count("real-test") != 0;
-  stats::AuditSummary real_summary;
-  if (real) {
-    real_summary = play("real/", "real-train", "real-test", scores);
+  if (sets_.count("real-test") != 0) {
+    const stats::AuditSummary real_summary = play("real/", "real-train", "real-test", scores);
     for (auto& m : summary_metrics(real_summary)) {
       m.attack = "real/" + m.attack;
-      extra_metrics.push_back(std::move(m));
+      metrics.push_back(std::move(m));
     }
   }
   std::map<std::string, double> o1_eps;
-  if (sets_.count("canaries")) o1(extra_metrics, o1_eps);
+  if (sets_.count("canaries")) o1(metrics, o1_eps);
   return summary;
 }
 
@@ -137,7 +185,10 @@ stats::AuditSummary AuditPipeline::play(const std::string& prefix, const std::st
                                                                : stats::BoundSearch::kReference;
   options.confidence = audit.get_double("confidence");
   options.measurements = 2;
-  return stats::summarize(table, options);
+  stats::AuditSummary summary = stats::summarize(table, options);
+  for (const std::string& warning : summary.warnings)
+    logger_->warn("{}{}", prefix.empty() ? "" : prefix + " game: ", warning);
+  return summary;
 }
 
 void AuditPipeline::load_data() {
@@ -303,16 +354,9 @@ void AuditPipeline::train_helper() {
 }
 
 void AuditPipeline::build_game() {
+  sets_.clear();
   const std::int64_t n_atr = split_.attack_train.size(0);
   const std::int64_t n_ate = split_.attack_test.size(0);
-  // Attack training: every attack-train member and as many synthetic samples (disjoint from the
-  // helper's), labelled 1 and 0.
-  const Batch synth_train = select_rows(synthetic_, range(n_helper_, n_helper_ + n_atr));
-  const Batch members_train = select_rows(data_, split_.attack_train);
-  sets_["train"] = AttackSet{concat(members_train, synth_train),
-                             torch::cat({torch::ones({n_atr}), torch::zeros({n_atr})})};
-
-  // The test game: m fair coins; slot i holds real member i on heads, generated sample i on tails.
   const auto& game = config_.section("game").host;
   std::int64_t m = game.get_int("m");
   if (m < 0 || m > n_ate)
@@ -320,19 +364,45 @@ void AuditPipeline::build_game() {
                     " attack-test members (and as many generated samples) are available");
   if (m == 0) m = n_ate;
   const std::int64_t game_seed = game.get_int("seed");
-  auto gen = at::make_generator<at::CPUGeneratorImpl>(
-      game_seed >= 0 ? static_cast<std::uint64_t>(game_seed) : derive_seed(seed_, "game"));
+  std::uint64_t coin_seed =
+      game_seed >= 0 ? static_cast<std::uint64_t>(game_seed) : derive_seed(seed_, "game");
+  // The pools of the game: attack-train and attack-test members, the synthetic samples beyond the
+  // helper's (attack-training ones first, then the test's), the held-out real non-members.
+  at::Tensor atr = split_.attack_train, ate = split_.attack_test;
+  at::Tensor synthetic = range(n_helper_, n_helper_ + n_atr + n_ate);
+  at::Tensor held_out = split_.target_validation;
+  if (game_rep_ > 0) {
+    // A game repetition redraws which members train the attacks and which are tested, which
+    // synthetic and held-out samples go where, and the coins; the models stay as they are.
+    const std::string rep = std::to_string(game_rep_);
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(derive_seed(coin_seed, "repetition:" + rep));
+    const auto pool = torch::cat({atr, ate});
+    const auto order = pool.index({torch::randperm(pool.size(0), gen, torch::kInt64)});
+    atr = order.slice(0, 0, n_atr);
+    ate = order.slice(0, n_atr);
+    synthetic = synthetic.index({torch::randperm(synthetic.size(0), gen, torch::kInt64)});
+    held_out = held_out.index({torch::randperm(held_out.size(0), gen, torch::kInt64)});
+    coin_seed = derive_seed(coin_seed, "repetition-coins:" + rep);
+  }
+  // Attack training: every attack-train member and as many synthetic samples (disjoint from the
+  // helper's), labelled 1 and 0.
+  const Batch synth_train = select_rows(synthetic_, synthetic.slice(0, 0, n_atr));
+  const Batch members_train = select_rows(data_, atr);
+  sets_["train"] = AttackSet{concat(members_train, synth_train),
+                             torch::cat({torch::ones({n_atr}), torch::zeros({n_atr})})};
+
+  // The test game: m fair coins; slot i holds real member i on heads, generated sample i on tails.
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(coin_seed);
   const auto coins =
       torch::bernoulli(torch::full({m}, 0.5, torch::kFloat64), gen).to(torch::kInt64);
-  const Batch real = select_rows(data_, split_.attack_test.slice(0, 0, m));
-  const Batch fake = select_rows(synthetic_, range(n_helper_ + n_atr, n_helper_ + n_atr + m));
+  const Batch real = select_rows(data_, ate.slice(0, 0, m));
+  const Batch fake = select_rows(synthetic_, synthetic.slice(0, n_atr, n_atr + m));
   const auto pick = range(0, m) + (1 - coins) * m;
   sets_["test"] = AttackSet{select_rows(concat(real, fake), pick), coins.to(torch::kFloat32)};
 
   // The same game with real held-out non-members (c = 0: {eps+c}_lb bounds eps itself).
   const std::string nonmembers = game.get_string("nonmembers");
   if (nonmembers == "both") {
-    const auto& held_out = split_.target_validation;
     const std::int64_t m_real = std::min(m, held_out.size(0) - n_atr);
     if (m_real < 1)
       throw UserError("[game] nonmembers = both needs more held-out data than the " +
@@ -344,7 +414,7 @@ void AuditPipeline::build_game() {
                   torch::cat({torch::ones({n_atr}), torch::zeros({n_atr})})};
     const auto real_coins = coins.slice(0, 0, m_real);
     const Batch out = select_rows(data_, held_out.slice(0, n_atr, n_atr + m_real));
-    const Batch in = select_rows(data_, split_.attack_test.slice(0, 0, m_real));
+    const Batch in = select_rows(data_, ate.slice(0, 0, m_real));
     sets_["real-test"] =
         AttackSet{select_rows(concat(in, out), range(0, m_real) + (1 - real_coins) * m_real),
                   real_coins.to(torch::kFloat32)};
@@ -355,6 +425,7 @@ void AuditPipeline::build_game() {
   Hasher h;
   h.add(generator_key_).add(split_.key).add(static_cast<std::uint64_t>(m));
   h.add(static_cast<std::uint64_t>(game_seed)).add(seed_).add(nonmembers);
+  if (game_rep_ > 0) h.add("repetition").add(static_cast<std::uint64_t>(game_rep_));
   game_key_ = h.hex();
   logger_->info("game: m = {} slots, {} members", m, coins.sum().item<std::int64_t>());
 }
@@ -484,10 +555,47 @@ void AuditPipeline::o1(std::vector<MetricRecord>& metrics,
                                                      {"optimistic", r.optimistic ? 1.0 : 0.0}})
       metrics.push_back(MetricRecord{attack, name, value, {}, {}});
     eps_lb[v] = r.eps_lb;
+    fdp(losses, member, options, o.get_double("fdp_delta"), v, metrics);
     logger_->info("O(1) {} ({}): eps_lb = {:.4f} from r = {}, v = {} of m = {} canaries{}", v,
                   stats::to_string(options.selection), r.eps_lb, r.r, r.v, r.m,
                   r.optimistic ? " (optimistic: no correction for the selection)" : "");
   }
+}
+
+void AuditPipeline::fdp(const std::vector<double>& losses, const std::vector<int>& member,
+                        const stats::O1Options& o1, double delta, const std::string& variant,
+                        std::vector<MetricRecord>& metrics) const {
+  // Same canaries, guesses and selection rule as O(1); the reference rule (uncorrected) has no
+  // f-DP counterpart, so it is audited with the Bonferroni grid.
+  stats::FdpOptions options;
+  options.selection =
+      o1.selection == stats::O1Selection::kReference ? stats::O1Selection::kBonferroni : o1.selection;
+  options.confidence = o1.confidence;
+  options.delta = delta;
+  options.k_plus = o1.k_plus;
+  options.k_minus = o1.k_minus;
+  options.grid = o1.grid;
+  options.split_seed = o1.split_seed;
+  stats::FdpResult r;
+  try {
+    r = stats::fdp_audit(losses, member, options);
+  } catch (const std::invalid_argument& e) {
+    throw UserError(std::string("[o1] f-DP audit: ") + e.what());
+  }
+  const std::string attack = "fdp/" + variant;
+  for (const auto& [name, value] :
+       std::vector<std::pair<std::string, double>>{{"mu_lb", r.mu_lb},
+                                                   {"eps_lb", r.eps_lb},
+                                                   {"delta", r.delta},
+                                                   {"m", double(r.m)},
+                                                   {"r", double(r.r)},
+                                                   {"v", double(r.v)},
+                                                   {"level", r.level},
+                                                   {"tests", double(r.tests)},
+                                                   {"saturated", r.saturated ? 1.0 : 0.0}})
+    metrics.push_back(MetricRecord{attack, name, value, {}, {}});
+  logger_->info("f-DP one-run {}: mu_lb = {:.4f} (Gaussian DP), eps_lb = {:.4f} at delta {:g} from r = {}, v = {} of m = {}",
+                variant, r.mu_lb, r.eps_lb, r.delta, r.r, r.v, r.m);
 }
 
 void AuditPipeline::closeness(std::vector<MetricRecord>& metrics) const {

@@ -10,7 +10,10 @@
 #include "config.hpp"
 #include "context_impl.hpp"
 #include "plugin_registry.hpp"
+#include "repetitions.hpp"
+#include "results_db.hpp"
 #include "stage_cache.hpp"
+#include "stats/o1.hpp"
 #include "stats/summary.hpp"
 
 namespace panoramia {
@@ -36,16 +39,25 @@ class AuditPipeline {
                 std::filesystem::path workdir, StageCache& cache,
                 std::shared_ptr<spdlog::logger> logger, Communicator& communicator);
 
-  /// Runs every stage. Returns the summary of the generated-non-member game; the real-non-member
-  /// game and the O(1) audit (when configured) add their metrics and scores with the prefixes
-  /// "real/" and "o1/".
-  stats::AuditSummary run(std::vector<struct MetricRecord>& extra_metrics,
-                          std::vector<struct ScoreColumn>& scores);
+  /// Runs every stage, once per repetition of `[repeat]` (target seeds × game seeds; the first is
+  /// the configured audit). Returns the first repetition's summary of the generated-non-member
+  /// game; its real-non-member game and O(1) audit (when configured) add their metrics and scores
+  /// with the prefixes "real/" and "o1/". `repetitions` gets every repetition's metrics (the first
+  /// included), labelled t<i>g<j>. A killed grid resumes at the first unfinished repetition: each
+  /// repetition's stages are cached under keys that include its seeds.
+  stats::AuditSummary run(std::vector<MetricRecord>& extra_metrics,
+                          std::vector<ScoreColumn>& scores, std::vector<Repetition>& repetitions);
 
  private:
   HostContext& context(const std::string& section, const std::string& stage,
                        const std::filesystem::path& work_dir);
   std::string plugin_key(const std::string& section) const;
+  /// The seed a section's stages derive from: the audit seed, except for the target, helper (and
+  /// generator, when repeated) of a target repetition > 0 and the attacks of a game repetition > 0.
+  std::uint64_t section_seed(const std::string& section) const;
+  /// One game on the current models: the generated-non-member game, the real one and O(1).
+  stats::AuditSummary play_game(std::vector<MetricRecord>& metrics,
+                                std::vector<ScoreColumn>& scores);
 
   void load_data();
   void split_data();
@@ -59,6 +71,9 @@ class AuditPipeline {
   stats::AuditSummary play(const std::string& prefix, const std::string& train_set,
                            const std::string& test_set, std::vector<ScoreColumn>& scores);
   void o1(std::vector<MetricRecord>& metrics, std::map<std::string, double>& eps_lb) const;
+  void fdp(const std::vector<double>& losses, const std::vector<int>& member,
+           const stats::O1Options& o1, double delta, const std::string& variant,
+           std::vector<MetricRecord>& metrics) const;
   void closeness(std::vector<MetricRecord>& metrics) const;
 
   const ResolvedConfig& config_;
@@ -68,6 +83,10 @@ class AuditPipeline {
   std::shared_ptr<spdlog::logger> logger_;
   Communicator& communicator_;
   std::uint64_t seed_;
+  // The current repetition (0, 0 is the configured audit) and the seeds it draws from.
+  std::int64_t target_rep_ = 0, game_rep_ = 0;
+  std::uint64_t model_seed_ = 0, attack_seed_ = 0;
+  bool repeat_generator_ = false;
   c10::Device device_;
   std::deque<std::unique_ptr<HostContext>> contexts_;  // outlive every plugin object
 

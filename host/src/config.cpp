@@ -201,7 +201,19 @@ const std::vector<SectionSchema>& config_schema() {
         key("grid", T::kDoubleList, "0,0.01,0.02,0.05,0.1,0.2,0.3,0.5",
             "bonferroni/split: candidate k+ and k- as fractions of the canaries"),
         key("confidence", T::kDouble, "0.95", "confidence of the O(1) bound"),
-        key("delta", T::kDouble, "0", "the target's DP delta in Steinke's p-value")}},
+        key("delta", T::kDouble, "0", "the target's DP delta in Steinke's p-value"),
+        key("fdp_delta", T::kDouble, "1e-5",
+            "the delta at which the f-DP one-run audit's Gaussian mu_lb is converted to eps")}},
+      {"repeat",
+       std::nullopt,
+       false,
+       {key("target_seeds", T::kInt, "1",
+            "trainings of the target and helper with different seeds (1: the configured one)"),
+        key("game_seeds", T::kInt, "1",
+            "games per training: each redraws the attack-train/test selection and the coins and "
+            "retrains the attacks on the cached models (1: the configured game)"),
+        key("generator", T::kBool, "false",
+            "target repetitions also retrain the generator with their seed")}},
   };
   return schema;
 }

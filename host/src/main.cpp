@@ -180,7 +180,10 @@ int cmd_stats(const std::vector<std::string>& args) {
       "mode", po::value<std::string>()->default_value("reference"), "thresholds: reference or all")(
       "search", po::value<std::string>()->default_value("reference"),
       "bound search: reference or exact")("confidence", po::value<double>()->default_value(0.95),
-                                          "joint confidence");
+                                          "joint confidence")(
+      "null-permutations", po::value<int>()->default_value(-1),
+      "label permutations of the null check per column (0: off; -1: 100, or 20 in all mode above "
+      "20000 rows)");
   const auto vm = parse(args, opts, {});
   if (vm.count("help")) {
     std::cout << "usage: panoramia stats --csv FILE [options]\n" << opts;
@@ -197,13 +200,21 @@ int cmd_stats(const std::vector<std::string>& args) {
   options.mode = mode == "all" ? stats::ThresholdMode::kAll : stats::ThresholdMode::kReference;
   options.search = search == "exact" ? stats::BoundSearch::kExact : stats::BoundSearch::kReference;
   options.confidence = vm["confidence"].as<double>();
+  if (!(options.confidence > 0 && options.confidence < 1))
+    throw UserError("--confidence must lie strictly between 0 and 1, got " +
+                    std::to_string(options.confidence));
+  stats::CheckOptions checks;
+  checks.null_permutations = vm["null-permutations"].as<int>();
+  if (checks.null_permutations < -1 || checks.null_permutations > 100000)
+    throw UserError("--null-permutations must be -1 (the default) or lie in [0, 100000], got " +
+                    std::to_string(checks.null_permutations));
   stats::ScoreTable table;
   try {
     table = stats::read_score_csv(vm["csv"].as<std::string>());
   } catch (const std::runtime_error& e) {
     throw UserError(e.what());
   }
-  const auto summary = stats::summarize(table, options);
+  const auto summary = stats::summarize(table, options, checks);
   if (vm["json"].as<bool>())
     std::cout << stats::summary_to_json(summary).dump(2) << "\n";
   else

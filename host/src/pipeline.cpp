@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "audit_pipeline.hpp"
+#include "repetitions.hpp"
 #include "plugin_error.hpp"
 #include "results_db.hpp"
 #include "results_io.hpp"
@@ -71,9 +72,10 @@ AuditOutcome run_audit(const AuditRequest& request, const std::shared_ptr<spdlog
     AuditPipeline pipeline(config, registry, workdir, cache, logger, *communicator);
     std::vector<MetricRecord> metrics;
     std::vector<ScoreColumn> scores;
+    std::vector<Repetition> repetitions;
     AuditOutcome outcome;
     outcome.rank = rank;
-    outcome.summary = pipeline.run(metrics, scores);
+    outcome.summary = pipeline.run(metrics, scores, repetitions);
     outcome.workdir = workdir;
     return outcome;
   }
@@ -100,9 +102,14 @@ AuditOutcome run_audit(const AuditRequest& request, const std::shared_ptr<spdlog
     AuditPipeline pipeline(config, registry, workdir, cache, logger, *communicator);
     std::vector<MetricRecord> metrics;
     std::vector<ScoreColumn> scores;
+    std::vector<Repetition> repetitions;
     AuditOutcome outcome;
-    outcome.summary = pipeline.run(metrics, scores);
+    outcome.summary = pipeline.run(metrics, scores, repetitions);
     for (auto& m : summary_metrics(outcome.summary)) metrics.push_back(std::move(m));
+    const auto& repeat = config.section("repeat").host;
+    for (auto& m : repetition_metrics(repetitions, repeat.get_int("target_seeds"),
+                                      repeat.get_int("game_seeds")))
+      metrics.push_back(std::move(m));
     db.store_results(run, metrics, scores, summary_curves(outcome.summary));
     db.finish_run(run, "completed");
     outcome.run = run;

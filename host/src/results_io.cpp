@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "plugin_error.hpp"
+#include "repetitions.hpp"
 
 namespace panoramia {
 namespace {
@@ -17,6 +18,88 @@ std::string fpr_name(double fpr) {
   std::ostringstream s;
   s << "tpr_at_fpr_" << fpr;
   return s.str();
+}
+
+using MetricsByAttack = std::map<std::string, std::map<std::string, double>>;
+
+// The null and saturation checks of the generated-non-member game, as stored.
+std::string format_checks(MetricsByAttack& by_attack, const std::vector<MeasurementRow>& rows) {
+  std::ostringstream out;
+  std::vector<std::string> warnings;
+  char line[256];
+  bool header = false;
+  for (const auto& row : rows) {
+    auto& m = by_attack[row.column];
+    if (!m.count("max_bound")) continue;  // stored before the checks existed
+    if (!header) {
+      out << "\nchecks (null: the same sweep on random permutations of the member labels):\n";
+      std::snprintf(line, sizeof line, "  %-22s %9s %9s %9s %9s  %s\n", "column", "bound",
+                    "null p95", "null max", "max bound", "verdict");
+      out << line;
+      header = true;
+    }
+    const bool has_null = m.count("null_permutations") != 0;
+    std::string verdict = !has_null ? "-" : m["above_null"] > 0 ? "signal" : "no signal";
+    if (m["saturated"] > 0) verdict += ", saturated";
+    std::snprintf(line, sizeof line, "  %-22s %9.4f %9.4f %9.4f %9.4f  %s\n", row.column.c_str(),
+                  row.bound, m["null_p95"], m["null_max"], m["max_bound"], verdict.c_str());
+    out << line;
+    const char* what = row.baseline ? "c_lb" : "{eps+c}_lb";
+    if (has_null && m["above_null"] == 0) {
+      std::snprintf(line, sizeof line,
+                    "%s: %s = %.4f is not above the null's 95th percentile %.4f (%.0f label "
+                    "permutations): no membership signal, the audit could not see anything here",
+                    row.column.c_str(), what, row.bound, m["null_p95"], m["null_permutations"]);
+      warnings.emplace_back(line);
+    }
+    if (m["saturated"] > 0 && row.baseline) {
+      std::snprintf(line, sizeof line,
+                    "c_lb = %.4f (AUC %.4f) is saturated (largest attainable %.4f): eps_tilde "
+                    "cannot be read at this generator quality; read the real-non-member game "
+                    "([game] nonmembers = both)",
+                    row.bound, row.auc, m["max_bound"]);
+      warnings.emplace_back(line);
+    } else if (m["saturated"] > 0) {
+      std::snprintf(line, sizeof line,
+                    "%s: {eps+c}_lb = %.4f is within 10%% of the largest attainable %.4f at this "
+                    "m: it only says \"at least this much\"",
+                    row.column.c_str(), row.bound, m["max_bound"]);
+      warnings.emplace_back(line);
+    }
+  }
+  for (const auto& w : warnings) out << "  warning: " << w << "\n";
+  return out.str();
+}
+
+// The spread of every repeated measurement: mean, sd, the 95% t interval and each value.
+std::string format_repetitions(const std::vector<MetricRecord>& stored,
+                               std::map<std::string, double>& audit) {
+  if (audit["repetitions"] < 2) return "";
+  std::ostringstream out;
+  char line[512];
+  std::snprintf(line, sizeof line,
+                "\nrepetitions: %.0f target seeds x %.0f games = %.0f; mean, standard deviation "
+                "and 95%% t interval of the mean over the repetitions (quote the interval, not one "
+                "seed's value):\n",
+                audit["target_seeds"], audit["game_seeds"], audit["repetitions"]);
+  out << line;
+  std::snprintf(line, sizeof line, "  %-28s %-10s %9s %9s %21s  %s\n", "measurement", "metric",
+                "mean", "sd", "95% interval", "values");
+  out << line;
+  for (const RepeatedMetric& r : repeated_metrics(stored)) {
+    if (r.name == "auc") continue;  // in export --json; the table keeps to the bounds
+    std::string values;
+    for (const double v : r.values) {
+      char value[32];
+      std::snprintf(value, sizeof value, "%s%.4f", values.empty() ? "" : " ", v);
+      values += value;
+    }
+    std::snprintf(line, sizeof line, "  %-28s %-10s %9.4f %9.4f  [%8.4f, %8.4f]  %s\n",
+                  r.attack.c_str(), r.name.c_str(), r.spread.mean, r.spread.sd, r.spread.ci_low,
+                  r.spread.ci_high, values.c_str());
+    out << line;
+  }
+  return out.str();
 }
 
 }  // namespace
@@ -39,6 +122,14 @@ std::vector<MetricRecord> summary_metrics(const stats::AuditSummary& summary) {
     out.push_back({c.name, "thresholds", double(m.thresholds), {}, {}});
     out.push_back({c.name, "auc", c.auc, {}, {}});
     for (const auto& t : c.tpr_at_fpr) out.push_back({c.name, fpr_name(t.fpr), t.tpr, {}, {}});
+    if (c.null.permutations > 0) {
+      out.push_back({c.name, "null_permutations", double(c.null.permutations), {}, {}});
+      out.push_back({c.name, "null_p95", c.null.p95, {}, {}});
+      out.push_back({c.name, "null_max", c.null.max, {}, {}});
+      out.push_back({c.name, "above_null", c.null.above ? 1.0 : 0.0, {}, {}});
+    }
+    out.push_back({c.name, "max_bound", c.max_bound, {}, {}});
+    out.push_back({c.name, "saturated", c.saturated ? 1.0 : 0.0, {}, {}});
   }
   for (const auto& mia : summary.mias)
     out.push_back({mia.column, "eps_tilde", mia.eps_tilde, {}, {}});
@@ -123,6 +214,17 @@ std::string run_to_json(const ResultsDb& db, std::int64_t id) {
     j["metrics"].push_back(e);
   }
   for (const auto& c : db.curves(id)) j["curves"][c.attack][c.name] = nlohmann::json::parse(c.data);
+  for (const RepeatedMetric& r : repeated_metrics(db.metrics(id))) {
+    j["repetitions"].push_back({{"attack", r.attack},
+                                {"name", r.name},
+                                {"labels", r.labels},
+                                {"values", r.values},
+                                {"mean", r.spread.mean},
+                                {"sd", r.spread.sd},
+                                {"ci_low", r.spread.ci_low},
+                                {"ci_high", r.spread.ci_high},
+                                {"interval", "95% Student t interval of the mean over repetitions"}});
+  }
   return j.dump(2);
 }
 
@@ -232,25 +334,42 @@ std::string format_run(const ResultsDb& db, std::int64_t id) {
       variants.push_back(row.column.substr(4, row.column.size() - 9));
   const bool has_o1 = !variants.empty() && by_attack.count("o1/" + variants.front());
   const bool has_real = by_attack.count("real/audit") != 0;
+  const bool has_fdp = !variants.empty() && by_attack.count("fdp/" + variants.front());
   if (has_o1 || has_real) {
     out << "\ncomparison (same target):\n";
-    std::snprintf(line, sizeof line, "  %-12s %12s %16s %10s %16s %10s\n", "variant", "O(1) eps_lb",
-                  "real {eps+c}_lb", "gen c_lb", "gen {eps+c}_lb", "gen eps~");
+    std::snprintf(line, sizeof line, "  %-12s %12s %11s %12s %16s %10s %16s %10s\n", "variant",
+                  "O(1) eps_lb", "f-DP mu_lb", "f-DP eps_lb", "real {eps+c}_lb", "gen c_lb",
+                  "gen {eps+c}_lb", "gen eps~");
     out << line;
     for (const auto& v : variants) {
       const std::string col = "mia_" + v + "_pred";
-      char o1[32] = "-", rn[32] = "-";
+      char o1[32] = "-", rn[32] = "-", mu[32] = "-", fe[32] = "-";
       if (has_o1)
         std::snprintf(o1, sizeof o1, "%.4f%s", by_attack["o1/" + v]["eps_lb"],
                       by_attack["o1/" + v]["optimistic"] > 0 ? "*" : "");
+      if (has_fdp) {
+        std::snprintf(mu, sizeof mu, "%.4f", by_attack["fdp/" + v]["mu_lb"]);
+        std::snprintf(fe, sizeof fe, "%.4f", by_attack["fdp/" + v]["eps_lb"]);
+      }
       if (has_real) std::snprintf(rn, sizeof rn, "%.4f", by_attack["real/" + col]["eps_c_lb"]);
-      std::snprintf(line, sizeof line, "  %-12s %12s %16s %10.4f %16.4f %10.4f\n", v.c_str(), o1,
-                    rn, audit["c_lb"], by_attack[col]["eps_c_lb"], by_attack[col]["eps_tilde"]);
+      std::snprintf(line, sizeof line, "  %-12s %12s %11s %12s %16s %10.4f %16.4f %10.4f\n",
+                    v.c_str(), o1, mu, fe, rn, audit["c_lb"], by_attack[col]["eps_c_lb"],
+                    by_attack[col]["eps_tilde"]);
       out << line;
     }
     if (has_o1 && by_attack["o1/" + variants.front()]["optimistic"] > 0)
       out << "  * selection = reference: optimistic, not corrected for choosing the thresholds\n";
+    if (has_fdp) {
+      std::snprintf(line, sizeof line,
+                    "  f-DP (Mahloujifar et al. 2025): mu_lb rejects mu-Gaussian DP; eps_lb is that "
+                    "Gaussian curve's eps at delta %.3g, a bound on eps only for targets whose "
+                    "privacy curve is Gaussian (DP-SGD); O(1) eps_lb holds for any target\n",
+                    by_attack["fdp/" + variants.front()]["delta"]);
+      out << line;
+    }
   }
+  out << format_repetitions(db.metrics(id), audit);
+  out << format_checks(by_attack, measurement_rows(db, id));
   if (by_attack.count("generator")) {
     out << "\ngenerator closeness to held-out real data (tv: categorical, ks: continuous):\n";
     for (const auto& [k, v] : by_attack["generator"]) {

@@ -10,6 +10,7 @@
 #include "plugin_error.hpp"
 #include "report/gnuplot.hpp"
 #include "report/samples.hpp"
+#include "repetitions.hpp"
 #include "results_io.hpp"
 
 namespace panoramia::report {
@@ -198,6 +199,78 @@ std::string html_escape(const std::string& text) {
   return out;
 }
 
+namespace {
+
+// One strip per repeated measurement: a dot per repetition, the mean as a tick and its 95%
+// interval as a bar, on one shared axis. Drawn here as SVG (no gnuplot needed, nothing stored
+// reaches a command).
+std::string strip_plot(const std::vector<RepeatedMetric>& metrics) {
+  double lo = 0, hi = 0;
+  bool first = true;
+  for (const auto& m : metrics) {
+    for (const double v : m.values) {
+      lo = first ? v : std::min(lo, v);
+      hi = first ? v : std::max(hi, v);
+      first = false;
+    }
+    lo = std::min(lo, m.spread.ci_low);
+    hi = std::max(hi, m.spread.ci_high);
+  }
+  if (first) return "";
+  if (hi - lo < 1e-9) hi = lo + 1;
+  constexpr double kLeft = 260, kWidth = 560, kRow = 22;
+  const auto x = [&](double v) { return kLeft + (v - lo) / (hi - lo) * kWidth; };
+  std::ostringstream svg;
+  const double height = kRow * static_cast<double>(metrics.size()) + 30;
+  svg << "<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"repetition-strips\" width=\""
+      << kLeft + kWidth + 20 << "\" height=\"" << height << "\" font-size=\"11\">\n";
+  for (std::size_t i = 0; i < metrics.size(); ++i) {
+    const auto& m = metrics[i];
+    const double y = kRow * static_cast<double>(i) + 14;
+    svg << "<text x=\"4\" y=\"" << y + 4 << "\">" << html_escape(m.attack + " " + m.name)
+        << "</text>\n";
+    svg << "<line x1=\"" << x(m.spread.ci_low) << "\" x2=\"" << x(m.spread.ci_high) << "\" y1=\""
+        << y << "\" y2=\"" << y << "\" stroke=\"#999\" stroke-width=\"4\"/>\n";
+    svg << "<line x1=\"" << x(m.spread.mean) << "\" x2=\"" << x(m.spread.mean) << "\" y1=\""
+        << y - 7 << "\" y2=\"" << y + 7 << "\" stroke=\"#000\" stroke-width=\"2\"/>\n";
+    for (const double v : m.values)
+      svg << "<circle cx=\"" << x(v) << "\" cy=\"" << y << "\" r=\"3\" fill=\"#1f77b4\"/>\n";
+  }
+  const double axis = kRow * static_cast<double>(metrics.size()) + 8;
+  svg << "<line x1=\"" << kLeft << "\" x2=\"" << kLeft + kWidth << "\" y1=\"" << axis << "\" y2=\""
+      << axis << "\" stroke=\"#000\"/>\n";
+  svg << "<text x=\"" << kLeft << "\" y=\"" << axis + 14 << "\">" << fmt(lo) << "</text>\n";
+  svg << "<text x=\"" << kLeft + kWidth - 40 << "\" y=\"" << axis + 14 << "\">" << fmt(hi)
+      << "</text>\n</svg>\n";
+  return svg.str();
+}
+
+std::string repetitions_section(const ResultsDb& db, std::int64_t id) {
+  std::vector<RepeatedMetric> metrics;
+  for (auto& m : repeated_metrics(db.metrics(id)))
+    if (m.name != "auc") metrics.push_back(std::move(m));
+  if (metrics.empty()) return "";
+  std::ostringstream body;
+  body << "<h2>Repetitions</h2>\n<p>Each measurement over " << metrics.front().values.size()
+       << " repetitions (target seeds &times; games): mean, standard deviation and the 95% Student "
+          "t interval of the mean. Quote the interval, not one seed's value.</p>\n"
+       << "<table id=\"repetitions\"><tr><th>measurement</th><th>metric</th><th>mean</th>"
+          "<th>sd</th><th>95% interval</th><th>values</th></tr>\n";
+  for (const auto& m : metrics) {
+    std::string values;
+    for (const double v : m.values) values += (values.empty() ? "" : " ") + fmt(v);
+    body << "<tr><td>" << html_escape(m.attack) << "</td><td>" << html_escape(m.name) << "</td>"
+         << td(m.spread.mean) << td(m.spread.sd) << "<td>[" << fmt(m.spread.ci_low) << ", "
+         << fmt(m.spread.ci_high) << "]</td><td>" << values << "</td></tr>\n";
+  }
+  body << "</table>\n<figure>" << strip_plot(metrics)
+       << "<figcaption>Per-repetition values (dots), mean (tick) and 95% interval (bar).</figcaption>"
+          "</figure>\n";
+  return body.str();
+}
+
+}  // namespace
+
 std::vector<std::filesystem::path> write_report(const ResultsDb& db, std::int64_t id,
                                                 const std::filesystem::path& html) {
   const RunData d = load_run(db, id);
@@ -225,6 +298,7 @@ std::vector<std::filesystem::path> write_report(const ResultsDb& db, std::int64_
   body << ".</p>\n<p class=\"note\">&epsilon;&#771; = {&epsilon;+c}<sub>lb</sub> &minus; "
           "c<sub>lb</sub> is a measurement of leakage, not a proven lower bound on &epsilon;: "
           "c<sub>lb</sub> only bounds the generator's closeness c from below.</p>\n";
+  body << repetitions_section(db, id);
 
   body << "<h2>Plots</h2>\n";
   if (!plots.available())
@@ -297,6 +371,42 @@ std::vector<std::filesystem::path> write_report(const ResultsDb& db, std::int64_
   return plots.pngs();
 }
 
+namespace {
+
+std::string compare_repetitions(const ResultsDb& db, const std::vector<std::int64_t>& runs) {
+  // eps_tilde of every MIA column, per run, with its interval; then each pair of runs.
+  std::map<std::string, std::vector<std::pair<std::int64_t, stats::Spread>>> by_column;
+  for (const auto id : runs)
+    for (const auto& m : repeated_metrics(db.metrics(id)))
+      if (m.name == "eps_tilde" && m.attack.find('/') == std::string::npos)
+        by_column[m.attack].emplace_back(id, m.spread);
+  if (by_column.empty()) return "";
+  std::ostringstream out;
+  out << "\neps_tilde over repetitions (mean and 95% t interval):\n";
+  char line[256];
+  for (const auto& [column, entries] : by_column) {
+    for (const auto& [id, s] : entries) {
+      std::snprintf(line, sizeof line, "  run %-4lld %-22s %8.4f  [%8.4f, %8.4f]  n = %zu\n",
+                    static_cast<long long>(id), column.c_str(), s.mean, s.ci_low, s.ci_high, s.n);
+      out << line;
+    }
+    for (std::size_t a = 0; a < entries.size(); ++a) {
+      for (std::size_t b = a + 1; b < entries.size(); ++b) {
+        std::snprintf(line, sizeof line, "  %s: runs %lld and %lld %s\n", column.c_str(),
+                      static_cast<long long>(entries[a].first),
+                      static_cast<long long>(entries[b].first),
+                      stats::intervals_disjoint(entries[a].second, entries[b].second)
+                          ? "differ beyond their intervals"
+                          : "do not differ beyond their intervals (they overlap)");
+        out << line;
+      }
+    }
+  }
+  return out.str();
+}
+
+}  // namespace
+
 std::string compare_table(const ResultsDb& db, const std::vector<std::int64_t>& runs,
                           const std::vector<std::string>& attacks) {
   std::ostringstream out;
@@ -310,6 +420,7 @@ std::string compare_table(const ResultsDb& db, const std::vector<std::int64_t>& 
       out << prefix << format_measurement_row(r);
     }
   }
+  out << compare_repetitions(db, runs);
   return out.str();
 }
 

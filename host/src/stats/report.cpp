@@ -76,7 +76,43 @@ nlohmann::json column_json(const ColumnSummary& column) {
           {"tpr_at_fpr", tpr},
           {"sweep", sweep_json(m.curve)},
           {"roc", roc},
-          {"precision_curve", precision}};
+          {"precision_curve", precision},
+          {"null",
+           {{"permutations", column.null.permutations},
+            {"max", column.null.max},
+            {"p95", column.null.p95},
+            {"above", column.null.above}}},
+          {"max_bound", column.max_bound},
+          {"saturated", column.saturated}};
+}
+
+std::string verdict(const ColumnSummary& column) {
+  std::string text = column.null.permutations == 0 ? "-"
+                     : column.null.above           ? "signal"
+                                                   : "no signal";
+  if (column.saturated) text += ", saturated";
+  return text;
+}
+
+std::string checks_text(const AuditSummary& summary) {
+  std::string text;
+  const int permutations = summary.columns.empty() ? 0 : summary.columns.front().null.permutations;
+  if (permutations > 0) {
+    text += format(
+        "\nchecks: the same sweep on %d random permutations of the member labels (null), and the "
+        "largest bound attainable at this m and level\n",
+        permutations);
+  } else {
+    text += "\nchecks: null check off; the largest bound attainable at this m and level\n";
+  }
+  text += format("%-24s %8s %9s %9s %9s  %s\n", "column", "bound", "null p95", "null max",
+                 "max bound", "verdict");
+  for (const ColumnSummary& c : summary.columns) {
+    text += format("%-24s %8.4f %9.4f %9.4f %9.4f  %s\n", c.name.c_str(), c.measurement.bound,
+                   c.null.p95, c.null.max, c.max_bound, verdict(c).c_str());
+  }
+  for (const std::string& warning : summary.warnings) text += "warning: " + warning + "\n";
+  return text;
 }
 
 std::string column_row(const ColumnSummary& column) {
@@ -127,6 +163,7 @@ std::string format_summary_text(const AuditSummary& summary) {
   text +=
       "Note: eps_tilde is a privacy-leakage measurement, not a proven lower bound on eps "
       "(c_lb only bounds c from below).\n";
+  text += checks_text(summary);
   return text;
 }
 
@@ -152,7 +189,13 @@ nlohmann::json summary_to_json(const AuditSummary& summary) {
             {"curve_points", options.curve_points}}},
           {"c_lb", summary.c_lb},
           {"mias", mias},
-          {"columns", columns}};
+          {"columns", columns},
+          {"checks",
+           {{"null_permutations", summary.checks.null_permutations},
+            {"null_seed", summary.checks.null_seed},
+            {"saturation_margin", summary.checks.saturation_margin},
+            {"saturation_auc", summary.checks.saturation_auc}}},
+          {"warnings", summary.warnings}};
 }
 
 }  // namespace panoramia::stats

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "stats/checks.hpp"
 #include "stats/metrics.hpp"
 #include "stats/score_csv.hpp"
 #include "stats/sweep.hpp"
@@ -43,6 +44,9 @@ struct ColumnSummary {
   std::vector<TprAtFpr> tpr_at_fpr;  ///< at each of `kReportedFprs`
   std::vector<RocPoint> roc;         ///< at most 1000 points
   std::vector<PrecisionPoint> precision_curve;  ///< linspace(0, 1, 1000), points with r > 0 only
+  NullCheck null;          ///< the permutation null (permutations = 0 when switched off)
+  double max_bound = 0;    ///< `max_attainable_bound(members, level)`
+  bool saturated = false;  ///< bound >= (1 − margin) · max_bound (or, for the baseline, AUC too high)
 };
 
 /// One MIA column against the baseline.
@@ -64,6 +68,9 @@ struct AuditSummary {
   double c_lb = 0;                     ///< the baseline_pred column's bound
   std::vector<ColumnSummary> columns;  ///< every score column, in file order
   std::vector<MiaEstimate> mias;       ///< every score column except baseline_pred, in file order
+  CheckOptions checks;
+  /// One sentence each: columns whose bound is not above the null, saturated bounds.
+  std::vector<std::string> warnings;
 };
 
 /// The reference precision-plot curve of a grouped column for measured bound `e_max`: `thresholds`
@@ -71,8 +78,12 @@ struct AuditSummary {
 std::vector<PrecisionPoint> precision_curve(const ScoreGroups& groups, double e_max,
                                             int thresholds = 1000, double tail = 0.025);
 
-/// Summarises every score column of `table`. Throws `std::invalid_argument` when the table has no
-/// `baseline_pred` column or invalid options, and as `measure` does.
-AuditSummary summarize(const ScoreTable& table, const SweepOptions& options);
+/// Summarises every score column of `table` and runs the checks. Throws `std::invalid_argument`
+/// when the table has no `baseline_pred` column or invalid options, and as `measure` does.
+AuditSummary summarize(const ScoreTable& table, const SweepOptions& options,
+                       const CheckOptions& checks = {});
+
+/// The warnings of `summary`'s checks, one sentence each (what `summarize` stores in `warnings`).
+std::vector<std::string> check_warnings(const AuditSummary& summary);
 
 }  // namespace panoramia::stats

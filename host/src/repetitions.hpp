@@ -1,0 +1,48 @@
+#pragma once
+// Repetitions of one audit (target seeds × game seeds): per-repetition rows and their spread, as
+// stored in the results database and shown by `show`, `export`, `compare` and `report`.
+//
+// Stored rows (metrics table):
+//   rep/<label>/<attack>  <name>        one repetition's value (label t<i>g<j>)
+//   repeat/<attack>       <name>        the mean, with the 95% t interval in ci_low/ci_high
+//   repeat/<attack>       <name>_sd     the sample standard deviation
+//   audit                 repetitions, target_seeds, game_seeds
+// for the measurements a user quotes: c_lb, {ε+c}_lb, ε̃ and AUC of every column, the same of the
+// real-non-member game, and every one-run bound (O(1), f-DP).
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "results_db.hpp"
+#include "stats/spread.hpp"
+
+namespace panoramia {
+
+/// One repetition's metrics, as `summary_metrics` and the comparison modes produce them.
+struct Repetition {
+  std::string label;
+  std::vector<MetricRecord> metrics;
+};
+
+/// True for the (attack, name) pairs whose spread is reported.
+bool repeated_metric(const std::string& attack, const std::string& name);
+
+/// The per-repetition and aggregated rows described above (none when there is one repetition).
+std::vector<MetricRecord> repetition_metrics(const std::vector<Repetition>& repetitions,
+                                             std::int64_t target_seeds, std::int64_t game_seeds,
+                                             double confidence = 0.95);
+
+/// One measurement over the repetitions of a stored run.
+struct RepeatedMetric {
+  std::string attack;
+  std::string name;
+  std::vector<std::string> labels;
+  std::vector<double> values;
+  stats::Spread spread;
+};
+
+/// Every repeated measurement of a stored run, from its rep/ rows, in stored order.
+std::vector<RepeatedMetric> repeated_metrics(const std::vector<MetricRecord>& stored);
+
+}  // namespace panoramia
