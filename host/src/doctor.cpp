@@ -90,7 +90,9 @@ int cmd_doctor(const std::vector<std::string>& args) {
   const char* omp = std::getenv("OMP_NUM_THREADS");
   row("OMP_NUM_THREADS", omp != nullptr ? omp : "(unset)");
   const char* wait = std::getenv("OMP_WAIT_POLICY");
-  row("OMP_WAIT_POLICY", wait != nullptr ? wait : "(unset: OpenMP workers spin while idle)");
+  const char* source = std::getenv("PANORAMIA_OMP_WAIT_POLICY_SOURCE");
+  row("OMP_WAIT_POLICY", std::string(wait != nullptr ? wait : "(unset: OpenMP workers spin while idle)") +
+                             (source != nullptr ? std::string(", from ") + source : ""));
 
   const bool cuda = torch::cuda::is_available();
   row("CUDA", cuda ? fmt::format("available, {} device(s)", torch::cuda::device_count())

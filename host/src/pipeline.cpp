@@ -56,6 +56,11 @@ AuditOutcome run_audit(const AuditRequest& request, const std::shared_ptr<spdlog
 
   const std::int64_t threads = audit.get_int("threads");
   set_threads(threads > 0 ? static_cast<int>(threads) : default_threads());
+  const char* wait = std::getenv("OMP_WAIT_POLICY");
+  const char* wait_source = std::getenv("PANORAMIA_OMP_WAIT_POLICY_SOURCE");
+  logger->info("threads: {} intra-op (OpenBLAS alike){}; OMP_WAIT_POLICY {}{}",
+               torch::get_num_threads(), threads > 0 ? " from [audit] threads" : "",
+               wait != nullptr ? wait : "unset", wait_source ? std::string(", from ") + wait_source : "");
 
   // Every rank resolves the config first, so that a bad config fails at once on every rank.
   const auto communicator = dist::connect(request.distributed);

@@ -120,7 +120,7 @@ TEST(CliAudit, O1AndRealNonMembersBesideTheGeneratedGame) {
   const auto r = run_panoramia("audit toy.ini --log-level warn", dir.path());
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_THAT(r.output, HasSubstr("comparison (same target):"));
-  EXPECT_THAT(r.output, HasSubstr("O(1) eps_lb  real {eps+c}_lb"));
+  EXPECT_THAT(r.output, HasSubstr("O(1) eps_lb  f-DP mu_lb  f-DP eps_lb  real {eps+c}_lb"));
   ResultsDb db(dir / "panoramia-work" / "results.db");
   // 900 samples: 540 train the target, 360 are held out; 120 of those are canaries, 60 of the
   // other 240 (cut by the game) would not fit 180 attack-train non-members + 180 test slots.

@@ -52,6 +52,8 @@ TEST_F(ReportTest, TableNumbersMatchTheDatabase) {
     // baseline rows have no eps-tilde cell: bound, threshold, recall, precision, AUC, ...
     const std::size_t auc_index = baseline ? 4 : 5;
     ASSERT_GT(values.size(), auc_index);
+    // data-value is std::to_string(v): 6 decimals, so ≤ 5e-7 from the stored float64 (plus its
+    // parse, ~1e-16); 1e-6 is that rounding, while another row's or column's value is ≥ 1e-3 off.
     EXPECT_NEAR(m.name == "auc" ? values[auc_index] : values[0], m.value, 1e-6)
         << m.attack << " " << m.name;
     ++checked;

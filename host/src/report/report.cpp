@@ -9,7 +9,6 @@
 
 #include "plugin_error.hpp"
 #include "report/gnuplot.hpp"
-#include "report/samples.hpp"
 #include "repetitions.hpp"
 #include "results_io.hpp"
 
@@ -272,7 +271,8 @@ std::string repetitions_section(const ResultsDb& db, std::int64_t id) {
 }  // namespace
 
 std::vector<std::filesystem::path> write_report(const ResultsDb& db, std::int64_t id,
-                                                const std::filesystem::path& html) {
+                                                const std::filesystem::path& html,
+                                                const SamplesRenderer& samples) {
   const RunData d = load_run(db, id);
   if (d.rows.empty())
     throw UserError("run " + std::to_string(id) + " has no measurements (status " + d.run.status +
@@ -346,7 +346,7 @@ std::vector<std::filesystem::path> write_report(const ResultsDb& db, std::int64_
         "Score histogram of members and generated samples: " + column.attack + ".");
   }
 
-  body << "<h2>Generated beside real data</h2>\n" << samples_section(db, d.run);
+  body << "<h2>Generated beside real data</h2>\n" << samples(db, d.run);
   body << "<h2>Stages</h2>\n<table id=\"stages\"><tr><th>stage</th><th>seconds</th><th>cache</th>"
           "<th>key</th></tr>\n";
   for (const auto& s : db.stages(id))
