@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """The reference PANORAMIA statistics on a score CSV, as the paper's plotting code computes them
 (docs: README "The statistics"): 100 thresholds linspace(0, 1), `score > t`, r = TP + FP, v = TP,
 p-value P[Bin(r, sigmoid(e)) >= v] by scipy's binomial survival function, integer bracket and
