@@ -25,6 +25,14 @@ struct Repetition {
   std::vector<MetricRecord> metrics;
 };
 
+/// Mean, standard deviation (over every repetition) and 95% interval of one measurement. The
+/// repetitions are nested (the games of one training share its models), so with several trainings
+/// the interval is Student's t over the trainings' means (T − 1 degrees of freedom); with one
+/// training, over its games, except for the one-run audits (o1/, fdp/), which do not depend on the
+/// game and so get no interval (`ci_low == ci_high`). `labels` are t<i>g<j>.
+stats::Spread repetition_spread(const std::string& attack, const std::vector<std::string>& labels,
+                                const std::vector<double>& values, double confidence = 0.95);
+
 /// True for the (attack, name) pairs whose spread is reported.
 bool repeated_metric(const std::string& attack, const std::string& name);
 

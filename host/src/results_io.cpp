@@ -223,7 +223,7 @@ std::string run_to_json(const ResultsDb& db, std::int64_t id) {
                                 {"sd", r.spread.sd},
                                 {"ci_low", r.spread.ci_low},
                                 {"ci_high", r.spread.ci_high},
-                                {"interval", "95% Student t interval of the mean over repetitions"}});
+                                {"interval", "95% Student t interval of the mean (over the trainings' means when there are several)"}});
   }
   return j.dump(2);
 }

@@ -31,7 +31,7 @@ TEST(RepetitionMetrics, AggregatesTheQuotedMeasurementsByHand) {
     reps.push_back({"t1g" + std::to_string(i + 1),
                     {{"mia_final_pred", "eps_tilde", tilde[i], {}, {}},
                      {"mia_final_pred", "threshold", 0.5, {}, {}},  // not a quoted measurement
-                     {"o1/final", "eps_lb", 0.1 * i, {}, {}},
+                     {"o1/final", "eps_lb", 0.3, {}, {}},  // the same in every game
                      {"audit", "m", 100, {}, {}}}});
   }
   const auto rows = repetition_metrics(reps, 1, 3);
@@ -49,16 +49,28 @@ TEST(RepetitionMetrics, AggregatesTheQuotedMeasurementsByHand) {
   EXPECT_NEAR(*mean->ci_low, 0.046667 - 1.434863, 1e-5);
   EXPECT_NEAR(*mean->ci_high, 0.046667 + 1.434863, 1e-5);
   EXPECT_NEAR(find(rows, "repeat/mia_final_pred", "eps_tilde_sd")->value, 0.577610, 1e-5);
-  // 0, 0.1, 0.2: mean 0.1, sd 0.1, half width t(0.975, 2) · 0.1 / sqrt(3) = 0.248414.
+  // O(1) does not depend on the game: one training gives one independent value, no interval.
   const MetricRecord* o1 = find(rows, "repeat/o1/final", "eps_lb");
   ASSERT_NE(o1, nullptr);
-  EXPECT_NEAR(*o1->ci_high - o1->value, 0.248414, 1e-6);
+  EXPECT_EQ(*o1->ci_low, o1->value);
+  EXPECT_EQ(*o1->ci_high, o1->value);
   // Read back as `show` does.
   const auto back = repeated_metrics(rows);
   ASSERT_EQ(back.size(), 2u);
   EXPECT_EQ(back[0].attack, "mia_final_pred");
   EXPECT_EQ(back[0].labels, (std::vector<std::string>{"t1g1", "t1g2", "t1g3"}));
   EXPECT_NEAR(back[0].spread.sd, 0.577610, 1e-5);
+  // Two trainings x two games are nested: the interval is over the trainings' means. Values
+  // 1.0, 1.2 | 2.0, 2.2: means 1.1 and 2.1, their sd sqrt(0.5) = 0.707107, t(0.975, 1) =
+  // 12.706205, half width 12.706205 · 0.707107 / sqrt(2) = 6.353103 (not the 1.16 that four
+  // independent values would give); the sd reported is that of the four values,
+  // sqrt((0.36 + 0.16 + 0.16 + 0.36) / 3) = 0.588784.
+  const auto nested = repetition_spread("mia_final_pred", {"t1g1", "t1g2", "t2g1", "t2g2"},
+                                        {1.0, 1.2, 2.0, 2.2});
+  EXPECT_NEAR(nested.mean, 1.6, 1e-12);
+  EXPECT_NEAR(nested.ci_high - nested.mean, 6.353103, 1e-5);
+  EXPECT_NEAR(nested.sd, 0.588784, 1e-6);
+  EXPECT_EQ(nested.n, 4u);
   // One repetition: nothing to aggregate.
   EXPECT_TRUE(repetition_metrics({reps[0]}, 1, 1).empty());
 }
