@@ -21,6 +21,7 @@
 #include "panoramia/data_parallel.hpp"
 #include "pipeline.hpp"
 #include "probes.hpp"
+#include "tolerance.hpp"
 #include "wide_resnet.hpp"
 
 using namespace panoramia;
@@ -41,8 +42,23 @@ std::vector<at::Tensor> train_mlp(Context& ctx, std::int64_t epochs) {
   t.batch_size = 50;  // 4 global batches per epoch
   t.lr = 0.01;
   mlp::train(net, x, y, {}, {}, t, ctx, "probe mlp");
+  // Adam (betas 0.9, 0.999), 4 steps an epoch: every gradient here is real (no normalisation
+  // removes a parameter), so the tight bound is Adam's rounding bound with ρ = 2·γ·u·κ, γ ≈ 170
+  // roundings along a path (the batch of 50 and the 10-, 32-, 16-term dot products both ways), κ ≲
+  // 20: 1e-4; hard: the drift bound (0.24 for 3 epochs), with one element per 1e4 allowed beyond
+  // tight (a gradient at the rounding level in some step). A bug moves elements by whole steps
+  // (~0.01 each).
+  using namespace panoramia::testing;
+  const std::int64_t steps = epochs * 200 / t.batch_size;
+  const double drift = adam_drift_bound(t.lr, 0.9, 0.999, steps);
+  const double rho = sum_order_bound(170, 20);
   std::vector<at::Tensor> state;
-  for (const auto& p : net->parameters()) state.push_back(p.detach().clone());
+  for (const auto& p : net->parameters()) {
+    state.push_back(p.detach().clone());
+    probes::tolerances().push_back(
+        {adam_rounding_bound(t.lr, 0.9, 0.999, steps, rho, p.abs().max().item<double>()), drift});
+  }
+  probes::outliers() = 1;
   return state;
 }
 
@@ -73,9 +89,38 @@ std::vector<at::Tensor> train_wrn(Context& ctx, std::int64_t epochs) {
   recipe.optimizer.name = g_optimizer;
   image::Normalization normalization;
   image::train_classifier(*net, normalization, train, Batch{}, recipe, ctx, "probe wrn");
+  // SGD, momentum 0.9, lr 0.01, 3 steps an epoch (sgd_rounding_bound): each gradient element
+  // carries a relative rounding error ρ = 2·γ·u·κ with γ ≈ 6000 roundings along a path (BatchNorm
+  // sums and weight gradients over 16·144 = 2304 positions, 3x3 convolutions of ≤ 64 channels, K ≤
+  // 576, both ways) and κ ≲ 10, of a gradient scale G taken as twice the largest element of the
+  // last step's gradient: ≲ 1.3e-3·G for 2 epochs. The running statistics (float64 copies):
+  // averages of float32 batch statistics over 2304 values, ≤ 2·γ·u·κ of their size with γ ≈ 2304;
+  // the counts exactly. Unsynchronised BatchNorm or a gradient not summed over the ranks changes
+  // gradients and statistics by ≥ 10%, 100 times these.
+  using namespace panoramia::testing;
+  const double rho = sum_order_bound(6000, 10);
   std::vector<at::Tensor> state;
-  for (const auto& p : net->parameters()) state.push_back(p.detach().clone());
-  for (const auto& b : net->buffers()) state.push_back(b.detach().clone().to(torch::kFloat64));
+  for (const auto& p : net->parameters()) {
+    state.push_back(p.detach().clone());
+    const double gradient = p.grad().defined() ? 2 * p.grad().abs().max().item<double>() : 0.0;
+    const double bound =
+        sgd_rounding_bound(recipe.optimizer.lr, recipe.optimizer.momentum, epochs * 3, rho,
+                           gradient, p.abs().max().item<double>());
+    // --optimizer adam|adamw (for debugging): only Adam's drift bound holds (see above).
+    const double drift = adam_drift_bound(recipe.optimizer.lr, recipe.optimizer.beta1,
+                                          recipe.optimizer.beta2, epochs * 3);
+    if (g_optimizer == "sgd")
+      probes::tolerances().push_back({bound, bound});
+    else
+      probes::tolerances().push_back({drift, drift});
+  }
+  for (const auto& b : net->buffers()) {
+    state.push_back(b.detach().clone().to(torch::kFloat64));
+    const double bound = b.is_floating_point()
+                             ? sum_order_bound(2304, 10) * b.abs().max().item<double>()
+                             : 0.0;  // num_batches_tracked
+    probes::tolerances().push_back({bound, bound});
+  }
   return state;
 }
 
@@ -108,6 +153,32 @@ void batch_norm_pass(Communicator& comm, std::int64_t rows, std::vector<at::Tens
   for (const auto& t : whole) state.push_back(t);
   for (const auto& t : {bn->weight.grad(), bn->bias.grad(), bn->running_mean, bn->running_var})
     state.push_back(t.clone());
+  // Bounds (tolerance.hpp), computed from the whole batch as every process holds it: the ranks
+  // add per-shard float32 sums where one process reduces once, so each statistic of the n = rows·16
+  // values of a channel is within 2·(n + 10)·u·κ of the other's, relative to its terms (ρ; κ =
+  // E[x²]/Var x, the cancellation of the variance; + 10 for the operations that follow), and
+  // each tensor within ρ of its terms' scale. Statistics of one shard instead of the batch are
+  // off by ~10% (7 rows) or entirely (the empty shard).
+  using namespace panoramia::testing;
+  const double n = double(rows) * 16;
+  const auto xd = x.detach().to(torch::kFloat64), rd = r.to(torch::kFloat64);
+  const auto mean = xd.mean({0, 2, 3}, true), var = xd.var({0, 2, 3}, false, true);
+  const auto square = xd.pow(2).mean({0, 2, 3}, true);
+  const double rho = sum_order_bound(n + 10, (square / var).max().item<double>());
+  const auto sd = (var + bn->options.eps()).sqrt();
+  const auto xhat = (xd - mean) / sd;
+  const auto gamma = bn->weight.detach().to(torch::kFloat64).abs().view({1, 3, 1, 1});
+  const auto beta = bn->bias.detach().to(torch::kFloat64).abs().view({1, 3, 1, 1});
+  const auto mean_r = rd.abs().mean({0, 2, 3}, true),
+             mean_rx = (rd * xhat).abs().mean({0, 2, 3}, true);
+  const double scales[] = {
+      (gamma * xhat.abs() + beta).max().item<double>(),                                // y
+      (gamma / sd * (rd.abs() + mean_r + xhat.abs() * mean_rx)).max().item<double>(),  // dx
+      (rd * xhat).abs().sum({0, 2, 3}).max().item<double>(),                           // dγ
+      rd.abs().sum({0, 2, 3}).max().item<double>(),                                    // dβ
+      0.1 * xd.abs().mean({0, 2, 3}).max().item<double>(),                             // mean
+      0.1 * square.max().item<double>() * n / std::max(n - 1, 1.0) + 0.9};             // var
+  for (const double scale : scales) probes::tolerances().push_back({rho * scale, rho * scale});
 }
 
 // Sums over the ranks of tensors of several shapes and types in one call, one of them a
@@ -191,6 +262,17 @@ int main(int argc, char** argv) {
     else
       throw std::invalid_argument("unknown --model " + model);
     if (!out.empty()) torch::save(state, out);
+    if (!out.empty() && !probes::tolerances().empty()) {
+      std::vector<double> flat;
+      for (const auto& b : probes::tolerances()) flat.insert(flat.end(), {b.tight, b.hard});
+      std::vector<at::Tensor> saved{
+          torch::tensor(flat, torch::kFloat64).view({-1, 2}),
+          torch::tensor({double(probes::outliers())}, torch::kFloat64),
+          torch::tensor({double(probes::sensitive_output())}, torch::kFloat64)};
+      for (const auto& t : probes::sensitivities())
+        saved.push_back(t.defined() ? t.to(torch::kFloat64) : torch::zeros({0}, torch::kFloat64));
+      torch::save(saved, out + ".tolerance");
+    }
     return 0;
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";

@@ -8,6 +8,7 @@
 #include "../../plugins/mlp/network.hpp"
 #include "dp_classifier.hpp"
 #include "probes.hpp"
+#include "tolerance.hpp"
 #include "wide_resnet.hpp"
 
 namespace panoramia::probes {
@@ -30,9 +31,25 @@ std::vector<at::Tensor> mlp_dp(Context& ctx, std::int64_t epochs) {
   t.lr = 0.2;
   mlp::DpReport report;
   mlp::train_dp(net, x, y, {}, {}, t, ctx, report);
+  // Plain SGD (lr 0.2), 4 steps an epoch, on (Σ_i clip(g_i) + noise) / 30: the noise is drawn
+  // alike, so only the clipped sums' rounding differs, ρ = 2·γ·u·κ with γ ≈ 300 roundings along a
+  // path (≤ 120 examples, the norm's 129 squares, the 6-, 16-term dot products both ways) and
+  // κ ≲ 10, of a gradient scale G taken as twice the largest element of the last step's
+  // gradient (sgd_rounding_bound). The accountant's ε is float64 of the same inputs: exact. Noise
+  // drawn on each rank, or a clipped share left out, moves weights by ≥ lr·σC/30 ≈ 3e-3 a step.
+  using namespace panoramia::testing;
+  const double rho = sum_order_bound(300, 10);
+  const std::int64_t steps = epochs * 4;
   std::vector<at::Tensor> state;
-  for (const auto& p : net->parameters()) state.push_back(p.detach().clone());
+  for (const auto& p : net->parameters()) {
+    state.push_back(p.detach().clone());
+    const double gradient = p.grad().defined() ? 2 * p.grad().abs().max().item<double>() : 0.0;
+    const double bound =
+        sgd_rounding_bound(t.lr, 0, steps, rho, gradient, p.abs().max().item<double>());
+    probes::tolerances().push_back({bound, bound});
+  }
   state.push_back(torch::tensor({report.epsilon}, torch::kFloat64));
+  probes::tolerances().push_back({0, 0});
   return state;
 }
 
@@ -70,8 +87,23 @@ std::vector<at::Tensor> wrn_dp(Context& ctx, std::int64_t epochs) {
   };
   image::train_dp(*net, image::Normalization{}, train, Batch{}, recipe, options, ctx, report,
                   "probe wrn", taped);
+  // SGD, momentum 0.9 (the recipe's), lr 0.5, 3 steps an epoch, on the clipped sums plus noise
+  // drawn alike: ρ = 2·γ·u·κ with γ ≈ 2000 roundings along a path (≤ 40 examples; the norms'
+  // float32 sums, ATen's cascade sums of ≤ 36864 squares: ~64 terms' worth; 3x3 convolutions with
+  // K ≤ 576 and GroupNorm over ≤ 1024 values both ways) and κ ≲ 10, of a gradient scale G taken as
+  // twice the largest element of the last step's gradient (sgd_rounding_bound). Noise drawn on
+  // each rank or a clipped share left out moves weights by ≥ lr·σC/16 ≈ 0.016 a step.
+  using namespace panoramia::testing;
+  const double rho = sum_order_bound(2000, 10);
   std::vector<at::Tensor> state;
-  for (const auto& p : net->parameters()) state.push_back(p.detach().clone());
+  for (const auto& p : net->parameters()) {
+    state.push_back(p.detach().clone());
+    const double gradient = p.grad().defined() ? 2 * p.grad().abs().max().item<double>() : 0.0;
+    const double bound =
+        sgd_rounding_bound(recipe.optimizer.lr, recipe.optimizer.momentum, epochs * 3, rho,
+                           gradient, p.abs().max().item<double>());
+    probes::tolerances().push_back({bound, bound});
+  }
   return state;
 }
 

@@ -6,6 +6,8 @@
 // training with random noise (so the ranks' generators must have stayed in the same state).
 #include <unistd.h>
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 
 #include <torch/torch.h>
@@ -14,6 +16,7 @@
 #include "presets.hpp"
 #include "probes.hpp"
 #include "stylegan2.hpp"
+#include "tolerance.hpp"
 
 namespace panoramia::probes {
 namespace {
@@ -34,8 +37,9 @@ std::vector<at::Tensor> train_stylegan2(Context& outer, std::int64_t steps,
       {"channel_max", "16"},
       {"mbstd_group", mbstd_group},
       {"r1_interval", "1"},
-      // Adam's first steps are about lr * sign(gradient): where a gradient is zero up to rounding,
-      // two summation orders differ by a whole step, so the step is kept below the tolerance.
+      // Adam (betas 0, 0.99) steps are lr·g/√v̂: where a gradient is zero up to rounding, two
+      // summation orders differ by whole steps; a small lr keeps that drift (adam_drift_bound)
+      // small for the samples and gradients that follow the weights.
       {"lr", "1e-6"},
       {"ada", "true"},
       {"ada_target", "0"},
@@ -61,21 +65,59 @@ std::vector<at::Tensor> train_stylegan2(Context& outer, std::int64_t steps,
   train.modality = "image";
   stylegan2::StyleGan2 gan;
   gan.fit(train, ctx);
+  // Tolerances (tolerance.hpp). Adam with betas 0 and 0.99 (G's, with lazy regularisation, lr
+  // and β2 scaled by 1/2: the bounds take the larger), ≤ 2 steps an iteration (D's main and R1
+  // steps) at lr ≤ 1e-6:
+  //  - weights: tight, Adam's rounding bound with ρ = 2·γ·u·κ, γ ≈ 2000 roundings along a path
+  //    (mapping layers, modulated 3x3 convolutions of 16 channels and their demodulation sums,
+  //    resampling, R1's double backward) and κ ≲ 20; hard, the drift bound (~6e-5); one element
+  //    per 1e4 allowed beyond tight.
+  //  - buffers (w_avg, the constant noise), the last summed gradients and the samples: ρ of their
+  //    magnitude (their own rounding; the weights they follow differ by ≲ 1e-5 of a step).
+  //  - ADA's p and the labels: exact (p sums signs of D's outputs; one within rounding of 0 would
+  //    flip it, ~1e-6 per output).
+  // A gradient not summed over the ranks or noise drawn per shard moves weights by ~lr a step and
+  // samples by ~0.1.
+  using namespace panoramia::testing;
+  const std::int64_t updates = 2 * steps;
+  const double lr = 1e-6, beta2 = 0.99;
+  const double drift = std::max(adam_drift_bound(lr, 0, beta2, updates),
+                                adam_drift_bound(lr, 0, std::sqrt(beta2), updates));
+  const double rho = sum_order_bound(2000, 20);
+  auto& tol = probes::tolerances();
   std::vector<at::Tensor> state;
+  const auto relative = [&](const at::Tensor& t) {
+    state.push_back(t);
+    const double b = t.numel() == 0 ? 0.0 : rho * t.abs().max().item<double>();
+    tol.push_back({b, b});
+  };
   for (auto* net : {static_cast<torch::nn::Module*>(gan.generator().get()),
                     static_cast<torch::nn::Module*>(gan.discriminator().get())}) {
-    for (const auto& p : net->parameters()) state.push_back(p.detach().clone());
-    for (const auto& b : net->buffers()) state.push_back(b.detach().clone());
+    for (const auto& p : net->parameters()) {
+      state.push_back(p.detach().clone());
+      const double weight = p.numel() == 0 ? 0.0 : p.abs().max().item<double>();
+      tol.push_back({std::max(adam_rounding_bound(lr, 0, beta2, updates, rho, weight),
+                              adam_rounding_bound(lr, 0, std::sqrt(beta2), updates, rho, weight)),
+                     drift});
+    }
+    for (const auto& b : net->buffers()) relative(b.detach().clone());
     for (const auto& p : net->parameters())
-      state.push_back(p.grad().defined() ? p.grad().clone() : torch::zeros_like(p));
+      relative(p.grad().defined() ? p.grad().clone() : torch::zeros_like(p));
   }
   // The comparison must cover augmented steps (p moved at the adjustment after step 4).
   if (steps > 4 && !(gan.augment_probability() > 0))
     throw std::runtime_error("probe stylegan2: ADA's p stayed 0");
   state.push_back(torch::tensor({gan.augment_probability()}, torch::kFloat64));
+  tol.push_back({0, 0});
   const auto s = gan.sample(6, ctx);
   state.push_back(s.x);
+  tol.push_back(
+      {rho * (1 + s.x.abs().max().item<double>()), rho * (1 + s.x.abs().max().item<double>())});
   state.push_back(s.y.to(torch::kFloat64));
+  tol.push_back({0, 0});
+  std::int64_t elements = 0;
+  for (const auto& t : state) elements += t.numel();
+  probes::outliers() = (elements + 9999) / 10000;
   std::filesystem::remove_all(dir);
   return state;
 }

@@ -11,7 +11,11 @@ namespace panoramia::stats {
 namespace {
 
 // P[Bin(r, q) >= v] by summing the pmf in long double from lgamma; independent of Boost. Only for
-// moderate r, where the summation is accurate to far better than the tolerance used below.
+// moderate r, where the summation is accurate to far better than the tolerance used below: r ≤ 300
+// long-double terms (u = 5.4e-20) each from lgamma/exp/log with a few ulps, so ≲ 1e-15 relative;
+// the library's float64 tail (Boost's incomplete beta, ~1e-14 relative) is the larger error.
+// 1e-12 absolute / 1e-9 relative leave ≥ 1e3x; an off-by-one in v (P[X ≥ v] vs P[X > v]) is
+// ≥ 1e-3 off.
 double brute_force_tail(std::int64_t r, std::int64_t v, long double q) {
   long double sum = 0;
   for (std::int64_t k = std::max<std::int64_t>(v, 0); k <= r; ++k) {
@@ -41,7 +45,10 @@ TEST(Binomial, PvalueMatchesBruteForcePmfSummation) {
   }
 }
 
-// Fixture values from scipy 1.10.1 (Debian python3-scipy): binom.sf(v - 1, r, 1 / (1 + exp(-e))).
+// Fixture values from scipy 1.10.1 (Debian python3-scipy): binom.sf(v - 1, r, 1 / (1 + exp(-e))),
+// printed to 17 digits; both are float64 evaluations of the incomplete beta function (relative
+// error ≲ 1e-13 even for r = 1e6, whose log-scale terms amplify the argument's rounding by ~r),
+// so 1e-9 relative leaves ≥ 1e3x.
 TEST(Binomial, PvalueMatchesScipyForLargeCounts) {
   const struct {
     std::int64_t r, v;
@@ -61,6 +68,7 @@ TEST(Binomial, PvalueEdgeCases) {
   EXPECT_EQ(pvalue(100, 0, 3.0), 1.0);
   EXPECT_EQ(pvalue(200, 150, 3.0), 1.0);  // capped; scipy also gives exactly 1
   // Saturation: with v = r the tail is q^r.
+  // q^762: the rounding of q (u64) is amplified 762 times, ≲ 2e-13 relative of 2.2e-4, ≲ 5e-17.
   EXPECT_NEAR(pvalue(762, 762, 4.5), std::pow(1.0 / (1.0 + std::exp(-4.5)), 762), 1e-15);
   // e so large that σ(e) rounds to 1: every guess is correct with probability 1.
   EXPECT_EQ(pvalue(50, 50, 60.0), 1.0);
@@ -113,7 +121,9 @@ TEST(Binomial, RelaxedPvalueHonoursGammaWhenDeltaIsZero) {
             pvalue_relaxed_reference(1000, 100, 90, 1.6, 1e-5, 1e-4));
   EXPECT_EQ(pvalue_relaxed(1000, 100, 90, 1.6, 1e-5, 0.0),
             pvalue_steinke(1000, 100, 90, 1.6, 1e-5));
-  // Union of failure events: γ + δ - γδ = 1 - (1 - γ)(1 - δ).
+  // Union of failure events: γ + δ - γδ = 1 - (1 - γ)(1 - δ). Both sides evaluate the slack with
+  // the same float64 operations except γ·δ against the literal 1e-9 (≤ 1 ulp of 1e-9, ~2e-25),
+  // which moves p (linear in the slack) far less than DOUBLE_EQ's 4 ulps of p ≈ 0.06.
   EXPECT_DOUBLE_EQ(pvalue_relaxed(1000, 100, 90, 1.6, 1e-5, 1e-4),
                    pvalue_steinke(1000, 100, 90, 1.6, 1e-4 + 1e-5 - 1e-9));
   EXPECT_THROW(pvalue_relaxed(1000, 100, 90, 1.6, 0.0, 1.5), std::invalid_argument);
@@ -154,6 +164,7 @@ TEST(Binomial, MaxPrecisionIsTheUpperQuantileOverR) {
 }
 
 TEST(Binomial, SigmoidAndLogitAreInverse) {
+  // logit(σ(e)) in float64: the rounding of σ (u64) becomes ≤ u64/(σ(1-σ)) ≤ 1e-14 for |e| ≤ 4.5.
   for (const double e : {-3.0, -0.5, 0.0, 0.7, 4.5}) EXPECT_NEAR(logit(sigmoid(e)), e, 1e-12);
   EXPECT_EQ(sigmoid(0.0), 0.5);
 }

@@ -18,7 +18,11 @@ struct Vector {
   double level, expected;
 };
 
-// §1.7, computed by the reference algorithm (scipy binomial, 30 bisections).
+// §1.7, computed by the reference algorithm (scipy binomial, 30 bisections). Tolerances below:
+// the vectors are printed to 6 decimals (±5e-7) of a search on a 2^-30 ≈ 9e-10 grid, so 1e-6 is
+// their own resolution; the exact search and the reference one differ by at most one grid step
+// (2^-30) plus the float64 p-value's rounding (≲ 1e-12 in ε), far inside 1e-6, while a wrong
+// p-value formula (δ or γ dropped, r - 1 for r) moves the bound by ≥ 1e-3.
 const Vector kReferenceVectors[] = {
     {10000, 100, 100, 0.05, 3.492965},
     {10000, 100, 90, 0.05, 1.630823},
@@ -69,6 +73,8 @@ TEST(Bound, ExactAndReferenceSearchAgreeOnAGrid) {
 TEST(Bound, ExactBoundSitsOnTheLevel) {
   // At the supremum the p-value equals the level; just below it is rejected, just above it is not.
   const double e = lower_bound({10000, 1000, 900, 2.5e-4}, BoundSearch::kExact);
+  // The root is solved to float64 precision; p at it is within the root's tolerance times
+  // p'(ε)/p (≲ 1e3 here) of the level: ≲ 1e-12 relative, 1e-9 leaves 1000x.
   EXPECT_NEAR(pvalue(1000, 900, e) / 2.5e-4, 1.0, 1e-9);
   EXPECT_LT(pvalue(1000, 900, e - 1e-6), 2.5e-4);
   EXPECT_GE(pvalue(1000, 900, e + 1e-6), 2.5e-4);
@@ -78,10 +84,12 @@ TEST(Bound, SaturationFormula) {
   // With v = r the p-value is q^r, so LB = logit(level^(1/r)) exactly.
   for (const std::int64_t r : {762, 5000}) {
     const double formula = logit(std::pow(2.5e-4, 1.0 / static_cast<double>(r)));
+    // Exact search: float64 root vs closed form, both ≲ 1e-12 from the truth (1e-9: 1000x); the
+    // reference search sits on the 2^-30 grid below it (1e-6 as above).
     EXPECT_NEAR(lower_bound({10000, r, r, 2.5e-4}, BoundSearch::kExact), formula, 1e-9) << r;
     EXPECT_NEAR(lower_bound({10000, r, r, 2.5e-4}), formula, 1e-6) << r;
   }
-  // The rounded values quoted in §1.5.
+  // The rounded values quoted in §1.5 (4 decimals: ±5e-5).
   EXPECT_NEAR(logit(std::pow(2.5e-4, 1.0 / 762)), 4.5150, 5e-5);
   EXPECT_NEAR(logit(std::pow(2.5e-4, 1.0 / 5000)), 6.4008, 5e-5);
 }
@@ -129,7 +137,7 @@ TEST(Bound, ReferenceSearchDoesExactly30Bisections) {
 
 TEST(Bound, ExactSearchFindsTheRootOfAGenericPvalue) {
   const double root = exact_search([](double e) { return e / 10.0; }, 0.37);
-  EXPECT_NEAR(root, 3.7, 1e-11);
+  EXPECT_NEAR(root, 3.7, 1e-11);  // a linear p: the float64 root is within a few ulps of 3.7
   EXPECT_EQ(exact_search([](double) { return 0.9; }, 0.5), 0.0);
   EXPECT_THROW(reference_search([](double) { return 0.0; }, 0.5), std::domain_error);
 }

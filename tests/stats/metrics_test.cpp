@@ -38,6 +38,9 @@ TEST(Metrics, AucEqualsPairwiseCountWithTies) {
       scores.push_back(s);
       member.push_back(m);
     }
+    // Float64 both, from integer (half-)counts below 2^53: exact counts, then a ratio or at most
+    // 700 accumulated steps, ≤ 700·u64 ≈ 8e-14 (1e-12 leaves 10x); one tie counted wrongly is
+    // 1/(280·420) ≈ 8.5e-6 off.
     EXPECT_NEAR(auc(scores, member), pairwise_auc(scores, member), 1e-12) << resolution;
   }
 }

@@ -69,6 +69,12 @@ TEST_F(ReferenceFixture, ReferenceModeMatchesPython) {
   const AuditSummary summary = summarize(table_, {});
   const Measurement& baseline = summary.columns[0].measurement;
   const Measurement& mia = summary.columns[1].measurement;
+  // The bounds: the fixture's 30 bisections resolve ε to ~1e-8 and it prints 9 decimals, while
+  // this library solves the root to float64 precision, so 1e-6 is the reference's own resolution
+  // with 100x margin (the next threshold's bound is ≥ 1e-3 away); eps_tilde is the difference of
+  // two such values (2e-6). The AUC is a ratio of integer rank counts in float64, ≲ 1e-15 off,
+  // printed to 12 decimals (1e-11). The thresholds are np.linspace's i·(1/99) reproduced with the
+  // same float64 operations (exact equality, no FMA on x86-64's baseline).
   EXPECT_NEAR(summary.c_lb, 0.456055505, 1e-6);
   EXPECT_EQ(baseline.threshold, 0.787878787878788);
   EXPECT_EQ(baseline.r, 866);
@@ -90,6 +96,8 @@ TEST_F(ReferenceFixture, AllModeMatchesPythonBruteForce) {
   const Measurement& mia = summary.columns[1].measurement;
   EXPECT_EQ(baseline.thresholds, 3000);
   EXPECT_DOUBLE_EQ(baseline.level, 0.05 / 6000);
+  // 1e-6: the fixture's bisection resolution and 9 printed decimals, as in
+  // ReferenceModeMatchesPython.
   EXPECT_NEAR(baseline.bound, 0.410386558, 1e-6);
   EXPECT_EQ(baseline.threshold, 0.7898012297418898);
   EXPECT_EQ(baseline.r, 859);

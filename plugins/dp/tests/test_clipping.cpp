@@ -1,5 +1,7 @@
 // Per-example clipping: the vectorised Linear-stack path and the micro-batch path against a
 // brute-force loop over examples that uses ordinary backward passes.
+#include <iostream>
+
 #include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -24,14 +26,18 @@ torch::nn::Sequential make_stack(torch::Dtype dtype) {
   return stack;
 }
 
-// Σ_i min(1, C/(‖g_i‖+1e-6)) g_i with g_i from a backward pass on example i alone.
+// Σ_i min(1, C/(‖g_i‖+1e-6)) g_i with g_i from a backward pass on example i alone; `abs_sum`
+// (float64), when given, receives Σ_i |min(1, C/(‖g_i‖+1e-6)) g_i|, the scale of the rounding
+// bound below.
 ClippedGradients brute_force(torch::nn::Module& module,
                              const std::function<torch::Tensor(const torch::Tensor&)>& forward,
                              const OutputLoss& loss, const torch::Tensor& x, const torch::Tensor& y,
-                             double clip_norm) {
+                             double clip_norm, std::vector<torch::Tensor>* abs_sum = nullptr) {
   const auto params = module.parameters();
   ClippedGradients out;
   for (const auto& p : params) out.sum.push_back(torch::zeros_like(p));
+  if (abs_sum != nullptr)
+    for (const auto& p : params) abs_sum->push_back(torch::zeros_like(p, torch::kFloat64));
   std::vector<double> norms;
   for (int64_t i = 0; i < x.size(0); ++i) {
     module.zero_grad();
@@ -41,23 +47,46 @@ ClippedGradients brute_force(torch::nn::Module& module,
     norms.push_back(std::sqrt(sq));
     const double factor = std::min(1.0, clip_norm / (std::sqrt(sq) + 1e-6));
     torch::NoGradGuard guard;
-    for (size_t k = 0; k < params.size(); ++k) out.sum[k] += factor * params[k].grad();
+    for (size_t k = 0; k < params.size(); ++k) {
+      out.sum[k] += factor * params[k].grad();
+      if (abs_sum != nullptr) (*abs_sum)[k] += factor * params[k].grad().to(torch::kFloat64).abs();
+    }
   }
   module.zero_grad();
   out.norms = torch::tensor(norms, torch::kFloat64);
   return out;
 }
 
-void expect_close(const ClippedGradients& a, const ClippedGradients& b, double tol) {
-  ASSERT_EQ(a.sum.size(), b.sum.size());
-  for (size_t k = 0; k < a.sum.size(); ++k) {
-    ASSERT_EQ(a.sum[k].sizes(), b.sum[k].sizes()) << "parameter " << k;
-    EXPECT_LT(
-        (a.sum[k].to(torch::kFloat64) - b.sum[k].to(torch::kFloat64)).abs().max().item<double>(),
-        tol)
-        << "parameter " << k;
+// Two computations of the clipped sum in precision `unit` (2^-24 float32, 2^-53 float64) that
+// differ only in the order of their roundings: every element of a per-example gradient, its norm
+// (from P squares) and the clip factor carry relative errors of at most (roundings accumulated on
+// the way)·u, and the sum over the examples adds n - 1 more, so the two differ elementwise by at
+// most 2·γ·u·Σ_i|f_i g_i| (first order, Higham §3-4; see tests/dist/tolerance.hpp), γ = the
+// roundings accumulated along any element's path; the norms by 2·γ·u·‖g_i‖. Prints the observed
+// differences; returns the largest |a - b| / bound (≤ 1 passes).
+double expect_within_rounding(const ClippedGradients& a, const ClippedGradients& b,
+                              const std::vector<torch::Tensor>& abs_sum, double gamma, double unit,
+                              const std::string& what) {
+  EXPECT_EQ(a.sum.size(), b.sum.size());
+  double worst = 0, worst_diff = 0;
+  for (size_t k = 0; k < std::min(a.sum.size(), b.sum.size()); ++k) {
+    EXPECT_EQ(a.sum[k].sizes(), b.sum[k].sizes()) << "parameter " << k;
+    const auto diff = (a.sum[k].to(torch::kFloat64) - b.sum[k].to(torch::kFloat64)).abs();
+    // + the smallest normal number of the precision, so that a zero scale allows only zero.
+    const auto bound = 2 * gamma * unit * abs_sum[k] + (unit > 0x1p-30 ? 1.2e-38 : 2.3e-308);
+    const double ratio = (diff / bound).max().item<double>();
+    EXPECT_LE(ratio, 1.0) << what << ": parameter " << k << " differs by "
+                          << diff.max().item<double>();
+    worst = std::max(worst, ratio);
+    worst_diff = std::max(worst_diff, diff.max().item<double>());
   }
-  EXPECT_LT((a.norms - b.norms).abs().max().item<double>(), tol);
+  const auto norm_diff = (a.norms - b.norms).abs();
+  const double norm_ratio = (norm_diff / (2 * gamma * unit * b.norms)).max().item<double>();
+  EXPECT_LE(norm_ratio, 1.0) << what << ": norms differ by " << norm_diff.max().item<double>();
+  std::cout << what << ": max |difference| " << worst_diff << " (sums), "
+            << norm_diff.max().item<double>() << " (norms); largest difference / rounding bound "
+            << std::max(worst, norm_ratio) << "\n";
+  return std::max(worst, norm_ratio);
 }
 
 class LinearClipping : public ::testing::TestWithParam<torch::Dtype> {};
@@ -76,11 +105,19 @@ TEST_P(LinearClipping, VectorisedEqualsPerExampleLoop) {
           .norms;
   // A clipping norm at the median: about half the examples are scaled down.
   const double clip = reference_norms.median().item<double>();
+  std::vector<torch::Tensor> abs_sum;
   const auto expected = brute_force(
       *stack, [&](const torch::Tensor& in) { return stack->forward(in); }, cross_entropy, x, y,
-      clip);
+      clip, &abs_sum);
+  // γ: n = 24 examples summed; forward and backward dot products of 5 + 7 + 4 + 3 terms each way
+  // and the softmax's 3; the norm's P = 85 squares (its square root and the factor's division
+  // add a few): about 24 + 2·19 + 3 + 85 ≈ 150. In float64 that is exactness up to ~3e-14 of
+  // Σ|f_i g_i|, in float32 ~2e-5; a wrong factor (another example's norm, a missing min, the 1e-6
+  // dropped) changes the sums by ≥ 1e-3 of that scale.
+  const double gamma = 150;
+  const double unit = dtype == torch::kFloat64 ? 0x1p-53 : 0x1p-24;
   const auto vectorised = clip_per_example_linear(stack, cross_entropy, x, y, clip);
-  expect_close(vectorised, expected, 1e-5);
+  expect_within_rounding(vectorised, expected, abs_sum, gamma, unit, "vectorised");
   EXPECT_GT((vectorised.norms > clip).sum().item<int64_t>(), 5);
   EXPECT_GT((vectorised.norms < clip).sum().item<int64_t>(), 5);
 
@@ -91,7 +128,7 @@ TEST_P(LinearClipping, VectorisedEqualsPerExampleLoop) {
         return cross_entropy(stack->forward(in), lab);
       },
       x, y, clip);
-  expect_close(micro, expected, 1e-5);
+  expect_within_rounding(micro, expected, abs_sum, gamma, unit, "micro-batch");
   for (const auto& p : stack->parameters()) EXPECT_FALSE(p.grad().defined());
 }
 
@@ -110,13 +147,23 @@ TEST(Clipping, SigmoidOutputAndHugeClipNormGiveThePlainBatchGradient) {
     return torch::binary_cross_entropy_with_logits(out.squeeze(1), labels, {}, {},
                                                    at::Reduction::None);
   };
+  // Σ_i |g_i|, the scale of the rounding bound (the loop's own sum is not needed).
+  std::vector<torch::Tensor> abs_sum;
+  brute_force(
+      *stack, [&](const torch::Tensor& in) { return stack->forward(in); }, bce, x, y, 1e12,
+      &abs_sum);
   stack->zero_grad();
   bce(stack->forward(x), y).sum().backward();
   const auto clipped = clip_per_example_linear(stack, bce, x, y, 1e12);
-  const auto params = stack->parameters();
-  for (size_t k = 0; k < params.size(); ++k)
-    EXPECT_TRUE(torch::allclose(clipped.sum[k], params[k].grad(), 1e-10, 1e-12)) << k;
-  // With a tiny clipping norm every example contributes a vector of norm C (up to 1e-6).
+  ClippedGradients plain;
+  for (const auto& p : stack->parameters()) plain.sum.push_back(p.grad().clone());
+  plain.norms = clipped.norms;
+  // Float64, every factor exactly 1: the two differ only in summation order, by ≤ 2·γ·u·Σ_i|g_i|
+  // with γ ≈ 40 examples + 2·(6 + 8 + 1) dot-product terms ≈ 70 (~2e-14 of the scale). One
+  // factor ≠ 1 would move elements by ~1e-2 of it.
+  expect_within_rounding(clipped, plain, abs_sum, 70, 0x1p-53, "huge clipping norm");
+  // With a tiny clipping norm every example contributes a vector of norm C·‖g‖/(‖g‖ + 1e-6) < C;
+  // the norm of their float64 sum is ≤ 40·C up to 40 additions' rounding (40·u64 ≪ 1e-9).
   const double c = 1e-3;
   const auto tiny = clip_per_example_linear(stack, bce, x, y, c);
   double sq = 0;
@@ -136,14 +183,18 @@ TEST(Clipping, MicroBatchFallbackWorksForAnyModule) {
   const auto y = torch::randint(2, {10}, g, torch::kInt64);
   EXPECT_THROW(clip_per_example_linear(net, cross_entropy, x, y, 1.0), std::invalid_argument);
   const auto forward = [&](const torch::Tensor& in) { return net->forward(in); };
-  const auto expected = brute_force(*net, forward, cross_entropy, x, y, 0.5);
+  std::vector<torch::Tensor> abs_sum;
+  const auto expected = brute_force(*net, forward, cross_entropy, x, y, 0.5, &abs_sum);
   const auto micro = clip_per_example(
       net->parameters(),
       [&](const torch::Tensor& in, const torch::Tensor& lab) {
         return cross_entropy(forward(in), lab);
       },
       x, y, 0.5);
-  expect_close(micro, expected, 1e-10);
+  // Float64, exact up to rounding: γ = 10 examples + the convolution's 2·3 terms and its weight
+  // gradient's 6 positions + the Linear's 18 and 2 terms each way + the norm's P = 59 squares:
+  // about 10 + 12 + 40 + 59 ≈ 120.
+  expect_within_rounding(micro, expected, abs_sum, 120, 0x1p-53, "micro-batch, conv");
 }
 
 TEST(Clipping, RejectsBadArguments) {

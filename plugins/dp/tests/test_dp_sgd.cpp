@@ -55,12 +55,17 @@ TEST(DpSgd, NoiseHasStandardDeviationSigmaCOverTheExpectedBatch) {
   dp.privatize(clipped, g);
   const double expected_std = 2.0 * 0.5 / 50.0;  // 0.02
   const auto gw = w.grad().to(torch::kFloat64);
+  // Statistical, for a fixed seed (rounding is ~1e-7 of these): 1e5 draws give the mean an sd of
+  // σ/√1e5 (4 sd allowed), the sample std an sd of σ/√(2·1e5) = 0.0022σ (0.01σ is 4.5 sd), the
+  // kurtosis an sd of √(24/1e5) = 0.015 (0.1 is 6.5 sd); noise of another σ (C or the batch
+  // forgotten) is off by a factor ≥ 2.
   EXPECT_NEAR(gw.mean().item<double>(), 0.0, 4 * expected_std / std::sqrt(1e5));
   EXPECT_NEAR(gw.std().item<double>(), expected_std, 0.01 * expected_std);
   // Kurtosis of a Gaussian is 3.
   const double kurt = (gw / gw.std()).pow(4).mean().item<double>();
   EXPECT_NEAR(kurt, 3.0, 0.1);
-  // The clipped sum is averaged over the expected batch: mean 3/50.
+  // The clipped sum is averaged over the expected batch: mean 3/50 (7 noisy elements: sd σ/√7 =
+  // 0.0076, 4σ = 0.08 is 10 sd; 3/1 or 3/7 instead of 3/50 would be off by ≥ 0.37).
   EXPECT_NEAR(b.grad().mean().item<double>(), 3.0 / 50.0, 4 * expected_std);
   EXPECT_EQ(dp.accountant().steps(), 1);
   EXPECT_DOUBLE_EQ(dp.spent(1e-5).epsilon, dp_sgd_epsilon(0.05, 2.0, 1, 1e-5).epsilon);
@@ -69,6 +74,7 @@ TEST(DpSgd, NoiseHasStandardDeviationSigmaCOverTheExpectedBatch) {
   o.noise_multiplier = 0.0;
   DpSgd exact({w, b}, o);
   exact.privatize(clipped, g);
+  // 3 / 50 in float32 either way: one rounding (allclose's rtol 1e-5 is 1e2 times it).
   EXPECT_TRUE(torch::allclose(b.grad(), torch::full({7}, 3.0 / 50.0)));
   EXPECT_EQ(exact.spent(1e-5).epsilon, std::numeric_limits<double>::infinity());
   EXPECT_THROW(exact.privatize(ClippedGradients{{torch::zeros({7})}, {}}, g),

@@ -120,6 +120,9 @@ TEST(Rdp, SeriesAgreesWithNumericalIntegration) {
         Case{0.2, 0.9, 1.25}, Case{0.9, 3.0, 5.5}}) {
     const double series = sampled_gaussian_rdp(c.q, c.sigma, c.alpha) * (c.alpha - 1.0);
     const double quad = log_a_by_quadrature(c.q, c.sigma, c.alpha);
+    // Float64 both; the tolerance is the quadrature's own error (a Riemann sum with step h over a
+    // smooth, Gaussian-tailed integrand, ≲ 1e-7 absolute / 1e-6 relative here), not rounding
+    // (≤ ~1e-13); a wrong term or sign in the series is off by ≥ 1e-3 relative.
     EXPECT_NEAR(series, quad, 1e-7 + 1e-6 * std::abs(quad))
         << "q " << c.q << " sigma " << c.sigma << " order " << c.alpha;
   }
@@ -152,6 +155,9 @@ TEST(Rdp, AccountantComposesPhasesAdditively) {
   const auto total = accountant.rdp();
   const auto a = sampled_gaussian_rdp(0.01, 1.0, 150, accountant.orders());
   const auto b = sampled_gaussian_rdp(0.05, 2.0, 30, accountant.orders());
+  // Float64: the accountant sums the same per-step terms in another grouping (100 + 50 steps vs
+  // 150, then + b): a few roundings, ≤ 10·u64 ≈ 1e-15 relative; 1e-12 leaves 1000x, a phase
+  // counted twice or dropped is off by ≥ 1e-2.
   for (size_t i = 0; i < total.size(); ++i) EXPECT_NEAR(total[i], a[i] + b[i], 1e-12 * total[i]);
 }
 

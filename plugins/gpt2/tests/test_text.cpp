@@ -160,6 +160,8 @@ TEST_F(TextTest, TargetKeepsCheckpointVariantsAndScoresPerToken) {
   const auto late = target.side_signals(train, "epoch12", ctx);
   ASSERT_EQ(late.loss_vector.sizes(), (std::vector<std::int64_t>{32, 15}));
   ASSERT_EQ(late.loss.sizes(), (std::vector<std::int64_t>{32}));
+  // Float32 means of 15 positive losses, possibly in another order: ≤ 2·15·u ≈ 2e-6 relative,
+  // inside allclose's default rtol 1e-5; the mean of another row is off by ≥ 1e-2.
   EXPECT_TRUE(torch::allclose(late.loss, late.loss_vector.mean(1)));
   // Memorisation: the last checkpoint fits its training blocks much better than the first.
   EXPECT_LT(late.loss.mean().item<double>(), 0.7 * early.loss.mean().item<double>());
@@ -174,6 +176,8 @@ TEST_F(TextTest, TargetKeepsCheckpointVariantsAndScoresPerToken) {
   TestContext ctx2(Gpt2Target::option_specs(), options, 4);
   loaded.load(dir_ / "saved", ctx2);
   EXPECT_EQ(loaded.variants(), target.variants());
+  // The saved float32 weights load bit for bit and run through the same computation: equal on any
+  // CPU (allclose's defaults only guard); a variant mixed up is off by ≥ 0.1.
   EXPECT_TRUE(
       torch::allclose(loaded.side_signals(train, "epoch12", ctx2).loss_vector, late.loss_vector));
   EXPECT_TRUE(

@@ -27,6 +27,9 @@ TEST(Normalization, AutoPicksThePresetByChannelCount) {
   const auto color = normalization_from_options(normalization_values("auto"), 3);
   EXPECT_EQ(color.name, "cifar10");
   const auto x = torch::full({2, 3, 4, 4}, 0.4914f);
+  // Float32 (x - mean) / std against the float64 formula: two roundings of the operands and two of
+  // the operations, ≤ 4·u·(|x| + |mean|)/std ≈ 1e-6 for std 0.2; 1e-5 leaves 10x, another
+  // channel's mean or std is off by ≥ 0.01 (x - mean is exactly 0 in the first channel).
   EXPECT_NEAR(color.apply(x)[1][0][2][2].item<float>(), 0.0f, 1e-6);
   EXPECT_NEAR(color.apply(x)[1][2][2][2].item<float>(), (0.4914 - 0.4465) / 0.2010, 1e-5);
 }
@@ -34,6 +37,7 @@ TEST(Normalization, AutoPicksThePresetByChannelCount) {
 TEST(Normalization, CustomAndMismatches) {
   const auto n = normalization_from_options(normalization_values("custom", "0.5", "0.25"), 3);
   EXPECT_EQ(n.mean.size(), 3u);  // one value spreads over the channels
+  // (1 - 0.5) / 0.25 = 2 is exact in float32 (dyadic operands); 1e-6 only allows a rounding.
   EXPECT_NEAR(n.apply(torch::ones({1, 3, 2, 2}))[0][1][0][0].item<float>(), 2.0f, 1e-6);
   try {
     normalization_from_options(normalization_values("cifar10"), 1);
@@ -113,6 +117,8 @@ TEST(ModelState, ArchiveRoundTripAndMismatch) {
   const auto x = torch::rand({5, 3});
   a->eval();
   b->eval();
+  // The same weights (restored bit for bit) and the same kernels: equal up to allclose's default
+  // rtol 1e-5 (a wrong or missing BatchNorm buffer shifts outputs by ~0.1).
   EXPECT_TRUE(torch::allclose(a->forward(x), b->forward(x)));
 
   torch::nn::Sequential c(torch::nn::Linear(3, 5));
@@ -130,7 +136,8 @@ TEST(Random, SeededInitAndDropoutAreReproducible) {
   GeneratorScope sa(a.generator());
   const auto da = seeded_dropout(x, 0.25, true);
   const double kept = da.ne(0).sum().item<double>() / 1000.0;
-  EXPECT_NEAR(kept, 0.75, 0.05);
+  EXPECT_NEAR(kept, 0.75, 0.05);  // binomial: sd √(0.75·0.25/1000) = 0.014, so 3.6 sd
+  // 1 / (1 - 0.25) in float32: one rounding of 4/3 (u·4/3 ≈ 8e-8); 1e-5 is 125x that.
   EXPECT_NEAR(da.max().item<float>(), 1.0 / 0.75, 1e-5);
   EXPECT_TRUE(torch::equal(seeded_dropout(x, 0.25, false), x));
 }
@@ -163,6 +170,8 @@ TEST(PngGrid, WritesAReadableGrid) {
   ASSERT_EQ(grid.sizes(), (std::vector<int64_t>{3, 2 * 5 + 1, 3 * 7 + 1}));
   // Image 4 sits in row 1, column 1; pixels are 8-bit rounded.
   const auto tile = grid.narrow(1, 6, 4).narrow(2, 8, 6);
+  // 8-bit rounding: half a level (0.5/255), plus the float32 rounding of x·255 and of level/255
+  // (≤ 2·u·255/255 ≈ 1.2e-7 ≪ 1e-6); a pixel from the wrong tile is off by ~0.3 on average.
   EXPECT_LE((tile - images[4]).abs().max().item<float>(), 0.5f / 255 + 1e-6);
   EXPECT_EQ(grid[0][0][0].item<float>(), 0.0f);  // border
   EXPECT_THROW(write_png_grid(ctx.work_dir() / "no" / "such.png", images, 2), std::runtime_error);

@@ -168,6 +168,8 @@ TEST(QuickstartAudit, TinyImageAuditCompletesStoresTheMeasurementsAndRepeats) {
     ASSERT_TRUE(m.count("eps_c_lb") && m.count("eps_tilde") && m.count("auc"));
     EXPECT_GE(m.at("eps_c_lb"), 0);
     EXPECT_LE(m.at("eps_c_lb"), ceiling);
+    // One float64 subtraction stored at full precision: ≤ u64·|ε| ≈ 1e-15 apart; 1e-9 only guards
+    // a serialisation to fewer digits, while the wrong baseline is ≥ 1e-3 off.
     EXPECT_NEAR(m.at("eps_tilde"), m.at("eps_c_lb") - c_lb, 1e-9);
     EXPECT_GE(m.at("auc"), 0);
     EXPECT_LE(m.at("auc"), 1);

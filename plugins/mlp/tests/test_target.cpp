@@ -61,6 +61,9 @@ TEST(MlpTarget, LearnsTheTaskAndTheFinalStateFitsTrainingDataBetter) {
   const auto final_loss = target.side_signals(train, "final", ctx).loss.mean().item<float>();
   const auto best_loss = target.side_signals(train, "best", ctx).loss.mean().item<float>();
   EXPECT_LT(final_loss, std::log(2.0f));  // better than chance
+  // If the best epoch is the last, both are the same weights through the same computation, equal
+  // exactly on any CPU; otherwise the training loss of the final state is the lower by a margin of
+  // training, not of rounding. 1e-6 is no more than a guard.
   EXPECT_LE(final_loss, best_loss + 1e-6f);
 }
 
