@@ -5,6 +5,8 @@
 
 #include <regex>
 
+#include <SQLiteCpp/SQLiteCpp.h>
+
 #include "results_db.hpp"
 #include "test_util.hpp"
 
@@ -12,6 +14,7 @@ namespace panoramia {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using testing::run_panoramia;
 
 class ReportTest : public ::testing::Test {
@@ -137,6 +140,44 @@ TEST_F(ReportTest, ExportJsonHasAllMetricsAndCurves) {
   EXPECT_THAT(r.output, HasSubstr("\"bound_vs_recall\""));
   EXPECT_THAT(r.output, HasSubstr("\"eps_tilde\""));
   EXPECT_EQ(run_panoramia("report 9", dir_->path()).exit_code, 2);
+}
+
+}  // namespace
+}  // namespace panoramia
+
+namespace panoramia {
+namespace {
+
+// Issue 15's hostile sweep: a report of a run with real non-members prints only text and draws
+// every plot; a database whose column names carry gnuplot commands and whose scores lie outside
+// [0, 1] is drawn without running anything and without writing out of bounds.
+TEST(ReportHostile, RealNonMemberColumnsAndCraftedNamesAndScores) {
+  testing::TempDir dir;
+  testing::write_file(dir / "toy.ini",
+                      testing::toy_config(10, "\n[split]\ntarget_fraction = 0.5\n\n[game]\n"
+                                              "nonmembers = both\n"));
+  ASSERT_EQ(run_panoramia("audit toy.ini --log-level off", dir.path()).exit_code, 0);
+  const auto r = run_panoramia("report 1 --out r.html", dir.path());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output.find("PNG"), r.output.rfind("PNG"));  // the one summary line mentions PNG
+  for (const char c : r.output)
+    EXPECT_TRUE(c == '\n' || (c >= 0x20 && c < 0x7f)) << "binary output from report";
+  const std::string html = testing::read_file(dir / "r.html");
+  EXPECT_THAT(html, Not(HasSubstr("gnuplot failed")));
+  EXPECT_THAT(html, HasSubstr("id=\"hist-real_baseline_pred\""));
+
+  {
+    SQLite::Database db((dir / "panoramia-work" / "results.db").string(), SQLite::OPEN_READWRITE);
+    db.exec("UPDATE scores SET attack = 'mia_x' || char(10) || 'system(\"touch pwned\")' || "
+            "char(96) || 'touch pwned2' || char(96) WHERE attack = 'mia_final_pred'");
+    db.exec("UPDATE scores SET score = -1e12 WHERE idx = 0");
+    db.exec("UPDATE scores SET score = 1e12 WHERE idx = 1");
+  }
+  const auto crafted = run_panoramia("report 1 --out crafted.html", dir.path());
+  ASSERT_EQ(crafted.exit_code, 0) << crafted.output;
+  EXPECT_FALSE(std::filesystem::exists(dir / "pwned"));
+  EXPECT_FALSE(std::filesystem::exists(dir / "pwned2"));
+  EXPECT_THAT(testing::read_file(dir / "crafted.html"), Not(HasSubstr("gnuplot failed")));
 }
 
 }  // namespace

@@ -10,9 +10,17 @@
 namespace panoramia::report {
 namespace {
 
+// A gnuplot string literal of untrusted text (column names come from a results database): a
+// newline would end the command and start another, a backquote runs a shell command even inside
+// quotes, so control characters and backquotes become '?', and '"' and '\\' are escaped.
 std::string quote(const std::string& s) {
   std::string out = "\"";
-  for (char c : s) {
+  for (const char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f || c == '`') {
+      out += '?';
+      continue;
+    }
     if (c == '"' || c == '\\') out += '\\';
     out += c;
   }
@@ -70,8 +78,9 @@ bool gnuplot_available() {
 }
 
 std::string render(const Plot& plot, const std::filesystem::path& png) {
-  char tmpl[] = "/tmp/panoramia-plot-XXXXXX";
-  const int fd = mkstemp(tmpl);
+  // $TMPDIR (temp_directory_path), not a fixed /tmp.
+  std::string tmpl = (std::filesystem::temp_directory_path() / "panoramia-plot-XXXXXX").string();
+  const int fd = mkstemp(tmpl.data());
   if (fd < 0)
     throw std::runtime_error("cannot create a temporary file for plot '" + plot.title + "'");
   close(fd);
@@ -83,7 +92,8 @@ std::string render(const Plot& plot, const std::filesystem::path& png) {
   write_script(script, plot);
   script << "set output\nset terminal pngcairo size 900,525 noenhanced font 'sans,10'\n";
   script << "set output " << quote(png.string()) << "\nreplot\nset output\n";
-  FILE* pipe = popen("gnuplot 2>/dev/null", "w");
+  // Nothing gnuplot prints may reach our stdout (a PNG it could not open a file for would).
+  FILE* pipe = popen("gnuplot >/dev/null 2>&1", "w");
   if (pipe == nullptr)
     throw std::runtime_error("cannot start gnuplot for plot '" + plot.title + "'");
   const std::string text = script.str();

@@ -1,5 +1,7 @@
 #include "report/report.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <fstream>
 #include <map>
@@ -85,14 +87,19 @@ class PlotWriter {
  public:
   explicit PlotWriter(std::filesystem::path dir) : dir_(std::move(dir)), ok_(gnuplot_available()) {}
   // Returns a figure (SVG inline) or a note when gnuplot is missing or failed.
-  std::string figure(const std::string& id, const Plot& plot, const std::string& caption) {
+  std::string figure(const std::string& name, const Plot& plot, const std::string& caption) {
     if (!ok_) return "";
+    // The id names a file: stored column names (e.g. real/baseline_pred) are not file names.
+    std::string id = name;
+    for (char& c : id)
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') c = '_';
     std::filesystem::create_directories(dir_);
     const auto png = dir_ / (id + ".png");
     try {
       const std::string svg = render(plot, png);
       pngs_.push_back(png);
-      return "<figure id=\"" + id + "\" class=\"plot\">" + svg + "<figcaption>" + caption +
+      return "<figure id=\"" + id + "\" class=\"plot\">" + svg + "<figcaption>" +
+             html_escape(caption) +
              " (<a href=\"" + dir_.filename().string() + "/" + id +
              ".png\">PNG</a>)</figcaption></figure>\n";
     } catch (const std::exception& e) {
@@ -329,8 +336,11 @@ std::vector<std::filesystem::path> write_report(const ResultsDb& db, std::int64_
     std::vector<double> centers, members(kHistogramBins, 0), others(kHistogramBins, 0);
     double n_members = 0, n_others = 0;
     for (std::size_t i = 0; i < column.score.size(); ++i) {
-      const int bin =
-          std::min(kHistogramBins - 1, static_cast<int>(column.score[i] * kHistogramBins));
+      // Stored scores are untrusted: clamp before the cast (a cast of an out-of-range double is
+      // undefined) and skip NaN.
+      if (std::isnan(column.score[i])) continue;
+      const double at = std::clamp(column.score[i] * kHistogramBins, 0.0, kHistogramBins - 1.0);
+      const int bin = static_cast<int>(at);
       (column.member[i] ? members : others)[bin] += 1;
       (column.member[i] ? n_members : n_others) += 1;
     }
