@@ -375,7 +375,8 @@ void AuditPipeline::build_game() {
     // A game repetition redraws which members train the attacks and which are tested, which
     // synthetic and held-out samples go where, and the coins; the models stay as they are.
     const std::string rep = std::to_string(game_rep_);
-    auto gen = at::make_generator<at::CPUGeneratorImpl>(derive_seed(coin_seed, "repetition:" + rep));
+    auto gen =
+        at::make_generator<at::CPUGeneratorImpl>(derive_seed(coin_seed, "repetition:" + rep));
     const auto pool = torch::cat({atr, ate});
     const auto order = pool.index({torch::randperm(pool.size(0), gen, torch::kInt64)});
     atr = order.slice(0, 0, n_atr);
@@ -568,8 +569,9 @@ void AuditPipeline::fdp(const std::vector<double>& losses, const std::vector<int
   // Same canaries, guesses and selection rule as O(1); the reference rule (uncorrected) has no
   // f-DP counterpart, so it is audited with the Bonferroni grid.
   stats::FdpOptions options;
-  options.selection =
-      o1.selection == stats::O1Selection::kReference ? stats::O1Selection::kBonferroni : o1.selection;
+  options.selection = o1.selection == stats::O1Selection::kReference
+                          ? stats::O1Selection::kBonferroni
+                          : o1.selection;
   options.confidence = o1.confidence;
   options.delta = delta;
   options.k_plus = o1.k_plus;
@@ -594,8 +596,10 @@ void AuditPipeline::fdp(const std::vector<double>& losses, const std::vector<int
                                                    {"tests", double(r.tests)},
                                                    {"saturated", r.saturated ? 1.0 : 0.0}})
     metrics.push_back(MetricRecord{attack, name, value, {}, {}});
-  logger_->info("f-DP one-run {}: mu_lb = {:.4f} (Gaussian DP), eps_lb = {:.4f} at delta {:g} from r = {}, v = {} of m = {}",
-                variant, r.mu_lb, r.eps_lb, r.delta, r.r, r.v, r.m);
+  logger_->info(
+      "f-DP one-run {}: mu_lb = {:.4f} (Gaussian DP), eps_lb = {:.4f} at delta {:g} from r = {}, v "
+      "= {} of m = {}",
+      variant, r.mu_lb, r.eps_lb, r.delta, r.r, r.v, r.m);
 }
 
 void AuditPipeline::closeness(std::vector<MetricRecord>& metrics) const {

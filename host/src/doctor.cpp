@@ -91,8 +91,9 @@ int cmd_doctor(const std::vector<std::string>& args) {
   row("OMP_NUM_THREADS", omp != nullptr ? omp : "(unset)");
   const char* wait = std::getenv("OMP_WAIT_POLICY");
   const char* source = std::getenv("PANORAMIA_OMP_WAIT_POLICY_SOURCE");
-  row("OMP_WAIT_POLICY", std::string(wait != nullptr ? wait : "(unset: OpenMP workers spin while idle)") +
-                             (source != nullptr ? std::string(", from ") + source : ""));
+  row("OMP_WAIT_POLICY",
+      std::string(wait != nullptr ? wait : "(unset: OpenMP workers spin while idle)") +
+          (source != nullptr ? std::string(", from ") + source : ""));
 
   const bool cuda = torch::cuda::is_available();
   row("CUDA", cuda ? fmt::format("available, {} device(s)", torch::cuda::device_count())

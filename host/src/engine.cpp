@@ -86,8 +86,7 @@ std::function<std::string(const ResultsDb&, const RunRecord&)> samples_renderer(
   return [db](const ResultsDb&, const RunRecord& run) {
     using Samples = char* (*)(const char*, std::int64_t);
     const auto samples = reinterpret_cast<Samples>(engine_symbol("panoramia_engine_samples"));
-    const std::unique_ptr<char, decltype(&std::free)> html(samples(db.c_str(), run.id),
-                                                           &std::free);
+    const std::unique_ptr<char, decltype(&std::free)> html(samples(db.c_str(), run.id), &std::free);
     if (!html) throw std::bad_alloc();
     return std::string(html.get());
   };

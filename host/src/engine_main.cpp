@@ -169,7 +169,7 @@ extern "C" PANORAMIA_ENGINE_API int panoramia_engine_main(int argc, char** argv)
 }
 
 extern "C" PANORAMIA_ENGINE_API char* panoramia_engine_samples(const char* db_path,
-                                                                std::int64_t run) {
+                                                               std::int64_t run) {
   // The caller frees the result with std::free; errors come back as a one-line HTML note.
   std::string html;
   try {

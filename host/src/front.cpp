@@ -179,7 +179,8 @@ int cmd_report(const std::vector<std::string>& args) {
   const std::int64_t id = run_id(vm);
   const std::filesystem::path out =
       vm.count("out") ? vm["out"].as<std::string>() : "report-" + std::to_string(id) + ".html";
-  const auto pngs = report::write_report(*db, id, std::filesystem::absolute(out), engine::samples_renderer(cli::db_path(vm)));
+  const auto pngs = report::write_report(*db, id, std::filesystem::absolute(out),
+                                         engine::samples_renderer(cli::db_path(vm)));
   std::cout << "report: " << out.string() << " (" << pngs.size() << " plots as PNG";
   if (!pngs.empty()) std::cout << " in " << pngs.front().parent_path().string();
   std::cout << ")\n";

@@ -11,8 +11,8 @@
 #include <nlohmann/json.hpp>
 
 #include "audit_pipeline.hpp"
-#include "repetitions.hpp"
 #include "plugin_error.hpp"
+#include "repetitions.hpp"
 #include "results_db.hpp"
 #include "results_io.hpp"
 
@@ -60,7 +60,8 @@ AuditOutcome run_audit(const AuditRequest& request, const std::shared_ptr<spdlog
   const char* wait_source = std::getenv("PANORAMIA_OMP_WAIT_POLICY_SOURCE");
   logger->info("threads: {} intra-op (OpenBLAS alike){}; OMP_WAIT_POLICY {}{}",
                torch::get_num_threads(), threads > 0 ? " from [audit] threads" : "",
-               wait != nullptr ? wait : "unset", wait_source ? std::string(", from ") + wait_source : "");
+               wait != nullptr ? wait : "unset",
+               wait_source ? std::string(", from ") + wait_source : "");
 
   // Every rank resolves the config first, so that a bad config fails at once on every rank.
   const auto communicator = dist::connect(request.distributed);

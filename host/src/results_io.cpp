@@ -223,7 +223,9 @@ std::string run_to_json(const ResultsDb& db, std::int64_t id) {
                                 {"sd", r.spread.sd},
                                 {"ci_low", r.spread.ci_low},
                                 {"ci_high", r.spread.ci_high},
-                                {"interval", "95% Student t interval of the mean (over the trainings' means when there are several)"}});
+                                {"interval",
+                                 "95% Student t interval of the mean (over the trainings' means "
+                                 "when there are several)"}});
   }
   return j.dump(2);
 }
@@ -360,11 +362,12 @@ std::string format_run(const ResultsDb& db, std::int64_t id) {
     if (has_o1 && by_attack["o1/" + variants.front()]["optimistic"] > 0)
       out << "  * selection = reference: optimistic, not corrected for choosing the thresholds\n";
     if (has_fdp) {
-      std::snprintf(line, sizeof line,
-                    "  f-DP (Mahloujifar et al. 2025): mu_lb rejects mu-Gaussian DP; eps_lb is that "
-                    "Gaussian curve's eps at delta %.3g, a bound on eps only for targets whose "
-                    "privacy curve is Gaussian (DP-SGD); O(1) eps_lb holds for any target\n",
-                    by_attack["fdp/" + variants.front()]["delta"]);
+      std::snprintf(
+          line, sizeof line,
+          "  f-DP (Mahloujifar et al. 2025): mu_lb rejects mu-Gaussian DP; eps_lb is that "
+          "Gaussian curve's eps at delta %.3g, a bound on eps only for targets whose "
+          "privacy curve is Gaussian (DP-SGD); O(1) eps_lb holds for any target\n",
+          by_attack["fdp/" + variants.front()]["delta"]);
       out << line;
     }
   }

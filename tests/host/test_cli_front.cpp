@@ -30,7 +30,9 @@ testing::CommandResult shell(const std::string& command, const std::filesystem::
   return result;
 }
 
-std::string bin() { return "'" + testing::binary().string() + "'"; }
+std::string bin() {
+  return "'" + testing::binary().string() + "'";
+}
 
 TEST(CliFront, TheFrontEndDoesNotLinkLibTorch) {
   // Every shared library the executable needs, as the dynamic loader resolves them.

@@ -31,7 +31,7 @@ TEST(RepetitionMetrics, AggregatesTheQuotedMeasurementsByHand) {
     reps.push_back({"t1g" + std::to_string(i + 1),
                     {{"mia_final_pred", "eps_tilde", tilde[i], {}, {}},
                      {"mia_final_pred", "threshold", 0.5, {}, {}},  // not a quoted measurement
-                     {"o1/final", "eps_lb", 0.3, {}, {}},  // the same in every game
+                     {"o1/final", "eps_lb", 0.3, {}, {}},           // the same in every game
                      {"audit", "m", 100, {}, {}}}});
   }
   const auto rows = repetition_metrics(reps, 1, 3);
@@ -65,8 +65,8 @@ TEST(RepetitionMetrics, AggregatesTheQuotedMeasurementsByHand) {
   // 12.706205, half width 12.706205 · 0.707107 / sqrt(2) = 6.353103 (not the 1.16 that four
   // independent values would give); the sd reported is that of the four values,
   // sqrt((0.36 + 0.16 + 0.16 + 0.36) / 3) = 0.588784.
-  const auto nested = repetition_spread("mia_final_pred", {"t1g1", "t1g2", "t2g1", "t2g2"},
-                                        {1.0, 1.2, 2.0, 2.2});
+  const auto nested =
+      repetition_spread("mia_final_pred", {"t1g1", "t1g2", "t2g1", "t2g2"}, {1.0, 1.2, 2.0, 2.2});
   EXPECT_NEAR(nested.mean, 1.6, 1e-12);
   EXPECT_NEAR(nested.ci_high - nested.mean, 6.353103, 1e-5);
   EXPECT_NEAR(nested.sd, 0.588784, 1e-6);
@@ -77,10 +77,11 @@ TEST(RepetitionMetrics, AggregatesTheQuotedMeasurementsByHand) {
 
 TEST(CliRepetitions, ARepeatedAuditShowsIntervalsEverywhere) {
   testing::TempDir dir;
-  testing::write_file(dir / "toy.ini",
-                      testing::toy_config(20,
-                                          "\n[split]\ntarget_fraction = 0.5\n\n[o1]\ncanaries = 60\n"
-                                          "\n[game]\nnonmembers = both\n"));
+  testing::write_file(
+      dir / "toy.ini",
+      testing::toy_config(20,
+                          "\n[split]\ntarget_fraction = 0.5\n\n[o1]\ncanaries = 60\n"
+                          "\n[game]\nnonmembers = both\n"));
   const auto plain = run_panoramia("audit toy.ini --log-level warn", dir.path());
   ASSERT_EQ(plain.exit_code, 0) << plain.output;
   const auto repeated = run_panoramia(
@@ -111,18 +112,18 @@ TEST(CliRepetitions, ARepeatedAuditShowsIntervalsEverywhere) {
   EXPECT_NEAR(mean->value, (values[0] + values[1] + values[2] + values[3]) / 4, 1e-12);
   EXPECT_LE(*mean->ci_low, mean->value);
   EXPECT_GE(*mean->ci_high, mean->value);
-  // Games and target seeds do change the numbers (they are real repetitions): the real game's AUCs differ.
+  // Games and target seeds do change the numbers (they are real repetitions): the real game's AUCs
+  // differ.
   std::vector<double> aucs;
   for (const std::string label : {"t1g1", "t1g2", "t2g1", "t2g2"})
     aucs.push_back(find(second, "rep/" + label + "/real/mia_final_pred", "auc")->value);
   EXPECT_NE(aucs[0], aucs[1]);  // another game, same models
   EXPECT_NE(aucs[0], aucs[2]);  // another training seed
   EXPECT_NE(aucs[2], aucs[3]);
-  for (const std::string attack : {"repeat/real/mia_final_pred", "repeat/o1/final",
-                                   "repeat/fdp/final"})
-    EXPECT_TRUE(find(second, attack, attack.find("real") != std::string::npos ? "eps_c_lb"
-                                                                               : "eps_lb") !=
-                nullptr)
+  for (const std::string attack :
+       {"repeat/real/mia_final_pred", "repeat/o1/final", "repeat/fdp/final"})
+    EXPECT_TRUE(find(second, attack,
+                     attack.find("real") != std::string::npos ? "eps_c_lb" : "eps_lb") != nullptr)
         << attack;
 
   const auto json_out = run_panoramia("export 2 --json --out run.json", dir.path());
@@ -165,7 +166,8 @@ TEST(CliRepetitions, ABadRepetitionCountIsOneSentence) {
   testing::write_file(dir / "toy.ini", testing::toy_config(5));
   const auto result = run_panoramia("audit toy.ini --set repeat.game_seeds=0", dir.path());
   EXPECT_EQ(result.exit_code, 2) << result.output;
-  EXPECT_THAT(result.output, HasSubstr("[repeat] target_seeds and game_seeds must lie in [1, 1000]"));
+  EXPECT_THAT(result.output,
+              HasSubstr("[repeat] target_seeds and game_seeds must lie in [1, 1000]"));
 }
 
 }  // namespace

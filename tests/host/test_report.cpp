@@ -154,8 +154,9 @@ namespace {
 TEST(ReportHostile, RealNonMemberColumnsAndCraftedNamesAndScores) {
   testing::TempDir dir;
   testing::write_file(dir / "toy.ini",
-                      testing::toy_config(10, "\n[split]\ntarget_fraction = 0.5\n\n[game]\n"
-                                              "nonmembers = both\n"));
+                      testing::toy_config(10,
+                                          "\n[split]\ntarget_fraction = 0.5\n\n[game]\n"
+                                          "nonmembers = both\n"));
   ASSERT_EQ(run_panoramia("audit toy.ini --log-level off", dir.path()).exit_code, 0);
   const auto r = run_panoramia("report 1 --out r.html", dir.path());
   ASSERT_EQ(r.exit_code, 0) << r.output;
@@ -168,8 +169,9 @@ TEST(ReportHostile, RealNonMemberColumnsAndCraftedNamesAndScores) {
 
   {
     SQLite::Database db((dir / "panoramia-work" / "results.db").string(), SQLite::OPEN_READWRITE);
-    db.exec("UPDATE scores SET attack = 'mia_x' || char(10) || 'system(\"touch pwned\")' || "
-            "char(96) || 'touch pwned2' || char(96) WHERE attack = 'mia_final_pred'");
+    db.exec(
+        "UPDATE scores SET attack = 'mia_x' || char(10) || 'system(\"touch pwned\")' || "
+        "char(96) || 'touch pwned2' || char(96) WHERE attack = 'mia_final_pred'");
     db.exec("UPDATE scores SET score = -1e12 WHERE idx = 0");
     db.exec("UPDATE scores SET score = 1e12 WHERE idx = 1");
   }

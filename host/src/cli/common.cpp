@@ -2,9 +2,9 @@
 
 #include <iostream>
 
-#include <panoramia/options.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <panoramia/options.hpp>
 
 #include "plugin_error.hpp"
 

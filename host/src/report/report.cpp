@@ -10,8 +10,8 @@
 #include <nlohmann/json.hpp>
 
 #include "plugin_error.hpp"
-#include "report/gnuplot.hpp"
 #include "repetitions.hpp"
+#include "report/gnuplot.hpp"
 #include "results_io.hpp"
 
 namespace panoramia::report {
@@ -99,8 +99,7 @@ class PlotWriter {
       const std::string svg = render(plot, png);
       pngs_.push_back(png);
       return "<figure id=\"" + id + "\" class=\"plot\">" + svg + "<figcaption>" +
-             html_escape(caption) +
-             " (<a href=\"" + dir_.filename().string() + "/" + id +
+             html_escape(caption) + " (<a href=\"" + dir_.filename().string() + "/" + id +
              ".png\">PNG</a>)</figcaption></figure>\n";
     } catch (const std::exception& e) {
       return "<p class=\"note\">" + html_escape(e.what()) + "</p>";
@@ -270,7 +269,8 @@ std::string repetitions_section(const ResultsDb& db, std::int64_t id) {
          << fmt(m.spread.ci_high) << "]</td><td>" << values << "</td></tr>\n";
   }
   body << "</table>\n<figure>" << strip_plot(metrics)
-       << "<figcaption>Per-repetition values (dots), mean (tick) and 95% interval (bar).</figcaption>"
+       << "<figcaption>Per-repetition values (dots), mean (tick) and 95% interval "
+          "(bar).</figcaption>"
           "</figure>\n";
   return body.str();
 }

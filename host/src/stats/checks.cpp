@@ -164,8 +164,7 @@ double all_null_max(const ScoreGroups& groups, double level, BoundSearch search)
 // is left, so a relabelling costs 100 draws, not a pass over the rows. A threshold can only raise
 // the maximum `best` when p(r, v, best) < level (the search returns some e with p(e) < level, and
 // p increases in e), so one p-value rules out almost every threshold of a null labelling.
-double reference_null_max(const ScoreGroups& groups, const SweepOptions& options,
-                          SplitMix64& rng) {
+double reference_null_max(const ScoreGroups& groups, const SweepOptions& options, SplitMix64& rng) {
   const std::vector<double> thresholds = reference_thresholds();
   const double level = sweep_level(options, static_cast<std::int64_t>(thresholds.size()));
   const ZeroTailFilter filter(groups.rows, level);

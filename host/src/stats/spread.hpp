@@ -20,8 +20,8 @@ namespace panoramia::stats {
 struct Spread {
   std::size_t n = 0;
   double mean = 0;
-  double sd = 0;        ///< sample standard deviation; 0 when n == 1
-  double ci_low = 0;    ///< the t interval; equal to the mean when n == 1 (no spread known)
+  double sd = 0;      ///< sample standard deviation; 0 when n == 1
+  double ci_low = 0;  ///< the t interval; equal to the mean when n == 1 (no spread known)
   double ci_high = 0;
   double confidence = 0.95;
 };

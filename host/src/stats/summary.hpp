@@ -44,9 +44,10 @@ struct ColumnSummary {
   std::vector<TprAtFpr> tpr_at_fpr;  ///< at each of `kReportedFprs`
   std::vector<RocPoint> roc;         ///< at most 1000 points
   std::vector<PrecisionPoint> precision_curve;  ///< linspace(0, 1, 1000), points with r > 0 only
-  NullCheck null;          ///< the permutation null (permutations = 0 when switched off)
-  double max_bound = 0;    ///< `max_attainable_bound(members, level)`
-  bool saturated = false;  ///< bound >= (1 − margin) · max_bound (or, for the baseline, AUC too high)
+  NullCheck null;        ///< the permutation null (permutations = 0 when switched off)
+  double max_bound = 0;  ///< `max_attainable_bound(members, level)`
+  bool saturated =
+      false;  ///< bound >= (1 − margin) · max_bound (or, for the baseline, AUC too high)
 };
 
 /// One MIA column against the baseline.
