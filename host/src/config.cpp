@@ -218,9 +218,40 @@ const std::vector<SectionSchema>& config_schema() {
   return schema;
 }
 
+std::string strip_ini_comments(std::string_view text) {
+  constexpr std::string_view kByteOrderMark = "\xEF\xBB\xBF";
+  if (text.substr(0, kByteOrderMark.size()) == kByteOrderMark)
+    text.remove_prefix(kByteOrderMark.size());
+  std::string out;
+  out.reserve(text.size());
+  while (!text.empty()) {
+    const auto newline = text.find('\n');
+    std::string_view line = text.substr(0, newline);
+    text.remove_prefix(newline == std::string_view::npos ? text.size() : newline + 1);
+    const auto first = line.find_first_not_of(" \t\r");
+    if (first != std::string_view::npos && line[first] == ';') {
+      line = {};
+    } else {
+      for (std::size_t i = 1; i < line.size(); ++i) {
+        if (line[i] == ';' && (line[i - 1] == ' ' || line[i - 1] == '\t')) {
+          line = line.substr(0, i);
+          break;
+        }
+      }
+    }
+    out.append(line);
+    out.push_back('\n');
+  }
+  return out;
+}
+
 RawConfig RawConfig::load(const std::filesystem::path& file) {
-  std::ifstream in(file);
-  if (!in) throw UserError("cannot open config file " + file.string());
+  std::ifstream file_in(file, std::ios::binary);
+  if (!file_in) throw UserError("cannot open config file " + file.string());
+  std::ostringstream content;
+  content << file_in.rdbuf();
+  if (file_in.bad()) throw UserError("cannot read config file " + file.string());
+  std::istringstream in(strip_ini_comments(content.str()));
   RawConfig raw;
   raw.file_ = file;
   po::options_description none;

@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <panoramia/options.hpp>
@@ -21,6 +22,12 @@ struct ConfigValue {
   std::string value;
   std::string origin;  // "FILE" or "--set"
 };
+
+/// The INI text that Boost.Program_options parses, from a config file's text: a UTF-8 byte-order
+/// mark dropped, a line whose first non-blank character is `;` emptied, and an inline comment (a
+/// `;` after a space or tab, to the end of the line) cut. Boost itself treats `#` and what follows
+/// as a comment. Line breaks are kept, so line counts do not change.
+std::string strip_ini_comments(std::string_view text);
 
 /// The raw key/value pairs of a config file plus overrides.
 class RawConfig {

@@ -173,7 +173,7 @@ extern "C" PANORAMIA_ENGINE_API char* panoramia_engine_samples(const char* db_pa
   // The caller frees the result with std::free; errors come back as a one-line HTML note.
   std::string html;
   try {
-    const ResultsDb db(db_path);
+    const ResultsDb db(db_path, DbAccess::kReadOnly);
     html = report::samples_section(db, db.run(run));
   } catch (const std::exception& e) {
     html = "<p class=\"note\">The samples could not be drawn: " + std::string(e.what()) + "</p>\n";

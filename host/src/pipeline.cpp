@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "audit_pipeline.hpp"
+#include "interrupt_guard.hpp"
 #include "plugin_error.hpp"
 #include "repetitions.hpp"
 #include "results_db.hpp"
@@ -102,6 +103,7 @@ AuditOutcome run_audit(const AuditRequest& request, const std::shared_ptr<spdlog
       db.begin_run(name, request.config_file.string(), config.to_ini(), audit.get_int("seed"),
                    plugins.dump(), std::filesystem::absolute(workdir).string());
   logger->info("run {} started; results database {}", run, db_path.string());
+  const InterruptGuard interrupt_guard(db_path, run, logger);
   try {
     StageCache cache(workdir / "cache", request.fresh, logger, &db, run);
     cache.set_ranks(communicator.get(), workdir / "ranks" / "0" / "cache");

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <ctime>
 #include <map>
+#include <set>
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
@@ -16,6 +17,7 @@ namespace {
 
 constexpr int kSchemaVersion = 1;
 constexpr int kBusyTimeoutMs = 10000;
+constexpr const char* kInterruptedError = "the process stopped before the run finished";
 
 const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS runs (
@@ -89,29 +91,34 @@ std::string utc_now() {
   return buf;
 }
 
-ResultsDb::ResultsDb(const std::filesystem::path& path) : path_(path) {
+ResultsDb::ResultsDb(const std::filesystem::path& path, DbAccess access)
+    : path_(path), access_(access) {
   try {
+    if (access == DbAccess::kReadOnly) {
+      db_ = std::make_unique<SQLite::Database>(path.string(), SQLite::OPEN_READONLY);
+      db_->setBusyTimeout(kBusyTimeoutMs);
+      check_schema();
+      return;
+    }
     if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
     db_ = std::make_unique<SQLite::Database>(path.string(),
                                              SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
     db_->setBusyTimeout(kBusyTimeoutMs);
+    {
+      // A file with tables of its own is refused before anything is written to it.
+      SQLite::Statement tables(*db_, "SELECT count(*) FROM sqlite_master WHERE type = 'table'");
+      tables.executeStep();
+      if (tables.getColumn(0).getInt() > 0) check_schema();
+    }
     db_->exec("PRAGMA journal_mode=WAL");
     db_->exec("PRAGMA foreign_keys=ON");
     SQLite::Transaction tx(*db_);
     db_->exec(kSchema);
     // Databases written before runs.workdir existed get the column (empty for their runs).
-    bool has_workdir = false;
-    SQLite::Statement columns(*db_, "PRAGMA table_info(runs)");
-    while (columns.executeStep()) has_workdir |= columns.getColumn(1).getString() == "workdir";
-    if (!has_workdir) db_->exec("ALTER TABLE runs ADD COLUMN workdir TEXT NOT NULL DEFAULT ''");
+    if (!has_workdir_) db_->exec("ALTER TABLE runs ADD COLUMN workdir TEXT NOT NULL DEFAULT ''");
+    has_workdir_ = true;
     const int version = db_->execAndGet("PRAGMA user_version").getInt();
-    if (version == 0) {
-      db_->exec("PRAGMA user_version=" + std::to_string(kSchemaVersion));
-    } else if (version != kSchemaVersion) {
-      throw UserError("results database " + path.string() + " has schema version " +
-                      std::to_string(version) + ", this panoramia uses version " +
-                      std::to_string(kSchemaVersion));
-    }
+    if (version == 0) db_->exec("PRAGMA user_version=" + std::to_string(kSchemaVersion));
     tx.commit();
   } catch (const UserError&) {
     throw;
@@ -120,10 +127,42 @@ ResultsDb::ResultsDb(const std::filesystem::path& path) : path_(path) {
   }
 }
 
+// The tables and columns this panoramia reads and writes, and the schema version: a file that
+// lacks them is another program's database, refused without a write.
+void ResultsDb::check_schema() {
+  static const std::vector<std::pair<std::string, std::vector<std::string>>> kColumns = {
+      {"runs",
+       {"id", "name", "config_file", "started_at", "ended_at", "status", "error", "config", "seed",
+        "plugins", "pid", "host"}},
+      {"stages", {"run_id", "stage", "cache_key", "reused", "started_at", "seconds"}},
+      {"metrics", {"run_id", "attack", "name", "value", "ci_low", "ci_high"}},
+      {"scores", {"run_id", "attack", "idx", "member", "score"}},
+      {"curves", {"run_id", "attack", "name", "data"}},
+  };
+  const std::string file = path_.string();
+  for (const auto& [table, wanted] : kColumns) {
+    std::set<std::string> have;
+    SQLite::Statement q(*db_, "SELECT name FROM pragma_table_info(?)");
+    q.bind(1, table);
+    while (q.executeStep()) have.insert(q.getColumn(0).getString());
+    if (have.empty())
+      throw UserError("results database " + file + " is not a panoramia results database: it has " +
+                      "no '" + table + "' table");
+    for (const auto& column : wanted)
+      if (!have.count(column))
+        throw UserError("results database " + file + " is not a panoramia results database: its '" +
+                        table + "' table has no '" + column + "' column");
+    if (table == "runs") has_workdir_ = have.count("workdir") > 0;
+  }
+  const int version = db_->execAndGet("PRAGMA user_version").getInt();
+  if (version != kSchemaVersion && !(version == 0 && access_ == DbAccess::kReadWrite))
+    throw UserError("results database " + file + " has schema version " + std::to_string(version) +
+                    ", this panoramia uses version " + std::to_string(kSchemaVersion));
+}
+
 ResultsDb::~ResultsDb() = default;
 
-int ResultsDb::mark_dead_runs_interrupted() {
-  SQLite::Transaction tx(*db_);
+std::vector<std::int64_t> ResultsDb::dead_runs() const {
   SQLite::Statement q(*db_, "SELECT id, pid, host FROM runs WHERE status = 'running'");
   std::vector<std::int64_t> dead;
   const std::string me = host_name();
@@ -131,12 +170,24 @@ int ResultsDb::mark_dead_runs_interrupted() {
     const std::int64_t pid = q.getColumn(1).getInt64();
     if (q.getColumn(2).getString() == me && !process_alive(pid)) dead.push_back(q.getColumn(0));
   }
+  return dead;
+}
+
+int ResultsDb::mark_dead_runs_interrupted() {
+  if (access_ == DbAccess::kReadOnly) {
+    const auto dead = dead_runs();
+    interrupted_.insert(dead.begin(), dead.end());
+    return static_cast<int>(dead.size());
+  }
+  SQLite::Transaction tx(*db_);
+  const auto dead = dead_runs();
   for (const auto id : dead) {
     SQLite::Statement u(*db_,
                         "UPDATE runs SET status='interrupted', ended_at=?, "
-                        "error='the process stopped before the run finished' WHERE id=?");
+                        "error=? WHERE id=?");
     u.bind(1, utc_now());
-    u.bind(2, id);
+    u.bind(2, kInterruptedError);
+    u.bind(3, id);
     u.exec();
   }
   tx.commit();
@@ -233,11 +284,23 @@ void ResultsDb::finish_run(std::int64_t run, const std::string& status, const st
   tx.commit();
 }
 
+void ResultsDb::interrupt_run(std::int64_t run, const std::string& error) {
+  SQLite::Transaction tx(*db_);
+  SQLite::Statement q(*db_,
+                      "UPDATE runs SET status='interrupted', error=?, ended_at=? "
+                      "WHERE id=? AND status='running'");
+  q.bind(1, error);
+  q.bind(2, utc_now());
+  q.bind(3, run);
+  q.exec();
+  tx.commit();
+}
+
 std::vector<RunRecord> ResultsDb::runs() const {
   std::vector<RunRecord> out;
-  SQLite::Statement q(*db_,
-                      "SELECT id, name, config_file, started_at, ended_at, status, error, config, "
-                      "seed, plugins, workdir FROM runs ORDER BY id");
+  SQLite::Statement q(*db_, std::string("SELECT id, name, config_file, started_at, ended_at, "
+                                        "status, error, config, seed, plugins, ") +
+                                (has_workdir_ ? "workdir" : "''") + " FROM runs ORDER BY id");
   while (q.executeStep()) {
     RunRecord r;
     r.id = q.getColumn(0).getInt64();
@@ -251,6 +314,10 @@ std::vector<RunRecord> ResultsDb::runs() const {
     r.seed = q.getColumn(8).getInt64();
     r.plugins = column_text(q, 9);
     r.workdir = column_text(q, 10);
+    if (r.status == "running" && interrupted_.count(r.id)) {
+      r.status = "interrupted";
+      r.error = kInterruptedError;
+    }
     out.push_back(std::move(r));
   }
   return out;

@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -66,13 +67,20 @@ struct CurveRecord {
   std::string data;  // JSON
 };
 
+/// How a command uses the database: an audit writes (and creates the file and schema); the
+/// commands that only read (`runs`, `show`, `export`, `report`, `compare`) open it read-only and
+/// change nothing, not even the journal mode, and refuse a file without panoramia's schema.
+enum class DbAccess { kReadWrite, kReadOnly };
+
 class ResultsDb {
  public:
-  /// Opens (creating if needed) the database at `path`; throws UserError naming the file.
-  explicit ResultsDb(const std::filesystem::path& path);
+  /// Opens the database at `path` (read-write: creating it and its schema if needed); throws
+  /// UserError naming the file, also for a file whose tables are not panoramia's.
+  explicit ResultsDb(const std::filesystem::path& path, DbAccess access = DbAccess::kReadWrite);
   ~ResultsDb();
 
-  /// Marks runs left `running` by a process that no longer exists (killed) as interrupted.
+  /// Marks runs left `running` by a process that no longer exists (killed) as interrupted;
+  /// read-only, they are reported as interrupted without a write. Returns how many.
   int mark_dead_runs_interrupted();
   std::int64_t begin_run(const std::string& name, const std::string& config_file,
                          const std::string& config, std::int64_t seed, const std::string& plugins,
@@ -83,6 +91,8 @@ class ResultsDb {
                      const std::vector<ScoreColumn>& scores,
                      const std::vector<CurveRecord>& curves);
   void finish_run(std::int64_t run, const std::string& status, const std::string& error = "");
+  /// Marks the run interrupted with `error`, unless it has already ended.
+  void interrupt_run(std::int64_t run, const std::string& error);
 
   std::vector<RunRecord> runs() const;
   /// The run `id`; throws UserError when there is none.
@@ -95,8 +105,14 @@ class ResultsDb {
   const std::filesystem::path& path() const { return path_; }
 
  private:
+  void check_schema();
+  std::vector<std::int64_t> dead_runs() const;
+
   std::filesystem::path path_;
+  DbAccess access_;
   std::unique_ptr<SQLite::Database> db_;
+  bool has_workdir_ = true;             // false in databases written before runs.workdir existed
+  std::set<std::int64_t> interrupted_;  // read-only: runs of dead processes, reported interrupted
 };
 
 /// Current UTC time as ISO 8601.

@@ -10,6 +10,8 @@
 #include <chrono>
 #include <thread>
 
+#include <SQLiteCpp/SQLiteCpp.h>
+
 #include "results_db.hpp"
 #include "test_util.hpp"
 
@@ -193,6 +195,52 @@ TEST(CliAudit, KilledAuditResumesFromTheCache) {
   EXPECT_EQ(runs[1].status, "completed");
   EXPECT_EQ(db.stages(1).size(), 2u);  // data and generator were recorded before the kill
   EXPECT_FALSE(db.scores(2).empty());
+}
+
+// SIGINT and SIGTERM (a user's Ctrl-C, a scheduler's stop) end the audit with that signal and
+// leave its run `interrupted` with the signal named, without waiting for another command.
+TEST(CliAudit, SigintAndSigtermMarkTheRunInterrupted) {
+  for (const int signal_number : {SIGINT, SIGTERM}) {
+    testing::TempDir dir;
+    testing::write_file(dir / "toy.ini", testing::toy_config(1000000));  // the target never ends
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      if (chdir(dir.path().c_str()) != 0) _exit(99);
+      const int devnull = open("/dev/null", O_WRONLY);
+      dup2(devnull, 1);
+      dup2(devnull, 2);
+      execl(testing::binary().c_str(), "panoramia", "audit", "toy.ini", nullptr);
+      _exit(98);
+    }
+    // Wait until the generator stage is complete (the run is then recorded and training), then
+    // send the signal.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    bool generator_done = false;
+    while (!generator_done && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      std::error_code ec;
+      for (const auto& e :
+           std::filesystem::directory_iterator(dir / "panoramia-work" / "cache", ec))
+        if (e.path().filename().string().rfind("generator-", 0) == 0 &&
+            std::filesystem::exists(e.path() / "complete"))
+          generator_done = true;
+    }
+    kill(pid, signal_number);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    ASSERT_TRUE(generator_done) << "the generator stage never completed";
+    ASSERT_TRUE(WIFSIGNALED(status)) << "exit status " << status;
+    EXPECT_EQ(WTERMSIG(status), signal_number);
+    // Read without the dead-process check of a new command: the run itself was marked.
+    SQLite::Database raw((dir / "panoramia-work" / "results.db").string(), SQLite::OPEN_READONLY);
+    SQLite::Statement q(raw, "SELECT status, error, ended_at IS NOT NULL FROM runs");
+    ASSERT_TRUE(q.executeStep());
+    EXPECT_EQ(q.getColumn(0).getString(), "interrupted");
+    EXPECT_EQ(q.getColumn(1).getString(),
+              signal_number == SIGINT ? "stopped by SIGINT" : "stopped by SIGTERM");
+    EXPECT_EQ(q.getColumn(2).getInt(), 1);
+  }
 }
 
 }  // namespace

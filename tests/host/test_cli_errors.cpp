@@ -83,6 +83,28 @@ TEST(CliErrors, PluginsShowListsOptionsWithDefaultsAndHelp) {
   EXPECT_EQ(run_panoramia("plugins show nothing").exit_code, 2);
 }
 
+// The read-only commands on another program's SQLite file: exit 2, one sentence, the file as it
+// was (finding 7 of issue 15: `runs` switched it to WAL and added five tables).
+TEST(CliErrors, ReadOnlyCommandsRefuseAForeignDatabaseWithoutWriting) {
+  testing::TempDir dir;
+  const auto file = dir / "foreign.db";
+  ASSERT_EQ(std::system(("sqlite3 '" + file.string() +
+                         "' \"CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT); INSERT INTO "
+                         "notes VALUES (1, 'x');\"")
+                            .c_str()),
+            0);
+  const std::string before = testing::read_file(file);
+  for (const std::string command : {"runs", "show 1", "export 1 --json", "report 1", "compare 1"}) {
+    const auto r = run_panoramia(command + " --db '" + file.string() + "'", dir.path());
+    EXPECT_EQ(r.exit_code, 2) << command;
+    EXPECT_EQ(r.output, "error: results database " + file.string() +
+                            " is not a panoramia results database: it has no 'runs' table\n")
+        << command;
+  }
+  EXPECT_EQ(testing::read_file(file), before);
+  EXPECT_FALSE(std::filesystem::exists(dir / "foreign.db-wal"));
+}
+
 TEST(CliErrors, UnknownCommandAndRun) {
   EXPECT_EQ(run_panoramia("frobnicate").exit_code, 2);
   testing::TempDir dir;

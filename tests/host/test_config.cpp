@@ -117,6 +117,46 @@ TEST_F(ConfigTest, SyntaxErrorsAndMissingFiles) {
   EXPECT_THROW(raw.apply_override("nosection=3"), UserError);
 }
 
+// The README's example configs load as written: inline ` ;` comments (on keys and on section
+// lines), full-line `;` and `#` comments, and a UTF-8 byte-order mark.
+TEST_F(ConfigTest, TheReadmesIniExamplesLoadAsWritten) {
+  const std::string readme = testing::read_file(testing::source_dir() / "README.md");
+  std::string blocks;
+  for (std::size_t at = readme.find("```ini\n"); at != std::string::npos;
+       at = readme.find("```ini\n", at)) {
+    at += 7;
+    const auto end = readme.find("```", at);
+    ASSERT_NE(end, std::string::npos) << "an unterminated ```ini block in README.md";
+    blocks += readme.substr(at, end - at);
+  }
+  ASSERT_THAT(blocks, HasSubstr("seed = 1                 ; every random draw derives from it"));
+  ASSERT_THAT(blocks, HasSubstr("[helper]                 ; optional"));
+  const auto config = resolve_text("\xEF\xBB\xBF# a comment\n; another\n" + blocks);
+  EXPECT_EQ(config.section("audit").host.get_int("seed"), 1);
+  EXPECT_EQ(config.section("audit").host.get_string("name"), "toy");
+  EXPECT_EQ(config.section("audit").host.get_string("device"), "auto");
+  EXPECT_EQ(config.section("helper").plugin, "mlp");
+  EXPECT_EQ(config.section("generator").host.get_int("helper_samples"), 0);
+  EXPECT_EQ(config.section("game").host.get_string("nonmembers"), "generated");
+  EXPECT_EQ(config.section("o1").host.get_string("selection"), "bonferroni");
+  EXPECT_EQ(config.section("repeat").host.get_bool("generator"), false);
+  // plugin_path keeps one directory: the comment is not split at its comma into more.
+  RawConfig raw = RawConfig::load(dir_ / "audit.ini");
+  const auto paths = config_plugin_paths(raw);
+  ASSERT_EQ(paths.size(), 1u);
+  EXPECT_EQ(paths[0].filename(), "plugins-dir");
+}
+
+TEST(IniComments, WhatIsCutAndWhatIsKept) {
+  EXPECT_EQ(strip_ini_comments("a = 1 ; c\n"), "a = 1 \n");
+  EXPECT_EQ(strip_ini_comments("a = 1\t; c\n"), "a = 1\t\n");
+  EXPECT_EQ(strip_ini_comments("  ; whole line\nb = 2"), "\nb = 2\n");
+  // A semicolon inside a value (not after a blank) is part of the value.
+  EXPECT_EQ(strip_ini_comments("p = a;b\n"), "p = a;b\n");
+  EXPECT_EQ(strip_ini_comments("\xEF\xBB\xBF[audit]\r\n"), "[audit]\r\n");
+  EXPECT_EQ(strip_ini_comments(""), "");
+}
+
 TEST(EditDistance, KnownValues) {
   EXPECT_EQ(edit_distance("kitten", "sitting"), 3u);
   EXPECT_EQ(edit_distance("", "abc"), 3u);

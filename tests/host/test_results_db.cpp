@@ -71,6 +71,77 @@ TEST(ResultsDb, RunsOfDeadProcessesAreMarkedInterrupted) {
   EXPECT_EQ(db.run(2).error, "the process stopped before the run finished");
 }
 
+TEST(ResultsDb, ReadOnlyReportsDeadRunsInterruptedWithoutWriting) {
+  testing::TempDir dir;
+  {
+    ResultsDb db(dir / "r.db");
+    db.begin_run("alive", "a.ini", "", 1, "{}");
+    SQLite::Database raw((dir / "r.db").string(), SQLite::OPEN_READWRITE);
+    raw.exec(
+        "INSERT INTO runs (name, config_file, started_at, status, config, seed, plugins, pid, "
+        "host) SELECT 'dead', 'd.ini', '2026-01-01T00:00:00Z', 'running', '', 1, '{}', "
+        "999999999, host FROM runs WHERE id = 1");
+  }
+  {
+    ResultsDb db(dir / "r.db", DbAccess::kReadOnly);
+    EXPECT_EQ(db.mark_dead_runs_interrupted(), 1);
+    EXPECT_EQ(db.run(2).status, "interrupted");
+    EXPECT_EQ(db.run(2).error, "the process stopped before the run finished");
+    EXPECT_ANY_THROW(db.begin_run("x", "x.ini", "", 1, "{}"));  // the connection cannot write
+  }
+  SQLite::Database raw((dir / "r.db").string(), SQLite::OPEN_READONLY);
+  EXPECT_EQ(raw.execAndGet("SELECT status FROM runs WHERE id = 2").getString(), "running");
+}
+
+// Another program's SQLite file: refused in one sentence, by the audit's read-write open too, and
+// left as it was (no WAL switch, no tables, no user_version, no added column).
+TEST(ResultsDb, AForeignDatabaseIsRefusedAndLeftUntouched) {
+  testing::TempDir dir;
+  const auto file = dir / "foreign.db";
+  {
+    SQLite::Database raw(file.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    raw.exec(
+        "CREATE TABLE runs (id INTEGER PRIMARY KEY, title TEXT); INSERT INTO runs VALUES "
+        "(1, 'theirs')");
+  }
+  const std::string before = testing::read_file(file);
+  for (const auto access : {DbAccess::kReadOnly, DbAccess::kReadWrite}) {
+    try {
+      ResultsDb db(file, access);
+      FAIL() << "a foreign database was opened";
+    } catch (const UserError& e) {
+      EXPECT_EQ(std::string(e.what()),
+                "results database " + file.string() +
+                    " is not a panoramia results database: its 'runs' table has no 'name' column");
+    }
+  }
+  EXPECT_EQ(testing::read_file(file), before);
+  SQLite::Database raw(file.string(), SQLite::OPEN_READONLY);
+  EXPECT_EQ(raw.execAndGet("PRAGMA journal_mode").getString(), "delete");
+  EXPECT_EQ(raw.execAndGet("PRAGMA user_version").getInt(), 0);
+  EXPECT_EQ(raw.execAndGet("SELECT count(*) FROM sqlite_master").getInt(), 1);
+}
+
+TEST(ResultsDb, ReadOnlyRefusesAnEmptyFileAndAnotherSchemaVersion) {
+  testing::TempDir dir;
+  testing::write_file(dir / "empty.db", "");
+  try {
+    ResultsDb db(dir / "empty.db", DbAccess::kReadOnly);
+    FAIL();
+  } catch (const UserError& e) {
+    EXPECT_EQ(std::string(e.what()), "results database " + (dir / "empty.db").string() +
+                                         " is not a panoramia results database: it has no "
+                                         "'runs' table");
+  }
+  { ResultsDb db(dir / "r.db"); }
+  {
+    SQLite::Database raw((dir / "r.db").string(), SQLite::OPEN_READWRITE);
+    raw.exec("PRAGMA user_version=7");
+  }
+  EXPECT_THROW(ResultsDb(dir / "r.db", DbAccess::kReadOnly), UserError);
+  EXPECT_THROW(ResultsDb(dir / "r.db"), UserError);
+}
+
 TEST(ResultsDb, UnwritableLocationIsAClearError) {
   try {
     ResultsDb db("/proc/panoramia/r.db");

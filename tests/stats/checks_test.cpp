@@ -1,8 +1,10 @@
 // The checks beside every bound: the permutation null and saturation.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <gmock/gmock.h>
@@ -139,6 +141,38 @@ TEST(NullCheck, IsReproducibleAndCanBeSwitchedOff) {
   EXPECT_EQ(off.columns[0].measurement.bound, a.columns[0].measurement.bound);
   EXPECT_THROW(null_check(group_scores({0.1}, {1}), 0, SweepOptions{}, 0, 1),
                std::invalid_argument);
+}
+
+// The summary splits a null into pieces of relabellings on its threads: the pieces joined and
+// sorted are the one-thread distribution, value for value, in both modes; and the summary's null
+// of each column is the one computed column by column with the seed the summary documents.
+TEST(NullCheck, PiecesOnThreadsGiveTheOneThreadDistribution) {
+  const ScoreTable table = table_of(3000, 0.8, 14);
+  for (const ThresholdMode mode : {ThresholdMode::kReference, ThresholdMode::kAll}) {
+    SweepOptions options;
+    options.mode = mode;
+    const ScoreGroups groups = group_scores(table.scores[1], table.member);
+    const std::vector<double> whole = null_distribution(groups, options, 23, 99);
+    std::vector<double> joined;
+    for (const auto& [first, count] : {std::pair{0, 7}, std::pair{7, 1}, std::pair{8, 15}}) {
+      const auto piece = null_bounds(groups, options, first, count, 99);
+      ASSERT_EQ(piece.size(), static_cast<std::size_t>(count));
+      joined.insert(joined.end(), piece.begin(), piece.end());
+    }
+    std::sort(joined.begin(), joined.end());
+    EXPECT_EQ(joined, whole);
+    CheckOptions checks;
+    checks.null_permutations = 23;
+    const AuditSummary summary = summarize(table, options, checks);
+    for (std::size_t c = 0; c < table.names.size(); ++c) {
+      const ScoreGroups g = group_scores(table.scores[c], table.member);
+      const NullCheck expected = null_check(g, summary.columns[c].measurement.bound, options, 23,
+                                            checks.null_seed ^ tie_structure_hash(g));
+      EXPECT_EQ(summary.columns[c].null.max, expected.max) << c;
+      EXPECT_EQ(summary.columns[c].null.p95, expected.p95) << c;
+      EXPECT_EQ(summary.columns[c].null.above, expected.above) << c;
+    }
+  }
 }
 
 TEST(Saturation, PerfectSeparationIsReportedForTheBaselineAndTheMia) {

@@ -1,8 +1,13 @@
 // The score CSV reader: the reference format, and one-sentence errors naming the file and the line.
 #include "stats/score_csv.hpp"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -111,6 +116,61 @@ TEST(ScoreCsv, RaggedRows) {
   EXPECT_TRUE(contains(fewer, "expected 3 fields as in the header, found 2")) << fewer;
   const std::string more = error_of("member,baseline_pred\n1,0.5\n\n1,0.5,0.7\n", 4);
   EXPECT_TRUE(contains(more, "found 3")) << more;
+}
+
+// A body cut into chunks parsed on their own threads gives the same table as one chunk, whatever
+// the number of chunks (blank lines, CRLF and a last line without a newline included), and the
+// first error in the file with its true line number.
+TEST(ScoreCsv, ChunkedParsingGivesTheSameTableAndLineNumbers) {
+  std::string text = "member,baseline_pred,other,mia_a_pred\r\n";
+  std::vector<int> member;
+  std::vector<double> baseline, mia;
+  for (int i = 0; i < 997; ++i) {
+    member.push_back(i % 3 == 0 ? 1 : 0);
+    baseline.push_back((i % 101) / 100.0);
+    mia.push_back((i % 7) / 8.0);
+    text += std::to_string(member.back()) + "," + std::to_string(baseline.back()) + ",x," +
+            std::to_string(mia.back()) + (i % 50 == 0 ? "\r\n\n" : "\n");
+    baseline.back() = std::stod(std::to_string(baseline.back()));  // the digits written
+    mia.back() = std::stod(std::to_string(mia.back()));
+  }
+  text.pop_back();  // the last line ends without a newline
+  for (const std::size_t chunks : {1, 2, 3, 7, 64}) {
+    const ScoreTable table = parse_score_csv(text, "mem", chunks);
+    EXPECT_EQ(table.member, member) << chunks;
+    EXPECT_EQ(table.column("baseline_pred"), baseline) << chunks;
+    EXPECT_EQ(table.column("mia_a_pred"), mia) << chunks;
+  }
+  // Row i (0-based) is on line 2 + i + (blank lines before it: one after every 50th row).
+  std::string bad = text;
+  bad.replace(bad.rfind("\n", bad.size() * 3 / 4), 1, "\n1,0.5,x,1.5\n");
+  const std::size_t line = 1 + static_cast<std::size_t>(std::count(
+                                   bad.begin(), bad.begin() + bad.find("1,0.5,x,1.5"), '\n'));
+  for (const std::size_t chunks : {1, 2, 5}) {
+    try {
+      parse_score_csv(bad, "mem", chunks);
+      ADD_FAILURE() << "no error with " << chunks << " chunks";
+    } catch (const std::runtime_error& e) {
+      EXPECT_EQ(std::string(e.what()), "score file 'mem' line " + std::to_string(line) +
+                                           ": column 'mia_a_pred' holds 1.5, outside [0, 1]")
+          << chunks;
+    }
+  }
+}
+
+// A directory or a FIFO is refused in one sentence, at once (a FIFO does not wait for a writer).
+TEST(ScoreCsv, NotARegularFile) {
+  const std::string dir = ::testing::TempDir();
+  try {
+    read_score_csv(dir);
+    ADD_FAILURE();
+  } catch (const std::runtime_error& e) {
+    EXPECT_EQ(std::string(e.what()), "score file '" + dir + "' is not a regular file");
+  }
+  const std::string fifo = dir + "/panoramia-score-fifo-" + std::to_string(::getpid());
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_THROW(read_score_csv(fifo), std::runtime_error);
+  ::unlink(fifo.c_str());
 }
 
 }  // namespace

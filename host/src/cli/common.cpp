@@ -46,7 +46,7 @@ std::unique_ptr<ResultsDb> open_existing(const po::variables_map& vm) {
   if (!std::filesystem::exists(path))
     throw UserError("results database " + path.string() +
                     " does not exist (use --db or --workdir)");
-  auto db = std::make_unique<ResultsDb>(path);
+  auto db = std::make_unique<ResultsDb>(path, DbAccess::kReadOnly);
   db->mark_dead_runs_interrupted();
   return db;
 }

@@ -191,19 +191,18 @@ ScoreGroups permute_members(const ScoreGroups& groups, std::uint64_t seed) {
   return out;
 }
 
-std::vector<double> null_distribution(const ScoreGroups& groups, const SweepOptions& options,
-                                      int permutations, std::uint64_t seed) {
-  if (permutations < 1)
-    throw std::invalid_argument("the null check needs at least one permutation, got " +
-                                std::to_string(permutations));
+std::vector<double> null_bounds(const ScoreGroups& groups, const SweepOptions& options, int first,
+                                int count, std::uint64_t seed) {
+  if (first < 0 || count < 0)
+    throw std::invalid_argument("null_bounds: negative relabelling range");
   if (groups.rows == 0) throw std::invalid_argument("cannot sweep an empty score column");
   // All mode: the relabelling keeps the distinct scores, hence the number of thresholds.
   const double level = sweep_level(options, static_cast<std::int64_t>(groups.size()));
   std::vector<double> bounds;
-  bounds.reserve(static_cast<std::size_t>(permutations));
+  bounds.reserve(static_cast<std::size_t>(count));
   ScoreGroups permuted;
-  if (options.mode == ThresholdMode::kAll) permuted = groups;
-  for (int k = 0; k < permutations; ++k) {
+  if (options.mode == ThresholdMode::kAll && count > 0) permuted = groups;
+  for (int k = first; k < first + count; ++k) {
     SplitMix64 rng(seed + static_cast<std::uint64_t>(k));
     if (options.mode == ThresholdMode::kReference) {
       bounds.push_back(reference_null_max(groups, options, rng));
@@ -212,6 +211,15 @@ std::vector<double> null_distribution(const ScoreGroups& groups, const SweepOpti
       bounds.push_back(all_null_max(permuted, level, options.search));
     }
   }
+  return bounds;
+}
+
+std::vector<double> null_distribution(const ScoreGroups& groups, const SweepOptions& options,
+                                      int permutations, std::uint64_t seed) {
+  if (permutations < 1)
+    throw std::invalid_argument("the null check needs at least one permutation, got " +
+                                std::to_string(permutations));
+  std::vector<double> bounds = null_bounds(groups, options, 0, permutations, seed);
   std::sort(bounds.begin(), bounds.end());
   return bounds;
 }

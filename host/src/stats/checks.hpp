@@ -57,6 +57,12 @@ ScoreGroups permute_members(const ScoreGroups& groups, std::uint64_t seed);
 std::vector<double> null_distribution(const ScoreGroups& groups, const SweepOptions& options,
                                       int permutations, std::uint64_t seed);
 
+/// Relabellings `first` to `first + count - 1` of `null_distribution` (seed `seed + k` each), in
+/// that order and unsorted: the pieces that `null_distribution` is made of, so that the pieces can
+/// be computed on several threads with the same result.
+std::vector<double> null_bounds(const ScoreGroups& groups, const SweepOptions& options, int first,
+                                int count, std::uint64_t seed);
+
 /// `bound` against a sorted null distribution: its maximum and nearest-rank 95th percentile.
 NullCheck compare_to_null(const std::vector<double>& sorted, double bound);
 

@@ -25,14 +25,18 @@ struct ScoreTable {
 };
 
 /// Reads the whole file and parses it with `parse_score_csv`. Throws `std::runtime_error` with one
-/// sentence naming the file (and the line, when there is one) for: a file that cannot be opened, an
+/// sentence naming the file (and the line, when there is one) for: a file that cannot be opened or
+/// is not a regular file (a directory, a FIFO: refused without waiting for a writer), an
 /// empty file, a missing `member` or `baseline_pred` column, a duplicated score column, a row with
 /// a different field count than the header, a non-numeric value, a score outside [0, 1], a member
 /// flag other than 0/1 (True/False are accepted), or a header without data rows.
 ScoreTable read_score_csv(const std::string& path);
 
 /// Parses CSV text held in memory; `source` names it in error messages. Same contract as
-/// `read_score_csv`.
-ScoreTable parse_score_csv(std::string_view text, const std::string& source);
+/// `read_score_csv`. The rows are parsed in `chunks` pieces cut at line ends, one thread each
+/// (0: one per core above 1 MiB, else one); the table and the error reported (the first in the
+/// file) are the same for every number of chunks.
+ScoreTable parse_score_csv(std::string_view text, const std::string& source,
+                           std::size_t chunks = 0);
 
 }  // namespace panoramia::stats

@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <map>
 #include <stdexcept>
 
 #include "stats/binomial.hpp"
+#include "stats/parallel.hpp"
 
 namespace panoramia::stats {
 namespace {
@@ -30,13 +32,9 @@ std::string fixed(double value) {
   return text;
 }
 
-// Null distributions by tie structure: columns of continuous scores share one.
-using NullCache = std::map<std::uint64_t, std::vector<double>>;
-
-ColumnSummary summarize_column(const std::string& name, const std::vector<double>& scores,
-                               const std::vector<int>& member, const SweepOptions& options,
-                               const CheckOptions& checks, NullCache& nulls) {
-  const ScoreGroups groups = group_scores(scores, member);
+// The measured part of a column (no null check yet).
+ColumnSummary measure_column(const std::string& name, const ScoreGroups& groups,
+                             const SweepOptions& options, const CheckOptions& checks) {
   ColumnSummary column;
   column.name = name;
   column.baseline = name == kBaseline;
@@ -46,25 +44,77 @@ ColumnSummary summarize_column(const std::string& name, const std::vector<double
     column.tpr_at_fpr.push_back({fpr, tpr_at_fpr(groups, fpr)});
   column.roc = roc_curve(groups);
   column.precision_curve = precision_curve(groups, column.measurement.bound);
-  const int permutations = checks.null_permutations < 0
-                               ? default_null_permutations(options.mode, groups.rows)
-                               : checks.null_permutations;
-  if (permutations > 0) {
-    const std::uint64_t structure = tie_structure_hash(groups);
-    auto it = nulls.find(structure);
-    if (it == nulls.end()) {
-      it = nulls
-               .emplace(structure, null_distribution(groups, options, permutations,
-                                                     checks.null_seed ^ structure))
-               .first;
-    }
-    column.null = compare_to_null(it->second, column.measurement.bound);
-  }
   column.max_bound = max_attainable_bound(groups.members, column.measurement.level);
   column.saturated = column.measurement.bound > 0 &&
                      column.measurement.bound >= (1 - checks.saturation_margin) * column.max_bound;
   if (column.baseline && column.auc >= checks.saturation_auc) column.saturated = true;
   return column;
+}
+
+// Measures every column and checks it against its permutation null, on `workers` threads. A null
+// depends on the scores only through their tie structure, so columns of continuous scores share
+// one: one distribution per structure, cut into pieces of relabellings (relabelling k always draws
+// from seed ^ structure, k). The pieces run in one pool with the columns' measurements, which
+// they do not depend on, so the cores stay busy.
+void measure_and_check(const std::vector<std::string>& names,
+                       const std::vector<ScoreGroups>& groups, std::vector<ColumnSummary>& columns,
+                       const SweepOptions& options, const CheckOptions& checks, unsigned workers) {
+  struct Null {
+    std::size_t column;  // the first column with this structure
+    std::uint64_t seed;
+    int permutations;
+    std::vector<std::vector<double>> pieces;
+  };
+  std::map<std::uint64_t, std::size_t> by_structure;
+  std::vector<Null> nulls;
+  std::vector<std::size_t> null_of(names.size(), SIZE_MAX);
+  for (std::size_t c = 0; c < names.size(); ++c) {
+    const int permutations = checks.null_permutations < 0
+                                 ? default_null_permutations(options.mode, groups[c].rows)
+                                 : checks.null_permutations;
+    if (permutations <= 0) continue;
+    const std::uint64_t structure = tie_structure_hash(groups[c]);
+    const auto [it, added] = by_structure.emplace(structure, nulls.size());
+    if (added) nulls.push_back({c, checks.null_seed ^ structure, permutations, {}});
+    null_of[c] = it->second;
+  }
+  struct Piece {
+    std::size_t null;
+    std::size_t slot;  // where it goes in its null's pieces
+    int first;
+    int count;
+  };
+  std::vector<Piece> pieces;
+  for (std::size_t n = 0; n < nulls.size(); ++n) {
+    const int k = nulls[n].permutations;
+    const int parts = std::min(k, static_cast<int>(std::max(1u, workers)));
+    nulls[n].pieces.resize(static_cast<std::size_t>(parts));
+    for (int p = 0; p < parts; ++p) {
+      const int first = p * k / parts;
+      pieces.push_back({n, static_cast<std::size_t>(p), first, (p + 1) * k / parts - first});
+    }
+  }
+  // Tasks 0 .. pieces - 1 are the null pieces (the longest first), then one per column.
+  columns.resize(names.size());
+  for_each_task(pieces.size() + names.size(), workers, [&](std::size_t i) {
+    if (i < pieces.size()) {
+      Null& null = nulls[pieces[i].null];
+      null.pieces[pieces[i].slot] =
+          null_bounds(groups[null.column], options, pieces[i].first, pieces[i].count, null.seed);
+    } else {
+      const std::size_t c = i - pieces.size();
+      columns[c] = measure_column(names[c], groups[c], options, checks);
+    }
+  });
+  std::vector<std::vector<double>> sorted(nulls.size());
+  for (std::size_t n = 0; n < nulls.size(); ++n) {
+    for (const auto& piece : nulls[n].pieces)
+      sorted[n].insert(sorted[n].end(), piece.begin(), piece.end());
+    std::sort(sorted[n].begin(), sorted[n].end());
+  }
+  for (std::size_t c = 0; c < columns.size(); ++c)
+    if (null_of[c] != SIZE_MAX)
+      columns[c].null = compare_to_null(sorted[null_of[c]], columns[c].measurement.bound);
 }
 
 }  // namespace
@@ -140,11 +190,14 @@ AuditSummary summarize(const ScoreTable& table, const SweepOptions& options,
   summary.members = std::count(table.member.begin(), table.member.end(), 1);
   summary.options = options;
   summary.checks = checks;
-  NullCache nulls;
-  for (std::size_t c = 0; c < table.names.size(); ++c) {
-    summary.columns.push_back(
-        summarize_column(table.names[c], table.scores[c], table.member, options, checks, nulls));
-  }
+  // Sorting, sweeping and the null run on the available cores; every value lands in its own
+  // slot, so the summary is the same on any number of threads.
+  const std::size_t n = table.names.size();
+  const unsigned workers = available_cores();
+  std::vector<ScoreGroups> groups(n);
+  for_each_task(n, workers,
+                [&](std::size_t c) { groups[c] = group_scores(table.scores[c], table.member); });
+  measure_and_check(table.names, groups, summary.columns, options, checks, workers);
   for (const ColumnSummary& column : summary.columns) {
     if (column.baseline) summary.c_lb = column.measurement.bound;
   }
