@@ -8,6 +8,7 @@
 #include "batch_io.hpp"
 #include "closeness.hpp"
 #include "hashing.hpp"
+#include "input_fingerprint.hpp"
 #include "plugin_error.hpp"
 #include "results_db.hpp"
 #include "results_io.hpp"
@@ -192,7 +193,8 @@ stats::AuditSummary AuditPipeline::play(const std::string& prefix, const std::st
 }
 
 void AuditPipeline::load_data() {
-  data_key_ = plugin_key("data");
+  const std::string inputs = input_files_fingerprint(config_.section("data").plugin_options);
+  data_key_ = Hasher().add(plugin_key("data")).add(inputs).hex();
   const std::string plugin = config_.section("data").plugin;
   cache_.run(
       "data", data_key_,

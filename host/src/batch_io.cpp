@@ -1,9 +1,12 @@
 #include "batch_io.hpp"
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
+#include <panoramia/archive.hpp>
 
 #include "hashing.hpp"
 
@@ -53,13 +56,15 @@ void save_batch(const Batch& batch, const std::filesystem::path& file) {
   torch::serialize::OutputArchive a;
   write_optional(a, "x", batch.x);
   write_optional(a, "y", batch.y);
-  a.save_to(file.string());
+  save_archive(a, file);
   std::ofstream meta(file.string() + ".json");
   nlohmann::json j;
   j["modality"] = batch.modality;
   if (batch.schema) j["schema"] = nlohmann::json::parse(schema_to_json(*batch.schema));
   meta << j.dump();
-  if (!meta) throw std::runtime_error("cannot write " + file.string() + ".json");
+  meta.close();
+  if (!meta)
+    throw std::runtime_error("cannot write " + file.string() + ".json: " + std::strerror(errno));
 }
 
 Batch load_batch(const std::filesystem::path& file) {
@@ -82,7 +87,7 @@ void save_signals(const SideSignals& s, const std::filesystem::path& file) {
   write_optional(a, "loss", s.loss);
   write_optional(a, "loss_vector", s.loss_vector);
   write_optional(a, "logits", s.logits);
-  a.save_to(file.string());
+  save_archive(a, file);
 }
 
 SideSignals load_signals(const std::filesystem::path& file) {
@@ -98,7 +103,7 @@ SideSignals load_signals(const std::filesystem::path& file) {
 void save_tensor(const at::Tensor& tensor, const std::filesystem::path& file) {
   torch::serialize::OutputArchive a;
   a.write("t", tensor.contiguous());
-  a.save_to(file.string());
+  save_archive(a, file);
 }
 
 at::Tensor load_tensor(const std::filesystem::path& file) {

@@ -15,19 +15,8 @@ namespace po = boost::program_options;
 
 namespace {
 
-OptionSpec key(std::string name, OptionType type, std::string def, std::string help,
-               std::vector<std::string> choices = {}) {
-  OptionSpec s;
-  s.name = std::move(name);
-  s.type = type;
-  s.default_value = std::move(def);
-  s.help = std::move(help);
-  s.choices = std::move(choices);
-  return s;
-}
-
 OptionSpec plugin_key(bool required) {
-  OptionSpec s = key("plugin", OptionType::kString, "", "name of the plugin for this stage");
+  OptionSpec s = option("plugin", OptionType::kString, "", "name of the plugin for this stage");
   s.required = required;
   return s;
 }
@@ -40,6 +29,10 @@ std::string describe_origin(const ConfigValue& v, const std::string& section,
 
 std::string expected(const OptionSpec& spec) {
   std::string text = option_type_name(spec.type);
+  if (spec.range) {
+    const std::string range = spec.range->describe();
+    text += (range[0] == '[' || range[0] == '(' ? " in " : " ") + range;
+  }
   if (!spec.choices.empty()) {
     text = "one of";
     for (std::size_t i = 0; i < spec.choices.size(); ++i)
@@ -126,94 +119,116 @@ const std::vector<SectionSchema>& config_schema() {
       {"audit",
        std::nullopt,
        true,
-       {key("name", T::kString, "", "a name for the run (default: the config file's stem)"),
-        key("seed", T::kInt, "0", "seed of every random draw of the audit"),
-        key("workdir", T::kPath, "panoramia-work",
-            "work directory (cache, plugin outputs, default database), relative to the current "
-            "directory"),
-        key("db", T::kPath, "", "results database (default: <workdir>/results.db)"),
-        key("plugin_path", T::kString, "",
-            "comma-separated plugin directories, relative to the config file"),
-        key("device", T::kString, "auto", "device to compute on", {"auto", "cpu", "cuda"}),
-        key("threads", T::kInt, "0", "intra-op threads (0: the cores available)"),
-        key("threshold_mode", T::kString, "reference",
-            "threshold sweep: reference (100 thresholds, as the paper) or all (every distinct "
-            "score, Bonferroni over their count)",
-            {"reference", "all"}),
-        key("bound_search", T::kString, "reference",
-            "bound search: reference (integer bracket, 30 bisections) or exact",
-            {"reference", "exact"}),
-        key("confidence", T::kDouble, "0.95", "joint confidence of the reported bounds")}},
+       {option("name", T::kString, "", "a name for the run (default: the config file's stem)"),
+        option("seed", T::kInt, "0", "seed of every random draw of the audit"),
+        option("workdir", T::kPath, "panoramia-work",
+               "work directory (cache, plugin outputs, default database), relative to the current "
+               "directory"),
+        option("db", T::kPath, "", "results database (default: <workdir>/results.db)"),
+        option("plugin_path", T::kString, "",
+               "comma-separated plugin directories, relative to the config file"),
+        option("device", T::kString, "auto", "device to compute on", {"auto", "cpu", "cuda"}),
+        option("threads", T::kInt, "0", "intra-op threads (0: the cores available)")
+            .within(0, 4096),
+        option("threshold_mode", T::kString, "reference",
+               "threshold sweep: reference (100 thresholds, as the paper) or all (every distinct "
+               "score, Bonferroni over their count)",
+               {"reference", "all"}),
+        option("bound_search", T::kString, "reference",
+               "bound search: reference (integer bracket, 30 bisections) or exact",
+               {"reference", "exact"}),
+        option("confidence", T::kDouble, "0.95", "joint confidence of the reported bounds")
+            .between(0, 1)}},
       {"data", kDatasetReader, true, {plugin_key(true)}},
       {"split",
        std::nullopt,
        false,
-       {key("target_fraction", T::kDouble, "0.8",
-            "fraction of the data the target trains on; the rest is its validation set"),
-        key("max_samples", T::kInt, "0", "use at most this many samples of the data (0: all)"),
-        key("generator_fraction", T::kDouble, "0.3333333333333333",
-            "fraction of the target's training set given to the generator"),
-        key("attack_train_fraction", T::kDouble, "0.3333333333333333",
-            "fraction of the target's training set used as attack-training members"),
-        key("attack_test_fraction", T::kDouble, "0.3333333333333333",
-            "fraction of the target's training set used as attack-test members")}},
+       {option("target_fraction", T::kDouble, "0.8",
+               "fraction of the data the target trains on; the rest is its validation set")
+            .between(0, 1),
+        option("max_samples", T::kInt, "0", "use at most this many samples of the data (0: all)")
+            .at_least(0),
+        option("generator_fraction", T::kDouble, "0.3333333333333333",
+               "fraction of the target's training set given to the generator")
+            .between(0, 1),
+        option("attack_train_fraction", T::kDouble, "0.3333333333333333",
+               "fraction of the target's training set used as attack-training members")
+            .between(0, 1),
+        option("attack_test_fraction", T::kDouble, "0.3333333333333333",
+               "fraction of the target's training set used as attack-test members")
+            .between(0, 1)}},
       {"generator",
        kGenerator,
        true,
-       {plugin_key(true), key("load", T::kPath, "", "load a saved generator instead of training"),
-        key("helper_samples", T::kInt, "0",
-            "synthetic samples for the helper model (0: as many as the generator's training "
-            "set)")}},
+       {plugin_key(true),
+        option("load", T::kPath, "", "load a saved generator instead of training"),
+        option("helper_samples", T::kInt, "0",
+               "synthetic samples for the helper model (0: as many as the generator's training "
+               "set)")
+            .at_least(0)}},
       {"target",
        kTarget,
        true,
        {plugin_key(true),
-        key("load", T::kPath, "", "load a saved target model instead of training it")}},
+        option("load", T::kPath, "", "load a saved target model instead of training it")}},
       {"helper",
        kTarget,
        false,
        {plugin_key(false),
-        key("validation_fraction", T::kDouble, "0.1",
-            "fraction of the helper's synthetic data held out for its model selection")}},
+        option("validation_fraction", T::kDouble, "0.1",
+               "fraction of the helper's synthetic data held out for its model selection")
+            .within_below(0, 1)}},
       {"featurizer", kFeaturizer, true, {plugin_key(true)}},
       {"attack", kAttack, true, {plugin_key(true)}},
       {"game",
        std::nullopt,
        false,
-       {key("seed", T::kInt, "-1", "seed of the m fair coins (-1: derived from [audit] seed)"),
-        key("m", T::kInt, "0", "number of test slots (0: as many as the test pools allow)"),
-        key("nonmembers", T::kString, "generated",
-            "generated: the PANORAMIA game; both: also the same game with real held-out "
-            "non-members (c = 0, so its {eps+c}_lb is a lower bound on eps)",
-            {"generated", "both"})}},
+       {option("seed", T::kInt, "-1", "seed of the m fair coins (-1: derived from [audit] seed)")
+            .at_least(-1),
+        option("m", T::kInt, "0", "number of test slots (0: as many as the test pools allow)")
+            .at_least(0),
+        option("nonmembers", T::kString, "generated",
+               "generated: the PANORAMIA game; both: also the same game with real held-out "
+               "non-members (c = 0, so its {eps+c}_lb is a lower bound on eps)",
+               {"generated", "both"})}},
       {"o1",
        std::nullopt,
        false,
-       {key("canaries", T::kInt, "0",
+       {option(
+            "canaries", T::kInt, "0",
             "O(1) audit (Steinke et al. 2023): canaries drawn from the held-out data, each trained "
-            "on with probability 1/2 (0: off)"),
-        key("selection", T::kString, "bonferroni",
+            "on with probability 1/2 (0: off)")
+            .at_least(0),
+        option(
+            "selection", T::kString, "bonferroni",
             "how k+ and k- are chosen: fixed, bonferroni (grid, corrected), split (chosen on one "
             "half, evaluated on the other) or reference (the paper's code: optimistic)",
             {"fixed", "bonferroni", "split", "reference"}),
-        key("k_plus", T::kInt, "0", "fixed selection: member guesses (lowest losses)"),
-        key("k_minus", T::kInt, "0", "fixed selection: non-member guesses (highest losses)"),
-        key("grid", T::kDoubleList, "0,0.01,0.02,0.05,0.1,0.2,0.3,0.5",
-            "bonferroni/split: candidate k+ and k- as fractions of the canaries"),
-        key("confidence", T::kDouble, "0.95", "confidence of the O(1) bound"),
-        key("delta", T::kDouble, "0", "the target's DP delta in Steinke's p-value"),
-        key("fdp_delta", T::kDouble, "1e-5",
-            "the delta at which the f-DP one-run audit's Gaussian mu_lb is converted to eps")}},
+        option("k_plus", T::kInt, "0", "fixed selection: member guesses (lowest losses)")
+            .at_least(0),
+        option("k_minus", T::kInt, "0", "fixed selection: non-member guesses (highest losses)")
+            .at_least(0),
+        option("grid", T::kDoubleList, "0,0.01,0.02,0.05,0.1,0.2,0.3,0.5",
+               "bonferroni/split: candidate k+ and k- as fractions of the canaries")
+            .within(0, 1),
+        option("confidence", T::kDouble, "0.95", "confidence of the O(1) bound").between(0, 1),
+        option("delta", T::kDouble, "0", "the target's DP delta in Steinke's p-value")
+            .within_below(0, 1),
+        option("fdp_delta", T::kDouble, "1e-5",
+               "the delta at which the f-DP one-run audit's Gaussian mu_lb is converted to eps")
+            .between(0, 1)}},
       {"repeat",
        std::nullopt,
        false,
-       {key("target_seeds", T::kInt, "1",
-            "trainings of the target and helper with different seeds (1: the configured one)"),
-        key("game_seeds", T::kInt, "1",
-            "games per training: each redraws the attack-train/test selection and the coins and "
-            "retrains the attacks on the cached models (1: the configured game)"),
-        key("generator", T::kBool, "false",
-            "target repetitions also retrain the generator with their seed")}},
+       {option("target_seeds", T::kInt, "1",
+               "trainings of the target and helper with different seeds (1: the configured one)")
+            .within(1, 1000),
+        option("game_seeds", T::kInt, "1",
+               "games per training: each redraws the attack-train/test selection and the coins and "
+               "retrains the attacks on the cached models (1: the configured game)")
+            .within(1, 1000),
+        option("generator", T::kBool, "false",
+               "target repetitions also retrain the generator with their seed")}},
   };
   return schema;
 }

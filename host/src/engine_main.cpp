@@ -139,8 +139,9 @@ int cmd_plugins(const std::vector<std::string>& args) {
     for (const auto& o : registry.options(name, k)) {
       std::string def =
           o.required ? "(required)" : "= " + (o.default_value.empty() ? "\"\"" : o.default_value);
+      const std::string help = o.range ? o.help + " (" + o.range->describe() + ")" : o.help;
       std::printf("  %-22s %-10s %-22s %s\n", o.name.c_str(), option_type_name(o.type), def.c_str(),
-                  o.help.c_str());
+                  help.c_str());
     }
   }
   return 0;

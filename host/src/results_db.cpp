@@ -75,6 +75,18 @@ bool process_alive(std::int64_t pid) {
   return kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
 }
 
+// Runs a write; an SQLite error (a full disk, a locked or read-only file) becomes one sentence
+// naming the database file and what was being written.
+template <class Write>
+auto write_or_explain(const std::filesystem::path& file, const std::string& what, Write&& write) {
+  try {
+    return write();
+  } catch (const SQLite::Exception& e) {
+    throw std::runtime_error("results database " + file.string() + ": cannot " + what + ": " +
+                             e.what());
+  }
+}
+
 std::string column_text(SQLite::Statement& q, int i) {
   return q.getColumn(i).isNull() ? "" : q.getColumn(i).getString();
 }
@@ -197,103 +209,117 @@ int ResultsDb::mark_dead_runs_interrupted() {
 std::int64_t ResultsDb::begin_run(const std::string& name, const std::string& config_file,
                                   const std::string& config, std::int64_t seed,
                                   const std::string& plugins, const std::string& workdir) {
-  SQLite::Transaction tx(*db_);
-  SQLite::Statement q(*db_,
-                      "INSERT INTO runs (name, config_file, started_at, status, config, seed, "
-                      "plugins, pid, host, workdir) VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)");
-  q.bind(1, name);
-  q.bind(2, config_file);
-  q.bind(3, utc_now());
-  q.bind(4, config);
-  q.bind(5, seed);
-  q.bind(6, plugins);
-  q.bind(7, static_cast<std::int64_t>(getpid()));
-  q.bind(8, host_name());
-  q.bind(9, workdir);
-  q.exec();
-  const std::int64_t id = db_->getLastInsertRowid();
-  tx.commit();
-  return id;
+  return write_or_explain(path_, "record the start of run '" + name + "'", [&] {
+    SQLite::Transaction tx(*db_);
+    SQLite::Statement q(
+        *db_,
+        "INSERT INTO runs (name, config_file, started_at, status, config, seed, "
+        "plugins, pid, host, workdir) VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)");
+    q.bind(1, name);
+    q.bind(2, config_file);
+    q.bind(3, utc_now());
+    q.bind(4, config);
+    q.bind(5, seed);
+    q.bind(6, plugins);
+    q.bind(7, static_cast<std::int64_t>(getpid()));
+    q.bind(8, host_name());
+    q.bind(9, workdir);
+    q.exec();
+    const std::int64_t id = db_->getLastInsertRowid();
+    tx.commit();
+    return id;
+  });
 }
 
 void ResultsDb::record_stage(std::int64_t run, const StageRecord& stage) {
-  SQLite::Transaction tx(*db_);
-  SQLite::Statement q(*db_,
-                      "INSERT INTO stages (run_id, stage, cache_key, reused, started_at, seconds) "
-                      "VALUES (?, ?, ?, ?, ?, ?)");
-  q.bind(1, run);
-  q.bind(2, stage.stage);
-  q.bind(3, stage.cache_key);
-  q.bind(4, stage.reused ? 1 : 0);
-  q.bind(5, stage.started_at);
-  q.bind(6, stage.seconds);
-  q.exec();
-  tx.commit();
+  return write_or_explain(
+      path_, "record stage " + stage.stage + " of run " + std::to_string(run), [&] {
+        SQLite::Transaction tx(*db_);
+        SQLite::Statement q(
+            *db_,
+            "INSERT INTO stages (run_id, stage, cache_key, reused, started_at, seconds) "
+            "VALUES (?, ?, ?, ?, ?, ?)");
+        q.bind(1, run);
+        q.bind(2, stage.stage);
+        q.bind(3, stage.cache_key);
+        q.bind(4, stage.reused ? 1 : 0);
+        q.bind(5, stage.started_at);
+        q.bind(6, stage.seconds);
+        q.exec();
+        tx.commit();
+      });
 }
 
 void ResultsDb::store_results(std::int64_t run, const std::vector<MetricRecord>& metrics,
                               const std::vector<ScoreColumn>& scores,
                               const std::vector<CurveRecord>& curves) {
-  SQLite::Transaction tx(*db_);
-  SQLite::Statement m(*db_,
-                      "INSERT INTO metrics (run_id, attack, name, value, ci_low, ci_high) "
-                      "VALUES (?, ?, ?, ?, ?, ?)");
-  for (const auto& metric : metrics) {
-    m.bind(1, run);
-    m.bind(2, metric.attack);
-    m.bind(3, metric.name);
-    m.bind(4, metric.value);
-    metric.ci_low ? m.bind(5, *metric.ci_low) : m.bind(5);
-    metric.ci_high ? m.bind(6, *metric.ci_high) : m.bind(6);
-    m.exec();
-    m.reset();
-  }
-  SQLite::Statement s(
-      *db_, "INSERT INTO scores (run_id, attack, idx, member, score) VALUES (?, ?, ?, ?, ?)");
-  for (const auto& column : scores) {
-    for (std::size_t i = 0; i < column.score.size(); ++i) {
-      s.bind(1, run);
-      s.bind(2, column.attack);
-      s.bind(3, static_cast<std::int64_t>(i));
-      s.bind(4, column.member[i]);
-      s.bind(5, column.score[i]);
-      s.exec();
-      s.reset();
+  return write_or_explain(path_, "store the results of run " + std::to_string(run), [&] {
+    SQLite::Transaction tx(*db_);
+    SQLite::Statement m(*db_,
+                        "INSERT INTO metrics (run_id, attack, name, value, ci_low, ci_high) "
+                        "VALUES (?, ?, ?, ?, ?, ?)");
+    for (const auto& metric : metrics) {
+      m.bind(1, run);
+      m.bind(2, metric.attack);
+      m.bind(3, metric.name);
+      m.bind(4, metric.value);
+      metric.ci_low ? m.bind(5, *metric.ci_low) : m.bind(5);
+      metric.ci_high ? m.bind(6, *metric.ci_high) : m.bind(6);
+      m.exec();
+      m.reset();
     }
-  }
-  SQLite::Statement c(*db_, "INSERT INTO curves (run_id, attack, name, data) VALUES (?, ?, ?, ?)");
-  for (const auto& curve : curves) {
-    c.bind(1, run);
-    c.bind(2, curve.attack);
-    c.bind(3, curve.name);
-    c.bind(4, curve.data);
-    c.exec();
-    c.reset();
-  }
-  tx.commit();
+    SQLite::Statement s(
+        *db_, "INSERT INTO scores (run_id, attack, idx, member, score) VALUES (?, ?, ?, ?, ?)");
+    for (const auto& column : scores) {
+      for (std::size_t i = 0; i < column.score.size(); ++i) {
+        s.bind(1, run);
+        s.bind(2, column.attack);
+        s.bind(3, static_cast<std::int64_t>(i));
+        s.bind(4, column.member[i]);
+        s.bind(5, column.score[i]);
+        s.exec();
+        s.reset();
+      }
+    }
+    SQLite::Statement c(*db_,
+                        "INSERT INTO curves (run_id, attack, name, data) VALUES (?, ?, ?, ?)");
+    for (const auto& curve : curves) {
+      c.bind(1, run);
+      c.bind(2, curve.attack);
+      c.bind(3, curve.name);
+      c.bind(4, curve.data);
+      c.exec();
+      c.reset();
+    }
+    tx.commit();
+  });
 }
 
 void ResultsDb::finish_run(std::int64_t run, const std::string& status, const std::string& error) {
-  SQLite::Transaction tx(*db_);
-  SQLite::Statement q(*db_, "UPDATE runs SET status=?, error=?, ended_at=? WHERE id=?");
-  q.bind(1, status);
-  error.empty() ? q.bind(2) : q.bind(2, error);
-  q.bind(3, utc_now());
-  q.bind(4, run);
-  q.exec();
-  tx.commit();
+  return write_or_explain(path_, "mark run " + std::to_string(run) + " " + status, [&] {
+    SQLite::Transaction tx(*db_);
+    SQLite::Statement q(*db_, "UPDATE runs SET status=?, error=?, ended_at=? WHERE id=?");
+    q.bind(1, status);
+    error.empty() ? q.bind(2) : q.bind(2, error);
+    q.bind(3, utc_now());
+    q.bind(4, run);
+    q.exec();
+    tx.commit();
+  });
 }
 
 void ResultsDb::interrupt_run(std::int64_t run, const std::string& error) {
-  SQLite::Transaction tx(*db_);
-  SQLite::Statement q(*db_,
-                      "UPDATE runs SET status='interrupted', error=?, ended_at=? "
-                      "WHERE id=? AND status='running'");
-  q.bind(1, error);
-  q.bind(2, utc_now());
-  q.bind(3, run);
-  q.exec();
-  tx.commit();
+  return write_or_explain(path_, "mark run " + std::to_string(run) + " interrupted", [&] {
+    SQLite::Transaction tx(*db_);
+    SQLite::Statement q(*db_,
+                        "UPDATE runs SET status='interrupted', error=?, ended_at=? "
+                        "WHERE id=? AND status='running'");
+    q.bind(1, error);
+    q.bind(2, utc_now());
+    q.bind(3, run);
+    q.exec();
+    tx.commit();
+  });
 }
 
 std::vector<RunRecord> ResultsDb::runs() const {

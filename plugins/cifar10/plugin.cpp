@@ -40,7 +40,7 @@ class Factory final : public panoramia::PluginFactory {
  public:
   std::vector<OptionSpec> options(panoramia::Kind) const override {
     using T = OptionType;
-    using panoramia::image::option;
+    using panoramia::option;
     return {option("directory", T::kPath, "cifar-10-batches-bin",
                    "directory of the binary version's files"),
             option("split", T::kString, "train",

@@ -66,12 +66,6 @@ class CsvReader final : public panoramia::DatasetReader {
   }
 };
 
-OptionSpec opt(std::string name, OptionType type, std::string def, std::string help,
-               std::vector<std::string> choices = {}) {
-  return OptionSpec{std::move(name), type,  std::move(def),
-                    std::move(help), false, std::move(choices)};
-}
-
 class Factory final : public panoramia::PluginFactory {
  public:
   std::vector<OptionSpec> options(panoramia::Kind) const override {
@@ -79,22 +73,22 @@ class Factory final : public panoramia::PluginFactory {
     OptionSpec path{"path", T::kPath, "", "the CSV file", true, {}};
     return {
         path,
-        opt("header", T::kBool, "true", "the first line holds the column names"),
-        opt("columns", T::kString, "",
-            "comma-separated column names (required without a header; replaces the header's)"),
-        opt("delimiter", T::kString, ",", "field delimiter: one character, or 'tab'"),
-        opt("trim", T::kBool, "true", "strip spaces around fields"),
-        opt("missing", T::kString, "",
-            "token marking a missing value (e.g. ?); empty fields are always missing"),
-        opt("missing_policy", T::kString, "drop",
-            "rows with missing values: drop them, or impute (median / most frequent category)",
-            {"drop", "impute"}),
-        opt("continuous", T::kString, "", "comma-separated columns declared continuous"),
-        opt("categorical", T::kString, "", "comma-separated columns declared categorical"),
-        opt("label", T::kString, "", "the label column (categorical; its codes are the labels)"),
-        opt("schema", T::kPath, "",
-            "a schema.json from an earlier run: its kinds and categories are used, and an "
-            "unknown category is an error")};
+        option("header", T::kBool, "true", "the first line holds the column names"),
+        option("columns", T::kString, "",
+               "comma-separated column names (required without a header; replaces the header's)"),
+        option("delimiter", T::kString, ",", "field delimiter: one character, or 'tab'"),
+        option("trim", T::kBool, "true", "strip spaces around fields"),
+        option("missing", T::kString, "",
+               "token marking a missing value (e.g. ?); empty fields are always missing"),
+        option("missing_policy", T::kString, "drop",
+               "rows with missing values: drop them, or impute (median / most frequent category)",
+               {"drop", "impute"}),
+        option("continuous", T::kString, "", "comma-separated columns declared continuous"),
+        option("categorical", T::kString, "", "comma-separated columns declared categorical"),
+        option("label", T::kString, "", "the label column (categorical; its codes are the labels)"),
+        option("schema", T::kPath, "",
+               "a schema.json from an earlier run: its kinds and categories are used, and an "
+               "unknown category is an error")};
   }
   std::unique_ptr<panoramia::DatasetReader> make_dataset_reader(Context&) override {
     return std::make_unique<CsvReader>();

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include <torch/torch.h>
+#include <panoramia/archive.hpp>
 
 #include <panoramia/plugin.hpp>
 
@@ -112,7 +113,7 @@ class GaussianGenerator final : public panoramia::Generator {
     a.write("shape", torch::tensor(sample_shape_, torch::kInt64));
     a.write("range", torch::tensor({lo_, hi_}, torch::kFloat64));
     a.write("flags", torch::tensor({int64_t(clamp_), int64_t(has_labels_)}, torch::kInt64));
-    a.save_to((dir / "gaussian.pt").string());
+    panoramia::save_archive(a, dir / "gaussian.pt");
     std::ofstream((dir / "modality.txt").string()) << modality_;
   }
 
@@ -149,25 +150,20 @@ class GaussianGenerator final : public panoramia::Generator {
   bool clamp_ = false, has_labels_ = true;
 };
 
-OptionSpec opt(std::string name, OptionType type, std::string def, std::string help,
-               std::vector<std::string> choices = {}) {
-  OptionSpec s{std::move(name), type, std::move(def), std::move(help), false, std::move(choices)};
-  return s;
-}
-
 class Factory final : public panoramia::PluginFactory {
  public:
   std::vector<OptionSpec> options(panoramia::Kind kind) const override {
     using T = OptionType;
     if (kind == panoramia::kDatasetReader)
-      return {opt("samples", T::kInt, "2000", "number of vectors to draw"),
-              opt("dim", T::kInt, "10", "dimension of each vector"),
-              opt("classes", T::kInt, "2", "number of classes (one Gaussian each)"),
-              opt("separation", T::kDouble, "2.0", "distance between class means")};
-    return {opt("covariance", T::kString, "full", "covariance model", {"full", "diagonal"}),
-            opt("shrinkage", T::kDouble, "0.1",
-                "shrinkage of the covariance towards its mean variance"),
-            opt("clamp", T::kBool, "false", "clamp samples to the range of the training data")};
+      return {option("samples", T::kInt, "2000", "number of vectors to draw").at_least(1),
+              option("dim", T::kInt, "10", "dimension of each vector"),
+              option("classes", T::kInt, "2", "number of classes (one Gaussian each)"),
+              option("separation", T::kDouble, "2.0", "distance between class means")};
+    return {option("covariance", T::kString, "full", "covariance model", {"full", "diagonal"}),
+            option("shrinkage", T::kDouble, "0.1",
+                   "shrinkage of the covariance towards its mean variance")
+                .within(0, 1),
+            option("clamp", T::kBool, "false", "clamp samples to the range of the training data")};
   }
   std::unique_ptr<panoramia::DatasetReader> make_dataset_reader(Context&) override {
     return std::make_unique<GaussianReader>();

@@ -11,12 +11,6 @@
 namespace panoramia::gbm {
 namespace {
 
-OptionSpec opt(std::string name, OptionType type, std::string def, std::string help,
-               std::vector<std::string> choices = {}) {
-  return OptionSpec{std::move(name), type,  std::move(def),
-                    std::move(help), false, std::move(choices)};
-}
-
 enum Dim { kDepth, kLeaves, kTrees, kRate, kChildWeight, kClassWeight };
 
 std::vector<Dimension> search_space(const OptionValues& o) {
@@ -76,23 +70,29 @@ Metric metric_of(const std::string& name) {
 std::vector<OptionSpec> gbm_options() {
   using T = OptionType;
   return {
-      opt("search", T::kString, "tpe", "hyper-parameter search: tpe or random", {"tpe", "random"}),
-      opt("budget", T::kInt, "100",
-          "points evaluated by the search (the reference evaluated 200; 1: no search)"),
-      opt("startup", T::kInt, "10", "random points before TPE models the results"),
-      opt("folds", T::kInt, "3", "cross-validation folds scoring each point"),
-      opt("metric", T::kString, "accuracy", "cross-validation score: accuracy, auc or logloss",
-          {"accuracy", "auc", "logloss"}),
-      opt("max_depth", T::kIntList, "1,2,3,4,5", "candidate tree depths"),
-      opt("max_leaves", T::kIntList, "20,30,40,50,60,70,80,90", "candidate leaves per tree"),
-      opt("n_estimators", T::kIntList, "10,20,30,40,50,75,100,125,150,175,200",
-          "candidate numbers of trees"),
-      opt("learning_rate", T::kDoubleList, "0.3,0.1,0.05,0.01,0.005,0.001,0.0005,0.0001",
-          "candidate learning rates"),
-      opt("min_child_weight", T::kDoubleList, "1,5,20", "candidate minimum hessian sums per leaf"),
-      opt("class_weight", T::kString, "none,balanced",
-          "candidate class weightings: none, balanced (comma-separated)"),
-      opt("threads", T::kInt, "0", "XGBoost threads (0: the host's intra-op thread count)")};
+      option("search", T::kString, "tpe", "hyper-parameter search: tpe or random",
+             {"tpe", "random"}),
+      option("budget", T::kInt, "100",
+             "points evaluated by the search (the reference evaluated 200; 1: no search)")
+          .at_least(1),
+      option("startup", T::kInt, "10", "random points before TPE models the results"),
+      option("folds", T::kInt, "3", "cross-validation folds scoring each point").at_least(2),
+      option("metric", T::kString, "accuracy", "cross-validation score: accuracy, auc or logloss",
+             {"accuracy", "auc", "logloss"}),
+      option("max_depth", T::kIntList, "1,2,3,4,5", "candidate tree depths"),
+      option("max_leaves", T::kIntList, "20,30,40,50,60,70,80,90", "candidate leaves per tree"),
+      option("n_estimators", T::kIntList, "10,20,30,40,50,75,100,125,150,175,200",
+             "candidate numbers of trees")
+          .at_least(1),
+      option("learning_rate", T::kDoubleList, "0.3,0.1,0.05,0.01,0.005,0.001,0.0005,0.0001",
+             "candidate learning rates")
+          .above(0),
+      option("min_child_weight", T::kDoubleList, "1,5,20",
+             "candidate minimum hessian sums per leaf")
+          .at_least(0),
+      option("class_weight", T::kString, "none,balanced",
+             "candidate class weightings: none, balanced (comma-separated)"),
+      option("threads", T::kInt, "0", "XGBoost threads (0: the host's intra-op thread count)")};
 }
 
 void GbmAttack::fit(const AttackData& train, const at::Tensor& is_member, Context& ctx) {

@@ -1,6 +1,9 @@
 #include "checkpoint.hpp"
 
+#include <panoramia/options.hpp>
+
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -77,13 +80,19 @@ Gpt2Config read_config(const fs::path& dir) {
   return c;
 }
 
-void load_weights(Gpt2& model, const fs::path& dir) {
+namespace {
+
+std::map<std::string, at::Tensor> read_stored_weights(const fs::path& dir) {
   const fs::path file = dir / "model.safetensors";
   if (!fs::exists(file))
     throw std::runtime_error("no model.safetensors in " + dir.string() +
                              " (only the safetensors format is read; convert pytorch_model.bin "
                              "with Hugging Face's save_pretrained(safe_serialization=True))");
-  auto stored = read_safetensors(file);
+  return read_safetensors(file);
+}
+
+void load_weights(Gpt2& model, const std::map<std::string, at::Tensor>& stored,
+                  const fs::path& file) {
   torch::NoGradGuard no_grad;
   std::set<std::string> loaded;
   auto params = model->named_parameters(true);
@@ -114,9 +123,58 @@ void load_weights(Gpt2& model, const fs::path& dir) {
       throw std::runtime_error(file.string() + ": tensor '" + item.key() + "' is missing");
 }
 
+}  // namespace
+
+void load_weights(Gpt2& model, const fs::path& dir) {
+  load_weights(model, read_stored_weights(dir), dir / "model.safetensors");
+}
+
+namespace {
+
+// The configuration against the stored tensors, before the model is built: the embeddings' shapes
+// and the number of blocks must match, so a config.json claiming 10^9 layers or a huge vocabulary
+// is one sentence instead of an allocation that never ends.
+void check_config_against_weights(const Gpt2Config& c, const fs::path& dir,
+                                  const std::map<std::string, at::Tensor>& stored) {
+  const fs::path file = dir / "model.safetensors";
+  const auto expect = [&](const std::string& name, const std::vector<std::int64_t>& want) {
+    for (const std::string prefix : {"", "transformer."}) {
+      const auto it = stored.find(prefix + name);
+      if (it == stored.end() || it->second.sizes().vec() == want) continue;
+      std::ostringstream why;
+      why << file.string() << ": tensor '" << it->first << "' has shape " << it->second.sizes()
+          << ", the configuration needs " << c10::IntArrayRef(want) << " ("
+          << (dir / "config.json").string() << ": vocab_size " << c.vocab << ", n_positions "
+          << c.context << ", n_embd " << c.width << ")";
+      throw std::runtime_error(why.str());
+    }
+  };
+  expect("wte.weight", {c.vocab, c.width});
+  expect("wpe.weight", {c.context, c.width});
+  std::set<std::int64_t> blocks;
+  for (const auto& [raw, tensor] : stored) {
+    std::string name = raw.rfind("transformer.", 0) == 0 ? raw.substr(12) : raw;
+    if (name.rfind("h.", 0) != 0) continue;
+    const auto dot = name.find('.', 2);
+    std::int64_t index = -1;
+    if (dot != std::string::npos && !panoramia::detail::parse_int(name.substr(2, dot - 2), index))
+      index = -1;
+    if (index >= 0) blocks.insert(index);
+  }
+  if (!blocks.empty() && static_cast<std::int64_t>(blocks.size()) != c.layers)
+    throw std::runtime_error((dir / "config.json").string() +
+                             " declares n_layer = " + std::to_string(c.layers) + " but " +
+                             file.string() + " holds " + std::to_string(blocks.size()) + " blocks");
+}
+
+}  // namespace
+
 Gpt2 load_pretrained(const fs::path& dir, c10::Device device) {
-  Gpt2 model(read_config(dir));
-  load_weights(model, dir);
+  const Gpt2Config config = read_config(dir);
+  const auto stored = read_stored_weights(dir);
+  check_config_against_weights(config, dir, stored);
+  Gpt2 model(config);
+  load_weights(model, stored, dir / "model.safetensors");
   model->to(device);
   return model;
 }

@@ -34,17 +34,19 @@ std::vector<OptionSpec> Gpt2Generator::option_specs() {
       option("prompt_fraction", T::kDouble, "0.3",
              "share of the generator's blocks held out of fine-tuning to prompt it (the "
              "reference's prompt split: 15% beside 35% for fine-tuning); 0: prompt with the "
-             "fine-tuning blocks"),
+             "fine-tuning blocks")
+          .within(0, 1),
       option("prompt_tokens", T::kInt, "0", "prompt length in tokens (0: the block size)"),
-      option("new_tokens", T::kInt, "0", "tokens generated per sample (0: the block size)"),
+      option("new_tokens", T::kInt, "0", "tokens generated per sample (0: the block size)")
+          .at_least(0),
       option("block_size", T::kInt, "0",
              "sample length in tokens after re-tokenisation (0: that of the fine-tuning blocks; "
              "needed when loading a Hugging Face model)"),
       option("top_k", T::kInt, "200", "sample among the k most likely tokens (0: all)"),
       option("top_p", T::kDouble, "1.0", "nucleus sampling mass (1: no filter)"),
       option("temperature", T::kDouble, "1.0", "softmax temperature"),
-      option("returns_per_prompt", T::kInt, "8", "samples drawn per prompt"),
-      option("sample_batch_size", T::kInt, "128", "sequences generated together"),
+      option("returns_per_prompt", T::kInt, "8", "samples drawn per prompt").at_least(1),
+      option("sample_batch_size", T::kInt, "128", "sequences generated together").at_least(1),
       option("use_cache", T::kBool, "true", "use the key/value cache while generating"),
   };
   specs.insert(specs.end(), more.begin(), more.end());

@@ -26,8 +26,13 @@ void Gpt2Config::validate() const {
   const auto need = [](bool ok, const std::string& what) {
     if (!ok) throw std::invalid_argument("invalid GPT-2 configuration: " + what);
   };
-  need(layers > 0, "layers must be positive");
-  need(heads > 0, "heads must be positive");
+  // Upper limits far above any GPT-2 (XL: 48 layers, width 1600, 1024 positions, 50257 tokens),
+  // so that a corrupt configuration is an error before anything is allocated.
+  need(layers > 0 && layers <= 1024, "layers must lie in [1, 1024], got " + std::to_string(layers));
+  need(heads > 0 && heads <= 1024, "heads must lie in [1, 1024], got " + std::to_string(heads));
+  need(width <= 65536, "width must be at most 65536, got " + std::to_string(width));
+  need(context <= (1 << 20), "context must be at most 1048576, got " + std::to_string(context));
+  need(vocab <= (1 << 24), "vocab must be at most 16777216, got " + std::to_string(vocab));
   need(width > 0 && width % heads == 0, "width (" + std::to_string(width) +
                                             ") must be a positive multiple of heads (" +
                                             std::to_string(heads) + ")");

@@ -8,12 +8,6 @@
 
 namespace panoramia::gpt2 {
 
-OptionSpec option(std::string name, OptionType type, std::string default_value, std::string help,
-                  std::vector<std::string> choices) {
-  return OptionSpec{std::move(name), type,  std::move(default_value),
-                    std::move(help), false, std::move(choices)};
-}
-
 std::vector<OptionSpec> model_option_specs() {
   using T = OptionType;
   return {
@@ -25,25 +19,27 @@ std::vector<OptionSpec> model_option_specs() {
              {"gpt2", "tiny"}),
       option("layers", T::kInt, "0", "transformer blocks (0: the preset's)"),
       option("heads", T::kInt, "0", "attention heads (0: the preset's)"),
-      option("width", T::kInt, "0", "embedding width (0: the preset's)"),
+      option("width", T::kInt, "0", "embedding width (0: the preset's)").at_least(0),
       option("context", T::kInt, "0", "learned positions (0: the preset's)"),
       option("vocab_size", T::kInt, "0",
              "model vocabulary (0: GPT-2's 50257); must cover the reader's token ids"),
-      option("dropout", T::kDouble, "0.1", "embedding, attention and residual dropout"),
+      option("dropout", T::kDouble, "0.1", "embedding, attention and residual dropout")
+          .within_below(0, 1),
   };
 }
 
 std::vector<OptionSpec> train_option_specs(const std::string& default_epochs) {
   using T = OptionType;
   return {
-      option("epochs", T::kInt, default_epochs, "training epochs"),
-      option("batch_size", T::kInt, "64", "blocks per optimiser step"),
-      option("lr", T::kDouble, "2e-5", "AdamW peak learning rate"),
+      option("epochs", T::kInt, default_epochs, "training epochs").at_least(0),
+      option("batch_size", T::kInt, "64", "blocks per optimiser step").at_least(1),
+      option("lr", T::kDouble, "2e-5", "AdamW peak learning rate").above(0),
       option("weight_decay", T::kDouble, "0.01",
-             "AdamW weight decay (not on biases and LayerNorm weights)"),
+             "AdamW weight decay (not on biases and LayerNorm weights)")
+          .at_least(0),
       option("warmup_steps", T::kInt, "100", "linear warmup steps, then linear decay to 0"),
-      option("max_grad_norm", T::kDouble, "1.0", "gradient-norm clipping (0: none)"),
-      option("eval_batch_size", T::kInt, "32", "blocks per batch when scoring"),
+      option("max_grad_norm", T::kDouble, "1.0", "gradient-norm clipping (0: none)").above(0),
+      option("eval_batch_size", T::kInt, "32", "blocks per batch when scoring").at_least(1),
   };
 }
 

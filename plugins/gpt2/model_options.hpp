@@ -36,8 +36,4 @@ Tokenizer load_tokenizer(const OptionValues& options, const std::filesystem::pat
 /// shared library this function is linked into.
 std::filesystem::path bundled_tokenizer_dir();
 
-/// An option spec (not required, no choices unless given).
-OptionSpec option(std::string name, OptionType type, std::string default_value, std::string help,
-                  std::vector<std::string> choices = {});
-
 }  // namespace panoramia::gpt2

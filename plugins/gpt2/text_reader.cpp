@@ -26,7 +26,8 @@ std::vector<OptionSpec> TextReader::option_specs() {
       option("max_document_tokens", T::kInt, "0",
              "truncate each document to this many tokens (0: no truncation)"),
       option("head_fraction", T::kDouble, "1.0",
-             "use only the first fraction of the documents (the reference: 0.16 of WikiText-103)"),
+             "use only the first fraction of the documents (the reference: 0.16 of WikiText-103)")
+          .within(0, 1),
       option("shuffle", T::kBool, "true", "shuffle the blocks (seeded)"),
       option("max_blocks", T::kInt, "0", "keep at most this many blocks (0: all)"),
   };

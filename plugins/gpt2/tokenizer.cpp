@@ -120,6 +120,13 @@ Tokenizer Tokenizer::load(const fs::path& dir, std::int64_t vocab_size) {
       throw std::runtime_error("the tokenizer vocabulary " + vocab_file.string() + " maps '" +
                                symbols + "' to something that is not a non-negative integer id");
     const std::int64_t id = value.get<std::int64_t>();
+    // Ids index a table: one beyond the number of entries (a corrupt or hostile file) would size it
+    // by the id, so it is refused before anything is allocated.
+    if (id >= static_cast<std::int64_t>(vocab.size()))
+      throw std::runtime_error("the tokenizer vocabulary " + vocab_file.string() + " maps '" +
+                               symbols + "' to id " + std::to_string(id) + ", but it has only " +
+                               std::to_string(vocab.size()) + " entries (ids lie in [0, " +
+                               std::to_string(vocab.size()) + "))");
     if (id >= limit) continue;
     ids[symbols] = static_cast<std::int32_t>(id);
     max_id = std::max(max_id, id);

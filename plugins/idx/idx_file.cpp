@@ -1,5 +1,7 @@
 #include "idx_file.hpp"
 
+#include <algorithm>
+#include <cstdint>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -31,17 +33,46 @@ std::string kind_of(std::int64_t dims) {
   return dims == 3 ? "an IDX image file" : dims == 1 ? "an IDX label file" : "an IDX file";
 }
 
+// The data bytes the header declares (the product of its sizes), checked before anything is
+// allocated: every size in [1, 2^30] and the product at most kMaxDataBytes (no overflow).
+constexpr std::uint64_t kMaxDataBytes = std::uint64_t{1} << 36;  // 64 GiB
+
+std::uint64_t declared_bytes(const std::vector<std::uint8_t>& bytes, std::int64_t dims,
+                             const std::string& file, std::vector<std::int64_t>& sizes) {
+  std::uint64_t count = 1;
+  for (std::int64_t d = 0; d < dims; ++d) {
+    const std::uint32_t size = big_endian(bytes, 4 + 4 * d);
+    if (size == 0 || size > (1u << 30))
+      throw std::runtime_error("IDX file " + file + " declares dimension " + std::to_string(d) +
+                               " of size " + std::to_string(size) + " at byte offset " +
+                               std::to_string(4 + 4 * d) + ", which is not a plausible size");
+    if (count > kMaxDataBytes / size)
+      throw std::runtime_error("IDX file " + file + " declares dimensions whose product exceeds " +
+                               std::to_string(kMaxDataBytes) + " bytes (dimension " +
+                               std::to_string(d) + " of size " + std::to_string(size) +
+                               " at byte offset " + std::to_string(4 + 4 * d) + ")");
+    sizes.push_back(size);
+    count *= size;
+  }
+  return count;
+}
+
 }  // namespace
 
-std::vector<std::uint8_t> read_bytes(const std::filesystem::path& file) {
+std::vector<std::uint8_t> read_bytes(const std::filesystem::path& file, std::uint64_t max_bytes) {
   if (!std::filesystem::is_regular_file(file))
     throw std::runtime_error("IDX file " + file.string() + " does not exist");
   gzFile in = gzopen(file.c_str(), "rb");
   if (in == nullptr) throw std::runtime_error("cannot open IDX file " + file.string());
   std::vector<std::uint8_t> bytes;
   std::vector<std::uint8_t> chunk(kChunk);
-  while (true) {
-    const int got = gzread(in, chunk.data(), static_cast<unsigned>(chunk.size()));
+  // Up to max_bytes + 1, so that a caller knows there was more; a small gzip file that inflates
+  // to gigabytes is never inflated past what its header declares.
+  const std::uint64_t cap = max_bytes == UINT64_MAX ? UINT64_MAX : max_bytes + 1;
+  while (bytes.size() < cap) {
+    const auto want =
+        static_cast<unsigned>(std::min<std::uint64_t>(chunk.size(), cap - bytes.size()));
+    const int got = gzread(in, chunk.data(), want);
     if (got < 0) {
       int code = 0;
       const std::string why = gzerror(in, &code);
@@ -51,6 +82,10 @@ std::vector<std::uint8_t> read_bytes(const std::filesystem::path& file) {
     }
     if (got == 0) break;
     bytes.insert(bytes.end(), chunk.begin(), chunk.begin() + got);
+  }
+  if (bytes.size() >= cap) {  // stopped early: the rest is not read, so no truncation check
+    gzclose(in);
+    return bytes;
   }
   // zlib reports a gzip stream cut short (even one missing only its trailer) as Z_BUF_ERROR.
   int code = 0;
@@ -63,8 +98,8 @@ std::vector<std::uint8_t> read_bytes(const std::filesystem::path& file) {
   return bytes;
 }
 
-IdxArray parse_idx(const std::vector<std::uint8_t>& bytes, std::int64_t expected_dims,
-                   const std::string& file) {
+void parse_idx_header(const std::vector<std::uint8_t>& bytes, std::int64_t expected_dims,
+                      const std::string& file) {
   if (bytes.size() < 4)
     throw std::runtime_error("IDX file " + file + " is truncated: it ends at byte offset " +
                              std::to_string(bytes.size()) + " inside the 4-byte magic number");
@@ -79,17 +114,14 @@ IdxArray parse_idx(const std::vector<std::uint8_t>& bytes, std::int64_t expected
     throw std::runtime_error("IDX file " + file + " is truncated: it ends at byte offset " +
                              std::to_string(bytes.size()) + " inside the " +
                              std::to_string(header) + "-byte header");
+}
+
+IdxArray parse_idx(const std::vector<std::uint8_t>& bytes, std::int64_t expected_dims,
+                   const std::string& file) {
+  parse_idx_header(bytes, expected_dims, file);
+  const std::size_t header = 4 + 4 * std::size_t(expected_dims);
   IdxArray array;
-  std::uint64_t count = 1;
-  for (std::int64_t d = 0; d < expected_dims; ++d) {
-    const std::uint32_t size = big_endian(bytes, 4 + 4 * d);
-    if (size == 0 || size > (1u << 30))
-      throw std::runtime_error("IDX file " + file + " declares dimension " + std::to_string(d) +
-                               " of size " + std::to_string(size) + " at byte offset " +
-                               std::to_string(4 + 4 * d) + ", which is not a plausible size");
-    array.dims.push_back(size);
-    count *= size;
-  }
+  const std::uint64_t count = declared_bytes(bytes, expected_dims, file, array.dims);
   const std::uint64_t end = header + count;
   if (bytes.size() < end)
     throw std::runtime_error(
@@ -104,11 +136,33 @@ IdxArray parse_idx(const std::vector<std::uint8_t>& bytes, std::int64_t expected
   return array;
 }
 
+IdxArray read_idx(const std::filesystem::path& file, std::int64_t expected_dims) {
+  const std::uint64_t header = 4 + 4 * static_cast<std::uint64_t>(expected_dims);
+  const std::string name = file.string();
+  std::vector<std::uint8_t> bytes = read_bytes(file, header);
+  if (bytes.size() > header) {
+    // The header is complete: check it, then inflate no more than it declares (plus one byte to
+    // tell trailing content from none).
+    bytes.resize(header);
+    parse_idx_header(bytes, expected_dims, name);
+    std::vector<std::int64_t> sizes;
+    const std::uint64_t end = header + declared_bytes(bytes, expected_dims, name, sizes);
+    bytes = read_bytes(file, end);
+    if (bytes.size() > end)
+      throw std::runtime_error("IDX file " + name +
+                               " has more content after the data, from byte "
+                               "offset " +
+                               std::to_string(end) + " (its header declares " +
+                               std::to_string(end - header) + " data bytes)");
+  }
+  return parse_idx(bytes, expected_dims, name);
+}
+
 IdxData read_images_and_labels(const std::filesystem::path& images,
                                const std::filesystem::path& labels, std::int64_t classes,
                                std::int64_t limit) {
-  const auto image_array = parse_idx(read_bytes(images), 3, images.string());
-  const auto label_array = parse_idx(read_bytes(labels), 1, labels.string());
+  const auto image_array = read_idx(images, 3);
+  const auto label_array = read_idx(labels, 1);
   const std::int64_t n = image_array.dims[0];
   if (label_array.dims[0] != n)
     throw std::runtime_error("IDX label file " + labels.string() + " has " +

@@ -14,9 +14,11 @@
 
 namespace panoramia::idx {
 
-/// The decompressed bytes of a file (zlib reads plain files as they are).
-/// Throws naming the file when it cannot be opened or its gzip stream is corrupt.
-std::vector<std::uint8_t> read_bytes(const std::filesystem::path& file);
+/// The decompressed bytes of a file (zlib reads plain files as they are), at most `max_bytes` + 1
+/// of them: inflation stops there, so the caller learns that there is more without inflating it.
+/// Throws naming the file when it cannot be opened or its gzip stream is corrupt or cut short.
+std::vector<std::uint8_t> read_bytes(const std::filesystem::path& file,
+                                     std::uint64_t max_bytes = UINT64_MAX);
 
 /// A parsed IDX array of unsigned bytes.
 struct IdxArray {
@@ -29,6 +31,16 @@ struct IdxArray {
 /// after the data are one error naming the file and the byte offset.
 IdxArray parse_idx(const std::vector<std::uint8_t>& bytes, std::int64_t expected_dims,
                    const std::string& file);
+
+/// The magic number and header of `bytes` (at least the header) checked: throws naming the file.
+void parse_idx_header(const std::vector<std::uint8_t>& bytes, std::int64_t expected_dims,
+                      const std::string& file);
+
+/// Reads and parses an IDX file, checking its header before reading the data: the sizes and their
+/// product (overflow, at most 64 GiB) are checked first, and no more than the declared data is
+/// inflated, so a 40-byte file claiming 2^31 images or a small gzip bomb is one sentence, not an
+/// out-of-memory kill.
+IdxArray read_idx(const std::filesystem::path& file, std::int64_t expected_dims);
 
 /// What `read_images_and_labels` returns: images float32 [n,1,rows,cols] in [0,1], labels int64
 /// [n].

@@ -46,21 +46,17 @@ class IdxReader final : public panoramia::DatasetReader {
   }
 };
 
-OptionSpec opt(std::string name, OptionType type, std::string def, std::string help) {
-  return OptionSpec{std::move(name), type, std::move(def), std::move(help), false, {}};
-}
-
 class Factory final : public panoramia::PluginFactory {
  public:
   std::vector<OptionSpec> options(panoramia::Kind) const override {
     using T = OptionType;
-    return {opt("directory", T::kPath, "/usr/share/datasets/fashion-mnist",
-                "directory that relative image and label paths are resolved against"),
-            opt("images", T::kPath, "train-images-idx3-ubyte.gz",
-                "IDX image file (gzipped or not; a missing .gz falls back to the plain file)"),
-            opt("labels", T::kPath, "train-labels-idx1-ubyte.gz", "IDX label file"),
-            opt("limit", T::kInt, "0", "keep only the first N images (0: all)"),
-            opt("classes", T::kInt, "10", "number of classes; every label must be below it")};
+    return {option("directory", T::kPath, "/usr/share/datasets/fashion-mnist",
+                   "directory that relative image and label paths are resolved against"),
+            option("images", T::kPath, "train-images-idx3-ubyte.gz",
+                   "IDX image file (gzipped or not; a missing .gz falls back to the plain file)"),
+            option("labels", T::kPath, "train-labels-idx1-ubyte.gz", "IDX label file"),
+            option("limit", T::kInt, "0", "keep only the first N images (0: all)"),
+            option("classes", T::kInt, "10", "number of classes; every label must be below it")};
   }
   std::unique_ptr<panoramia::DatasetReader> make_dataset_reader(Context&) override {
     return std::make_unique<IdxReader>();

@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include <torch/torch.h>
+#include <panoramia/archive.hpp>
 
 #include "image_batch.hpp"
 
@@ -32,17 +33,18 @@ std::vector<OptionSpec> classifier_target_options(const ClassifierRecipe& d,
                                                   const std::string& normalization) {
   using T = OptionType;
   std::vector<OptionSpec> specs{
-      option("epochs", T::kInt, std::to_string(d.epochs), "training epochs"),
-      option("batch_size", T::kInt, std::to_string(d.batch_size), "mini-batch size"),
+      option("epochs", T::kInt, std::to_string(d.epochs), "training epochs").at_least(0),
+      option("batch_size", T::kInt, std::to_string(d.batch_size), "mini-batch size").at_least(1),
       option("flip", T::kBool, d.augment.flip ? "true" : "false",
              "augment with random horizontal flips"),
       option("crop_padding", T::kInt, std::to_string(d.augment.crop_padding),
              "augment with random crops of the image padded by this many pixels (0: none)"),
       option("eval_every", T::kInt, std::to_string(d.eval_every),
-             "epochs between validation passes that pick the 'best' variant"),
+             "epochs between validation passes that pick the 'best' variant")
+          .at_least(1),
       option("classes", T::kInt, "0", "number of classes (0: the largest label + 1)"),
       option("logits", T::kBool, "true", "return the logit vector with the loss"),
-      option("eval_batch_size", T::kInt, "256", "batch size of inference")};
+      option("eval_batch_size", T::kInt, "256", "batch size of inference").at_least(1)};
   for (auto& s : optimizer_options(d.optimizer)) specs.push_back(std::move(s));
   for (auto& s : normalization_options(normalization)) specs.push_back(std::move(s));
   return specs;
@@ -146,7 +148,7 @@ void ClassifierTarget::save(const std::filesystem::path& dir, Context&) const {
   write_state(archive, "best_", best_);
   write_state(archive, "final_", final_);
   save_extra(archive, dir);
-  archive.save_to(checkpoint(dir).string());
+  panoramia::save_archive(archive, checkpoint(dir));
 }
 
 void ClassifierTarget::load(const std::filesystem::path& dir, Context& ctx) {

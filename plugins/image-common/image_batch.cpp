@@ -20,10 +20,4 @@ void check_image_batch(const Batch& batch, const std::string& what, bool need_la
     throw std::invalid_argument(what + " needs one class label per image");
 }
 
-OptionSpec option(std::string name, OptionType type, std::string default_value, std::string help,
-                  std::vector<std::string> choices) {
-  return OptionSpec{std::move(name), type,  std::move(default_value),
-                    std::move(help), false, std::move(choices)};
-}
-
 }  // namespace panoramia::image

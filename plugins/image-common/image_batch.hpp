@@ -14,8 +14,4 @@ namespace panoramia::image {
 /// `[n]`. `what` names the batch in the message ("the training set").
 void check_image_batch(const Batch& batch, const std::string& what, bool need_labels);
 
-/// An option spec with no choices (the common case in the image plugins).
-OptionSpec option(std::string name, OptionType type, std::string default_value, std::string help,
-                  std::vector<std::string> choices = {});
-
 }  // namespace panoramia::image

@@ -43,10 +43,10 @@ std::vector<OptionSpec> optimizer_options(const OptimizerRecipe& d) {
   using T = OptionType;
   return {
       option("optimizer", T::kString, d.name, "optimiser", {"sgd", "adam", "adamw"}),
-      option("lr", T::kDouble, number(d.lr), "learning rate"),
-      option("momentum", T::kDouble, number(d.momentum), "SGD momentum"),
+      option("lr", T::kDouble, number(d.lr), "learning rate").above(0),
+      option("momentum", T::kDouble, number(d.momentum), "SGD momentum").within(0, 1),
       option("nesterov", T::kBool, d.nesterov ? "true" : "false", "SGD Nesterov momentum"),
-      option("weight_decay", T::kDouble, number(d.weight_decay), "weight decay"),
+      option("weight_decay", T::kDouble, number(d.weight_decay), "weight decay").at_least(0),
       option("betas", T::kDoubleList, number(d.beta1) + "," + number(d.beta2), "Adam/AdamW betas"),
       option("schedule", T::kString, d.schedule,
              "learning-rate schedule: multistep (times gamma at each milestone), cosine "

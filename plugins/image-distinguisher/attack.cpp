@@ -11,7 +11,7 @@
 namespace panoramia::distinguisher {
 namespace {
 
-using image::option;
+using panoramia::option;
 
 /// Indices of a stratified held-out part: `fraction` of the members and of the non-members.
 std::pair<at::Tensor, at::Tensor> stratified_split(const at::Tensor& y, double fraction,
@@ -41,14 +41,17 @@ std::vector<OptionSpec> attack_options() {
   std::vector<OptionSpec> specs{
       option("image_branch", T::kBool, "true", "use the CNN on the image"),
       option("feature_branch", T::kBool, "true", "use the MLP on the featurizer's output"),
-      option("width", T::kInt, "64", "channels of the CNN's first stage (64: ResNet-18)"),
+      option("width", T::kInt, "64", "channels of the CNN's first stage (64: ResNet-18)")
+          .at_least(1),
       option("blocks", T::kIntList, "2,2,2,2", "basic blocks per CNN stage (2,2,2,2: ResNet-18)"),
-      option("mlp_hidden", T::kIntList, "32,32", "hidden layers of the feature MLP"),
-      option("dropout", T::kDouble, "0", "dropout before the joint output layer"),
-      option("epochs", T::kInt, "40", "maximum training epochs"),
-      option("batch_size", T::kInt, "64", "mini-batch size"),
+      option("mlp_hidden", T::kIntList, "32,32", "hidden layers of the feature MLP").at_least(1),
+      option("dropout", T::kDouble, "0", "dropout before the joint output layer")
+          .within_below(0, 1),
+      option("epochs", T::kInt, "40", "maximum training epochs").at_least(0),
+      option("batch_size", T::kInt, "64", "mini-batch size").at_least(1),
       option("patience", T::kInt, "5",
-             "stop after this many epochs without improvement on the held-out rows (0: never)"),
+             "stop after this many epochs without improvement on the held-out rows (0: never)")
+          .at_least(0),
       option("validation_fraction", T::kDouble, "0.2",
              "stratified fraction of the attack-training rows held out for model selection"),
       option("selection", T::kString, "loss",
@@ -56,7 +59,7 @@ std::vector<OptionSpec> attack_options() {
              {"loss", "auc", "accuracy"}),
       option("flip", T::kBool, "false", "augment training images with random horizontal flips"),
       option("crop_padding", T::kInt, "0", "augment with random crops of the padded image"),
-      option("eval_batch_size", T::kInt, "256", "batch size of inference")};
+      option("eval_batch_size", T::kInt, "256", "batch size of inference").at_least(1)};
   image::OptimizerRecipe sgd;
   sgd.name = "sgd";
   sgd.lr = 0.01;

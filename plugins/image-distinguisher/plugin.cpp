@@ -32,8 +32,8 @@ class Factory final : public panoramia::PluginFactory {
   std::vector<OptionSpec> options(panoramia::Kind kind) const override {
     using T = OptionType;
     if (kind == panoramia::kFeaturizer)
-      return {panoramia::image::option("log_loss", T::kBool, "true", "add log(loss)"),
-              panoramia::image::option(
+      return {panoramia::option("log_loss", T::kBool, "true", "add log(loss)"),
+              panoramia::option(
                   "logit_features", T::kBool, "true",
                   "add the label-logit margin, max probability and entropy when the side model "
                   "gives logits")};

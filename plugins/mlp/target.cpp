@@ -3,6 +3,7 @@
 #include <fstream>
 
 #include <torch/torch.h>
+#include <panoramia/archive.hpp>
 
 namespace panoramia::mlp {
 namespace {
@@ -17,27 +18,22 @@ TrainOptions train_options(const OptionValues& o) {
   return t;
 }
 
-OptionSpec opt(std::string name, OptionType type, std::string def, std::string help,
-               std::vector<std::string> choices = {}) {
-  return OptionSpec{std::move(name), type,  std::move(def),
-                    std::move(help), false, std::move(choices)};
-}
-
 std::vector<OptionSpec> base_target_options() {
   using T = OptionType;
-  return {opt("hidden", T::kIntList, "150,100,50,10", "hidden layer sizes"),
-          opt("epochs", T::kInt, "100", "training epochs"),
-          opt("batch_size", T::kInt, "32", "mini-batch size"),
-          opt("lr", T::kDouble, "0.001", "Adam learning rate"),
-          opt("weight_decay", T::kDouble, "0", "Adam weight decay"),
-          opt("dropout", T::kDouble, "0", "dropout after each hidden layer"),
-          opt("patience", T::kInt, "0",
-              "stop after this many epochs without validation improvement (0: never)"),
-          opt("standardize", T::kBool, "true", "standardise continuous inputs"),
-          opt("output", T::kString, "auto",
-              "output layer: sigmoid (one unit, BCE), softmax (cross-entropy) or auto "
-              "(sigmoid for 2 classes)",
-              {"auto", "sigmoid", "softmax"})};
+  return {option("hidden", T::kIntList, "150,100,50,10", "hidden layer sizes").at_least(1),
+          option("epochs", T::kInt, "100", "training epochs").at_least(0),
+          option("batch_size", T::kInt, "32", "mini-batch size").at_least(1),
+          option("lr", T::kDouble, "0.001", "Adam learning rate").above(0),
+          option("weight_decay", T::kDouble, "0", "Adam weight decay").at_least(0),
+          option("dropout", T::kDouble, "0", "dropout after each hidden layer").within_below(0, 1),
+          option("patience", T::kInt, "0",
+                 "stop after this many epochs without validation improvement (0: never)")
+              .at_least(0),
+          option("standardize", T::kBool, "true", "standardise continuous inputs"),
+          option("output", T::kString, "auto",
+                 "output layer: sigmoid (one unit, BCE), softmax (cross-entropy) or auto "
+                 "(sigmoid for 2 classes)",
+                 {"auto", "sigmoid", "softmax"})};
 }
 
 }  // namespace
@@ -50,14 +46,15 @@ std::vector<OptionSpec> target_options() {
 
 std::vector<OptionSpec> attack_options() {
   using T = OptionType;
-  return {opt("hidden", T::kIntList, "64,32", "hidden layer sizes"),
-          opt("epochs", T::kInt, "50", "maximum training epochs"),
-          opt("batch_size", T::kInt, "64", "mini-batch size"),
-          opt("lr", T::kDouble, "0.001", "Adam learning rate"),
-          opt("weight_decay", T::kDouble, "0", "Adam weight decay"),
-          opt("patience", T::kInt, "10", "early-stopping patience in epochs (0: never)"),
-          opt("validation_fraction", T::kDouble, "0.2",
-              "fraction of the attack-training set held out for model selection")};
+  return {
+      option("hidden", T::kIntList, "64,32", "hidden layer sizes").at_least(1),
+      option("epochs", T::kInt, "50", "maximum training epochs").at_least(0),
+      option("batch_size", T::kInt, "64", "mini-batch size").at_least(1),
+      option("lr", T::kDouble, "0.001", "Adam learning rate").above(0),
+      option("weight_decay", T::kDouble, "0", "Adam weight decay").at_least(0),
+      option("patience", T::kInt, "10", "early-stopping patience in epochs (0: never)").at_least(0),
+      option("validation_fraction", T::kDouble, "0.2",
+             "fraction of the attack-training set held out for model selection")};
 }
 
 void MlpTarget::fit(const Batch& train, const Batch& validation, Context& ctx) {
@@ -143,7 +140,7 @@ void MlpTarget::save(const std::filesystem::path& dir, Context&) const {
     json << dp_report_json(*dp_);
     if (!json) throw std::runtime_error("cannot write " + (dir / "dp.json").string());
   }
-  a.save_to((dir / "mlp.pt").string());
+  panoramia::save_archive(a, dir / "mlp.pt");
 }
 
 void MlpTarget::load(const std::filesystem::path& dir, Context&) {

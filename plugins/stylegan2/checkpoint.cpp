@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include <torch/torch.h>
+#include <panoramia/archive.hpp>
 
 #include "model_state.hpp"
 #include "png_grid.hpp"
@@ -94,7 +95,7 @@ void StyleGan2::write(const std::filesystem::path& file, Context& ctx,
   a.write("random_state", ctx.generator().get_state());
   // Write then rename, so an interrupted write never leaves a half checkpoint behind.
   const auto partial = file.string() + ".partial";
-  a.save_to(partial);
+  panoramia::save_archive(a, partial);
   std::filesystem::rename(partial, file);
 }
 

@@ -29,7 +29,7 @@ Preset preset(const std::string& name) {
 
 std::vector<OptionSpec> stylegan2_options() {
   using T = OptionType;
-  using image::option;
+  using panoramia::option;
   const std::string p = " (empty: the preset's)";
   return {
       option("preset", T::kString, "tiny",
@@ -39,9 +39,9 @@ std::vector<OptionSpec> stylegan2_options() {
              "network resolution: native (the data's side, e.g. 28 from a 7x7 constant) or pad "
              "(padded to the next power of two, e.g. 32, and cropped back)",
              {"native", "pad"}),
-      option("kimg", T::kDouble, "", "training length in thousands of real images" + p),
-      option("batch_size", T::kInt, "", "minibatch size" + p),
-      option("lr", T::kDouble, "", "Adam learning rate of G and D" + p),
+      option("kimg", T::kDouble, "", "training length in thousands of real images" + p).above(0),
+      option("batch_size", T::kInt, "", "minibatch size" + p).at_least(1),
+      option("lr", T::kDouble, "", "Adam learning rate of G and D" + p).above(0),
       option("betas", T::kDoubleList, "", "Adam betas" + p),
       option("r1_gamma", T::kDouble, "", "R1 regularisation weight" + p),
       option("r1_interval", T::kInt, "", "minibatches between lazy R1 steps" + p),
@@ -72,7 +72,8 @@ std::vector<OptionSpec> stylegan2_options() {
       option("quantize", T::kBool, "true",
              "round samples to 8-bit pixel values like the reference's PNG files"),
       option("grid_per_class", T::kInt, "10",
-             "samples per class in the PNG grid written after training (0: none)"),
+             "samples per class in the PNG grid written after training (0: none)")
+          .at_least(0),
   };
 }
 

@@ -3,6 +3,7 @@
 #include <fstream>
 
 #include <torch/torch.h>
+#include <panoramia/archive.hpp>
 
 #include <panoramia/plugin.hpp>
 
@@ -68,7 +69,7 @@ class TabularGan final : public panoramia::Generator {
     if (!model_) throw std::logic_error("save() before fit()");
     torch::serialize::OutputArchive a;
     model_->save(a);
-    a.save_to((dir / "ctgan.pt").string());
+    panoramia::save_archive(a, dir / "ctgan.pt");
     std::ofstream out(dir / "schema.json");
     out << panoramia::csv::schema_to_json(*schema_);
     if (!out) throw std::runtime_error("cannot write " + (dir / "schema.json").string());
@@ -94,33 +95,35 @@ class TabularGan final : public panoramia::Generator {
   int calls_ = 0;
 };
 
-OptionSpec opt(std::string name, OptionType type, std::string def, std::string help) {
-  return OptionSpec{std::move(name), type, std::move(def), std::move(help), false, {}};
-}
-
 class Factory final : public panoramia::PluginFactory {
  public:
   std::vector<OptionSpec> options(panoramia::Kind) const override {
     using T = OptionType;
-    return {opt("epochs", T::kInt, "300", "training epochs"),
-            opt("batch_size", T::kInt, "500", "rows per step (a multiple of pac)"),
-            opt("steps_per_epoch", T::kInt, "0", "steps per epoch (0: rows / batch_size)"),
-            opt("embedding_dim", T::kInt, "128", "noise dimension"),
-            opt("generator_dim", T::kIntList, "256,256", "residual generator layer sizes"),
-            opt("discriminator_dim", T::kIntList, "256,256", "discriminator layer sizes"),
-            opt("generator_lr", T::kDouble, "0.0002", "generator Adam learning rate"),
-            opt("generator_decay", T::kDouble, "0.000001", "generator Adam weight decay"),
-            opt("discriminator_lr", T::kDouble, "0.0002", "discriminator Adam learning rate"),
-            opt("discriminator_decay", T::kDouble, "0.000001", "discriminator Adam weight decay"),
-            opt("discriminator_steps", T::kInt, "1", "critic updates per generator update"),
-            opt("pac", T::kInt, "10", "rows the discriminator judges together (PacGAN)"),
-            opt("log_frequency", T::kBool, "true",
-                "draw training conditions by log-frequency of the categories"),
-            opt("modes", T::kInt, "10", "most Gaussian modes per continuous column"),
-            opt("mode_weight", T::kDouble, "0.005", "modes lighter than this are pruned"),
-            opt("em_iterations", T::kInt, "200", "most EM iterations per continuous column"),
-            opt("write_csv", T::kBool, "true",
-                "write every synthetic set to synthetic-N.csv in the work directory")};
+    return {
+        option("epochs", T::kInt, "300", "training epochs").at_least(0),
+        option("batch_size", T::kInt, "500", "rows per step (a multiple of pac)").at_least(1),
+        option("steps_per_epoch", T::kInt, "0", "steps per epoch (0: rows / batch_size)"),
+        option("embedding_dim", T::kInt, "128", "noise dimension").at_least(1),
+        option("generator_dim", T::kIntList, "256,256", "residual generator layer sizes")
+            .at_least(1),
+        option("discriminator_dim", T::kIntList, "256,256", "discriminator layer sizes")
+            .at_least(1),
+        option("generator_lr", T::kDouble, "0.0002", "generator Adam learning rate").above(0),
+        option("generator_decay", T::kDouble, "0.000001", "generator Adam weight decay"),
+        option("discriminator_lr", T::kDouble, "0.0002", "discriminator Adam learning rate")
+            .above(0),
+        option("discriminator_decay", T::kDouble, "0.000001", "discriminator Adam weight decay"),
+        option("discriminator_steps", T::kInt, "1", "critic updates per generator update")
+            .at_least(1),
+        option("pac", T::kInt, "10", "rows the discriminator judges together (PacGAN)").at_least(1),
+        option("log_frequency", T::kBool, "true",
+               "draw training conditions by log-frequency of the categories"),
+        option("modes", T::kInt, "10", "most Gaussian modes per continuous column"),
+        option("mode_weight", T::kDouble, "0.005", "modes lighter than this are pruned"),
+        option("em_iterations", T::kInt, "200", "most EM iterations per continuous column")
+            .at_least(1),
+        option("write_csv", T::kBool, "true",
+               "write every synthetic set to synthetic-N.csv in the work directory")};
   }
   std::unique_ptr<panoramia::Generator> make_generator(Context&) override {
     return std::make_unique<TabularGan>();

@@ -16,7 +16,7 @@
 namespace panoramia::text_attacks {
 namespace {
 
-using gpt2::option;
+using panoramia::option;
 using T = OptionType;
 
 using State = std::vector<at::Tensor>;
@@ -74,20 +74,22 @@ std::vector<OptionSpec> TextDistinguisherAttack::option_specs() {
   auto specs = gpt2::model_option_specs();  // the backbone: `pretrained` is the reference's 'gpt2'
   const std::vector<OptionSpec> more = {
       option("hidden", T::kInt, "0", "width of each branch (0: half the side features, 31 for 63)"),
-      option("phase1_steps", T::kInt, "1500", "phase 1 steps (side branch only)"),
-      option("phase1_lr", T::kDouble, "3e-3", "phase 1 Adam learning rate"),
+      option("phase1_steps", T::kInt, "1500", "phase 1 steps (side branch only)").at_least(0),
+      option("phase1_lr", T::kDouble, "3e-3", "phase 1 Adam learning rate").above(0),
       option("steps", T::kInt, "6000", "phase 2 steps (everything)"),
-      option("lr", T::kDouble, "3e-5", "phase 2 AdamW peak learning rate"),
-      option("weight_decay", T::kDouble, "0.01",
-             "phase 2 weight decay (not on biases, LayerNorms)"),
+      option("lr", T::kDouble, "3e-5", "phase 2 AdamW peak learning rate").above(0),
+      option("weight_decay", T::kDouble, "0.01", "phase 2 weight decay (not on biases, LayerNorms)")
+          .at_least(0),
       option("warmup_steps", T::kInt, "500", "phase 2 linear warmup, then linear decay to 0"),
-      option("batch_size", T::kInt, "64", "samples per step"),
-      option("eval_batch_size", T::kInt, "64", "samples per batch when scoring"),
-      option("eval_every", T::kInt, "100", "steps between validation scores (both phases)"),
+      option("batch_size", T::kInt, "64", "samples per step").at_least(1),
+      option("eval_batch_size", T::kInt, "64", "samples per batch when scoring").at_least(1),
+      option("eval_every", T::kInt, "100", "steps between validation scores (both phases)")
+          .at_least(1),
       option("selection", T::kString, "auc",
              "validation metric for the kept state: auc (partial, up to max_fpr), acc or loss",
              {"auc", "acc", "loss"}),
-      option("max_fpr", T::kDouble, "0.1", "false positive rate limit of the auc selection"),
+      option("max_fpr", T::kDouble, "0.1", "false positive rate limit of the auc selection")
+          .within(0, 1),
       option("validation_fraction", T::kDouble, "0.15",
              "share of each class of the attack-training set held out for model selection (the "
              "reference: 1,000 of 7,000 per class)"),

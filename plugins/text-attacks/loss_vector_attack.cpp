@@ -13,7 +13,7 @@
 namespace panoramia::text_attacks {
 namespace {
 
-using gpt2::option;
+using panoramia::option;
 using T = OptionType;
 
 using State = std::vector<at::Tensor>;
@@ -37,20 +37,23 @@ at::Tensor predict(torch::nn::Sequential& net, const at::Tensor& x) {
 }  // namespace
 
 std::vector<OptionSpec> LossVectorAttack::option_specs() {
-  return {option("hidden", T::kIntList, "64,32", "hidden layer sizes"),
-          option("epochs", T::kInt, "100", "maximum training epochs"),
-          option("batch_size", T::kInt, "64", "samples per step"),
-          option("lr", T::kDouble, "1e-3", "Adam learning rate"),
-          option("weight_decay", T::kDouble, "0", "Adam weight decay"),
-          option("dropout", T::kDouble, "0.1", "dropout after each hidden layer"),
-          option("patience", T::kInt, "15",
-                 "stop after this many epochs without improvement (0: never)"),
-          option("validation_fraction", T::kDouble, "0.2",
-                 "share of each class held out for model selection"),
-          option("selection", T::kString, "loss", "validation metric: loss, auc or acc",
-                 {"loss", "auc", "acc"}),
-          option("max_fpr", T::kDouble, "1.0", "false positive rate limit of the auc selection"),
-          option("log_losses", T::kBool, "false", "use log(1e-4 + feature) (losses are >= 0)")};
+  return {
+      option("hidden", T::kIntList, "64,32", "hidden layer sizes").at_least(1),
+      option("epochs", T::kInt, "100", "maximum training epochs").at_least(0),
+      option("batch_size", T::kInt, "64", "samples per step").at_least(1),
+      option("lr", T::kDouble, "1e-3", "Adam learning rate").above(0),
+      option("weight_decay", T::kDouble, "0", "Adam weight decay").at_least(0),
+      option("dropout", T::kDouble, "0.1", "dropout after each hidden layer").within_below(0, 1),
+      option("patience", T::kInt, "15",
+             "stop after this many epochs without improvement (0: never)")
+          .at_least(0),
+      option("validation_fraction", T::kDouble, "0.2",
+             "share of each class held out for model selection"),
+      option("selection", T::kString, "loss", "validation metric: loss, auc or acc",
+             {"loss", "auc", "acc"}),
+      option("max_fpr", T::kDouble, "1.0", "false positive rate limit of the auc selection")
+          .within(0, 1),
+      option("log_losses", T::kBool, "false", "use log(1e-4 + feature) (losses are >= 0)")};
 }
 
 at::Tensor LossVectorAttack::prepare(const AttackData& data) const {

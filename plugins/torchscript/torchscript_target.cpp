@@ -14,7 +14,7 @@ constexpr const char* kModelFile = "model.pt";
 
 std::vector<OptionSpec> torchscript_options() {
   using T = OptionType;
-  using image::option;
+  using panoramia::option;
   std::vector<OptionSpec> specs{
       option("scale", T::kDouble, "1",
              "multiply the [0,1] images by this first (255 for a model reading 8-bit values)"),
@@ -25,7 +25,7 @@ std::vector<OptionSpec> torchscript_options() {
              "what the module returns: logits, probabilities or log_probabilities",
              {"logits", "probabilities", "log_probabilities"}),
       option("logits", T::kBool, "true", "return the output vector with the loss"),
-      option("eval_batch_size", T::kInt, "256", "batch size of inference")};
+      option("eval_batch_size", T::kInt, "256", "batch size of inference").at_least(1)};
   // A model's own normalisation must be declared: the default is none, not a guess.
   for (auto& s : image::normalization_options("none")) specs.push_back(std::move(s));
   return specs;

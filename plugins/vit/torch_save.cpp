@@ -38,7 +38,36 @@ struct Object {
   std::vector<Ref> items;                    // tuple, list
   std::vector<std::pair<Ref, Ref>> entries;  // dict, in insertion order
   at::Tensor tensor;                         // storage (flat) or tensor
+  int depth = 0;                             // nesting below this value (0: holds none)
+
+  Object() = default;
+  Object(const Object&) = delete;
+  Object& operator=(const Object&) = delete;
+  // Frees nested containers with a work list instead of recursion, so that a hostile chain of
+  // nested containers (built top-down, past the depth check) cannot overflow the stack.
+  ~Object() {
+    std::vector<Ref> pending;
+    const auto take = [&pending](Object& o) {
+      for (auto& item : o.items) pending.push_back(std::move(item));
+      for (auto& [key, value] : o.entries) {
+        pending.push_back(std::move(key));
+        pending.push_back(std::move(value));
+      }
+      o.items.clear();
+      o.entries.clear();
+    };
+    take(*this);
+    while (!pending.empty()) {
+      Ref next = std::move(pending.back());
+      pending.pop_back();
+      if (next && next.use_count() == 1) take(*next);
+    }
+  }
 };
+
+// Containers nest at most this deep: a state dict needs a handful of levels, and a bound keeps a
+// hostile pickle (200,000 nested lists) from overflowing the stack when it is walked or freed.
+constexpr int kMaxDepth = 256;
 
 Ref make(Object::Kind kind) {
   auto o = std::make_shared<Object>();
@@ -137,13 +166,13 @@ class Machine {
           break;
         }
         case 'q':
-          memo_[byte()] = stack_.back();
+          memo_[byte()] = top();
           break;  // BINPUT
         case 'r':
-          memo_[little(4)] = stack_.back();
+          memo_[little(4)] = top();
           break;  // LONG_BINPUT
         case 0x94:
-          memo_[memo_.size()] = stack_.back();
+          memo_[memo_.size()] = top();
           break;  // MEMOIZE
         case 'h':
           stack_.push_back(memo(byte()));
@@ -163,6 +192,7 @@ class Machine {
         case 't': {
           auto t = make(Object::Kind::kTuple);
           t->items = pop_to_mark();
+          for (const auto& item : t->items) deepen(*t, *item);
           stack_.push_back(t);
           break;
         }
@@ -171,31 +201,42 @@ class Machine {
         case 0x87: {  // TUPLE1..3
           auto t = make(Object::Kind::kTuple);
           t->items.resize(op - 0x84);
-          for (auto it = t->items.rbegin(); it != t->items.rend(); ++it) *it = pop();
+          for (auto it = t->items.rbegin(); it != t->items.rend(); ++it) {
+            *it = pop();
+            deepen(*t, **it);
+          }
           stack_.push_back(t);
           break;
         }
         case 'a': {
           auto v = pop();
-          stack_.back()->items.push_back(v);
+          deepen(*top(), *v);
+          top()->items.push_back(v);
           break;
         }
         case 'e': {
           auto values = pop_to_mark();
-          auto& list = stack_.back()->items;
-          list.insert(list.end(), values.begin(), values.end());
+          auto& container = *top();
+          for (const auto& v : values) deepen(container, *v);
+          container.items.insert(container.items.end(), values.begin(), values.end());
           break;
         }
         case 's': {
           auto value = pop();
           auto key = pop();
-          stack_.back()->entries.emplace_back(key, value);
+          deepen(*top(), *key);
+          deepen(*top(), *value);
+          top()->entries.emplace_back(key, value);
           break;
         }
         case 'u': {
           auto values = pop_to_mark();
-          for (std::size_t i = 0; i + 1 < values.size(); i += 2)
-            stack_.back()->entries.emplace_back(values[i], values[i + 1]);
+          auto& dict = *top();
+          for (std::size_t i = 0; i + 1 < values.size(); i += 2) {
+            deepen(dict, *values[i]);
+            deepen(dict, *values[i + 1]);
+            dict.entries.emplace_back(values[i], values[i + 1]);
+          }
           break;
         }
         case 'b':
@@ -252,6 +293,19 @@ class Machine {
     s->text.assign(data_ + pos_, n);
     pos_ += n;
     stack_.push_back(s);
+  }
+  // The top of the stack, for the opcodes that work on it in place.
+  const Ref& top() const {
+    if (stack_.empty()) fail("the pickle works on an empty stack");
+    return stack_.back();
+  }
+  // `container` now holds `child`: a container that holds itself (its depth would grow without
+  // end) or nests past kMaxDepth is refused.
+  void deepen(Object& container, const Object& child) const {
+    if (&container == &child) fail("the pickle puts a container inside itself");
+    container.depth = std::max(container.depth, child.depth + 1);
+    if (container.depth > kMaxDepth)
+      fail("the pickle nests containers more than " + std::to_string(kMaxDepth) + " deep");
   }
   Ref pop() {
     if (stack_.empty()) fail("the pickle pops an empty stack");
@@ -321,13 +375,19 @@ class Machine {
   std::unordered_map<std::string, at::Tensor> storages_;
 };
 
-void collect(const Ref& value, const std::string& prefix, std::map<std::string, at::Tensor>& out) {
+// Walks nested dicts to their tensors; `depth` bounds the walk (a dict reached through the memo
+// can hold itself indirectly).
+void collect(const Ref& value, const std::string& prefix, std::map<std::string, at::Tensor>& out,
+             int depth = 0) {
+  if (depth > kMaxDepth)
+    throw std::runtime_error("the state dict nests more than " + std::to_string(kMaxDepth) +
+                             " levels deep (or holds itself)");
   if (value->kind == Object::Kind::kTensor) {
     out[prefix] = value->tensor;
   } else if (value->kind == Object::Kind::kDict) {
     for (const auto& [key, item] : value->entries)
       if (key->kind == Object::Kind::kString)
-        collect(item, prefix.empty() ? key->text : prefix + "." + key->text, out);
+        collect(item, prefix.empty() ? key->text : prefix + "." + key->text, out, depth + 1);
   }
 }
 

@@ -9,20 +9,20 @@ namespace panoramia::vit {
 
 std::vector<OptionSpec> vit_options() {
   using T = OptionType;
-  using image::option;
+  using panoramia::option;
   const std::string p = " (empty: the preset's)";
   std::vector<OptionSpec> specs{
       option("preset", T::kString, "small", "tiny (ViT-Ti/16), small (ViT-S/16) or base (ViT-B/16)",
              {"tiny", "small", "base"}),
       option("patch", T::kInt, "", "patch size" + p),
-      option("width", T::kInt, "", "hidden size" + p),
+      option("width", T::kInt, "", "hidden size" + p).at_least(1),
       option("depth", T::kInt, "", "encoder layers" + p),
       option("heads", T::kInt, "", "attention heads" + p),
       option("mlp_ratio", T::kDouble, "", "MLP width / hidden size" + p),
       option("image_size", T::kInt, "",
              "side the images are resized to (empty: 224 with a pretrained state dict, else the "
              "data's side)"),
-      option("dropout", T::kDouble, "0", "dropout in the encoder"),
+      option("dropout", T::kDouble, "0", "dropout in the encoder").within_below(0, 1),
       option("pretrained", T::kPath, "",
              "torchvision-layout state dict to start from (torch.save(model.state_dict()))"),
       option("replace_head", T::kBool, "true",

@@ -10,15 +10,17 @@ namespace panoramia::wrn {
 std::vector<OptionSpec> wrn_options() {
   using T = OptionType;
   std::vector<OptionSpec> specs{
-      image::option("depth", T::kInt, "28", "network depth 6n+4 (28 for WRN-28-10)"),
-      image::option("width", T::kInt, "10", "widening factor k"),
-      image::option("dropout", T::kDouble, "0.3", "dropout between the convolutions of a block"),
-      image::option("norm", T::kString, "auto",
-                    "normalisation layers: batch (BatchNorm), group (GroupNorm, as Opacus "
-                    "replaces BatchNorm under DP) or auto (group when dp = true, else batch)",
-                    {"auto", "batch", "group"}),
-      image::option("norm_groups", T::kInt, "32",
-                    "GroupNorm groups: min(norm_groups, channels) per layer")};
+      panoramia::option("depth", T::kInt, "28", "network depth 6n+4 (28 for WRN-28-10)"),
+      panoramia::option("width", T::kInt, "10", "widening factor k").at_least(1),
+      panoramia::option("dropout", T::kDouble, "0.3", "dropout between the convolutions of a block")
+          .within_below(0, 1),
+      panoramia::option("norm", T::kString, "auto",
+                        "normalisation layers: batch (BatchNorm), group (GroupNorm, as Opacus "
+                        "replaces BatchNorm under DP) or auto (group when dp = true, else batch)",
+                        {"auto", "batch", "group"}),
+      panoramia::option("norm_groups", T::kInt, "32",
+                        "GroupNorm groups: min(norm_groups, channels) per layer")
+          .at_least(1)};
   // ClassifierRecipe's defaults are the reference's: AdamW 0.01, wd 5e-4, x0.2 at 60/120/160,
   // batch 32, 150 epochs, flips and 4-pixel crops.
   for (auto& s : image::classifier_target_options(image::ClassifierRecipe{}))

@@ -152,12 +152,14 @@ TEST(CliAudit, O1AndRealNonMembersBesideTheGeneratedGame) {
   EXPECT_THAT(bad.output, HasSubstr("[o1] canaries = 5000 but only 360 samples are held out"));
 }
 
-TEST(CliAudit, KilledAuditResumesFromTheCache) {
-  testing::TempDir dir;
-  testing::write_file(dir / "toy.ini", testing::toy_config(1000000));  // the target never ends
+// Starts `panoramia audit toy.ini` in `dir` (a target that never ends) and waits until its
+// generator stage is complete, so that the target is training; returns the process id, or -1
+// when the stage did not complete within two minutes (the process is then killed).
+pid_t start_audit_until_training(const testing::TempDir& dir) {
+  testing::write_file(dir / "toy.ini", testing::toy_config(1000000));
   const pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
+  if (pid <= 0) {
+    if (pid < 0) return -1;
     if (chdir(dir.path().c_str()) != 0) _exit(99);
     const int devnull = open("/dev/null", O_WRONLY);
     dup2(devnull, 1);
@@ -165,22 +167,28 @@ TEST(CliAudit, KilledAuditResumesFromTheCache) {
     execl(testing::binary().c_str(), "panoramia", "audit", "toy.ini", nullptr);
     _exit(98);
   }
-  // Wait until the generator stage is complete and the target is training, then SIGKILL.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  bool generator_done = false;
-  while (!generator_done && std::chrono::steady_clock::now() < deadline) {
+  while (std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     std::error_code ec;
     for (const auto& e : std::filesystem::directory_iterator(dir / "panoramia-work" / "cache", ec))
       if (e.path().filename().string().rfind("generator-", 0) == 0 &&
           std::filesystem::exists(e.path() / "complete"))
-        generator_done = true;
+        return pid;
   }
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+  return -1;
+}
+
+TEST(CliAudit, KilledAuditResumesFromTheCache) {
+  testing::TempDir dir;
+  const pid_t pid = start_audit_until_training(dir);
+  ASSERT_GT(pid, 0) << "the generator stage never completed";
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   kill(pid, SIGKILL);
   int status = 0;
   waitpid(pid, &status, 0);
-  ASSERT_TRUE(generator_done) << "the generator stage never completed";
   ASSERT_TRUE(WIFSIGNALED(status));
 
   const auto rerun = run_panoramia("audit toy.ini --set target.epochs=5", dir.path());
@@ -202,34 +210,11 @@ TEST(CliAudit, KilledAuditResumesFromTheCache) {
 TEST(CliAudit, SigintAndSigtermMarkTheRunInterrupted) {
   for (const int signal_number : {SIGINT, SIGTERM}) {
     testing::TempDir dir;
-    testing::write_file(dir / "toy.ini", testing::toy_config(1000000));  // the target never ends
-    const pid_t pid = fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-      if (chdir(dir.path().c_str()) != 0) _exit(99);
-      const int devnull = open("/dev/null", O_WRONLY);
-      dup2(devnull, 1);
-      dup2(devnull, 2);
-      execl(testing::binary().c_str(), "panoramia", "audit", "toy.ini", nullptr);
-      _exit(98);
-    }
-    // Wait until the generator stage is complete (the run is then recorded and training), then
-    // send the signal.
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-    bool generator_done = false;
-    while (!generator_done && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      std::error_code ec;
-      for (const auto& e :
-           std::filesystem::directory_iterator(dir / "panoramia-work" / "cache", ec))
-        if (e.path().filename().string().rfind("generator-", 0) == 0 &&
-            std::filesystem::exists(e.path() / "complete"))
-          generator_done = true;
-    }
+    const pid_t pid = start_audit_until_training(dir);
+    ASSERT_GT(pid, 0) << "the generator stage never completed";
     kill(pid, signal_number);
     int status = 0;
     waitpid(pid, &status, 0);
-    ASSERT_TRUE(generator_done) << "the generator stage never completed";
     ASSERT_TRUE(WIFSIGNALED(status)) << "exit status " << status;
     EXPECT_EQ(WTERMSIG(status), signal_number);
     // Read without the dead-process check of a new command: the run itself was marked.
@@ -241,6 +226,58 @@ TEST(CliAudit, SigintAndSigtermMarkTheRunInterrupted) {
               signal_number == SIGINT ? "stopped by SIGINT" : "stopped by SIGTERM");
     EXPECT_EQ(q.getColumn(2).getInt(), 1);
   }
+}
+
+// An IDX file of `n` images of 8 x 8 pixels (value (i * 7 + p * shift) % 256) or of their labels.
+void write_test_idx(const std::filesystem::path& file, int n, bool labels, int shift) {
+  std::string bytes{0, 0, 8, static_cast<char>(labels ? 1 : 3)};
+  const auto put = [&](std::uint32_t v) {
+    for (int s = 24; s >= 0; s -= 8) bytes.push_back(static_cast<char>((v >> s) & 0xFF));
+  };
+  put(static_cast<std::uint32_t>(n));
+  if (!labels) {
+    put(8);
+    put(8);
+  }
+  for (int i = 0; i < n; ++i) {
+    if (labels) {
+      bytes.push_back(static_cast<char>(i % 2));
+      continue;
+    }
+    for (int p = 0; p < 64; ++p)
+      bytes.push_back(static_cast<char>((i * 7 + p * shift + (i % 2) * 40) % 256));
+  }
+  testing::write_file(file, bytes);
+}
+
+// The data stage's cache follows the files the reader read (issue 15, finding 6): a changed or
+// truncated image file is read again, never replaced by the cached old data.
+TEST(CliAudit, TheDataCacheFollowsTheInputFiles) {
+  testing::TempDir dir;
+  write_test_idx(dir / "img", 300, false, 3);
+  write_test_idx(dir / "lab", 300, true, 0);
+  std::string config = testing::toy_config(3);
+  config.replace(config.find("[data]"), config.find("[generator]") - config.find("[data]"),
+                 "[data]\nplugin = idx\ndirectory = " + dir.path().string() +
+                     "\nimages = img\nlabels = lab\nclasses = 2\n\n");
+  testing::write_file(dir / "idx.ini", config);
+  const auto first = run_panoramia("audit idx.ini", dir.path());
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  const auto again = run_panoramia("audit idx.ini", dir.path());
+  ASSERT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_THAT(again.output, HasSubstr("stage data: reusing cached result"));
+  // Other pixels, same size: the data stage runs again.
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // a later modification time
+  write_test_idx(dir / "img", 300, false, 5);
+  const auto changed = run_panoramia("audit idx.ini", dir.path());
+  ASSERT_EQ(changed.exit_code, 0) << changed.output;
+  EXPECT_THAT(changed.output, ::testing::Not(HasSubstr("stage data: reusing cached result")));
+  EXPECT_THAT(changed.output, HasSubstr("stage data: computing"));
+  // A truncated copy is read (and refused), not replaced by the cache.
+  std::filesystem::resize_file(dir / "img", 1000);
+  const auto truncated = run_panoramia("audit idx.ini", dir.path());
+  EXPECT_NE(truncated.exit_code, 0);
+  EXPECT_THAT(truncated.output, HasSubstr("is truncated"));
 }
 
 }  // namespace

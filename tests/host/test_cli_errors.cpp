@@ -28,6 +28,24 @@ TEST(CliErrors, UnknownKeyExitsTwoWithASuggestionAndStartsNoRun) {
   EXPECT_FALSE(std::filesystem::exists(dir / "panoramia-work" / "results.db"));
 }
 
+// A value outside its range, and an empty path, exit 2 at once with one sentence; no run starts.
+TEST(CliErrors, OutOfRangeValuesAndEmptyPathsExitTwoBeforeAnyStage) {
+  testing::TempDir dir;
+  testing::write_file(dir / "toy.ini", testing::toy_config());
+  const auto r = run_panoramia("audit toy.ini --set audit.confidence=1.5", dir.path());
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.output,
+            "error: --set audit.confidence = '1.5' is not valid: expected number in (0, 1)\n");
+  EXPECT_FALSE(std::filesystem::exists(dir / "panoramia-work" / "results.db"));
+  const auto empty = run_panoramia("audit toy.ini --workdir ''", dir.path());
+  EXPECT_EQ(empty.exit_code, 2);
+  EXPECT_EQ(empty.output, "error: --workdir must not be empty\n");
+  EXPECT_EQ(run_panoramia("runs --db ''", dir.path()).output, "error: --db must not be empty\n");
+  const auto directory = run_panoramia("stats --csv .", dir.path());
+  EXPECT_EQ(directory.exit_code, 2);
+  EXPECT_EQ(directory.output, "error: score file '.' is not a regular file\n");
+}
+
 TEST(CliErrors, PluginThatThrowsMidRunFailsTheRunWithItsMessage) {
   testing::TempDir dir;
   std::string config = testing::toy_config(3);
@@ -79,6 +97,7 @@ TEST(CliErrors, PluginsShowListsOptionsWithDefaultsAndHelp) {
   EXPECT_THAT(r.output, HasSubstr("target options:"));
   EXPECT_THAT(r.output, HasSubstr("hidden"));
   EXPECT_THAT(r.output, HasSubstr("= 150,100,50,10"));
+  EXPECT_THAT(r.output, HasSubstr("dropout after each hidden layer ([0, 1))"));
   EXPECT_THAT(r.output, HasSubstr("attack options:"));
   EXPECT_EQ(run_panoramia("plugins show nothing").exit_code, 2);
 }

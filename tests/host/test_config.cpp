@@ -80,9 +80,9 @@ TEST_F(ConfigTest, UnknownSectionSuggestsTheNearest) {
 
 TEST_F(ConfigTest, WrongTypeNamesTheKeyAndTheExpectedType) {
   EXPECT_EQ(error_of(testing::toy_config(), {"target.epochs=many"}),
-            "--set target.epochs = 'many' is not valid: expected integer");
+            "--set target.epochs = 'many' is not valid: expected integer >= 0");
   EXPECT_EQ(error_of(testing::toy_config() + "\n[game]\nm = 1.5\n"),
-            file() + " [game] m = '1.5' is not valid: expected integer");
+            file() + " [game] m = '1.5' is not valid: expected integer >= 0");
   EXPECT_EQ(error_of(testing::toy_config(), {"audit.threshold_mode=some"}),
             "--set audit.threshold_mode = 'some' is not valid: expected one of reference, all");
 }
@@ -115,6 +115,71 @@ TEST_F(ConfigTest, SyntaxErrorsAndMissingFiles) {
   RawConfig raw;
   EXPECT_THROW(raw.apply_override("noequals"), UserError);
   EXPECT_THROW(raw.apply_override("nosection=3"), UserError);
+}
+
+// Values outside an option's declared range are refused when the config is resolved, before any
+// stage runs, naming the key and the range (issue 15, finding 8: confidence 1.5 used to fail
+// only after every stage had trained; threads 3e9, dropout 2 and lr nan reached LibTorch).
+TEST_F(ConfigTest, ValuesOutsideTheirRangeAreRefusedNamingTheRange) {
+  const std::string toy = testing::toy_config();
+  EXPECT_EQ(error_of(toy, {"audit.confidence=1.5"}),
+            "--set audit.confidence = '1.5' is not valid: expected number in (0, 1)");
+  EXPECT_EQ(error_of(toy, {"audit.confidence=1"}),
+            "--set audit.confidence = '1' is not valid: expected number in (0, 1)");
+  for (const std::string bad : {"1.5", "-0.5", "nan", "1"})
+    EXPECT_EQ(
+        error_of(toy, {"helper.validation_fraction=" + bad}),
+        "--set helper.validation_fraction = '" + bad + "' is not valid: expected number in [0, 1)");
+  EXPECT_EQ(error_of(toy, {"audit.threads=3000000000"}),
+            "--set audit.threads = '3000000000' is not valid: expected integer in [0, 4096]");
+  EXPECT_EQ(error_of(toy, {"target.dropout=2"}),
+            "--set target.dropout = '2' is not valid: expected number in [0, 1)");
+  EXPECT_EQ(error_of(toy, {"target.lr=nan"}),
+            "--set target.lr = 'nan' is not valid: expected number > 0");
+  EXPECT_EQ(error_of(toy, {"target.batch_size=0"}),
+            "--set target.batch_size = '0' is not valid: expected integer >= 1");
+  EXPECT_EQ(error_of(toy, {"target.hidden=64,0"}),
+            "--set target.hidden = '64,0' is not valid: expected comma-separated list of "
+            "integers >= 1");
+  EXPECT_EQ(error_of(toy, {"repeat.game_seeds=0"}),
+            "--set repeat.game_seeds = '0' is not valid: expected integer in [1, 1000]");
+  // In the file, the message names the file and the section.
+  std::string in_file = toy;
+  in_file.replace(in_file.find("batch_size = 16"), 15, "batch_size = -3");
+  EXPECT_EQ(error_of(in_file),
+            file() + " [target] batch_size = '-3' is not valid: expected integer >= 1");
+  // Values inside the range, the ends included where they are closed, still resolve.
+  EXPECT_NO_THROW(resolve_text(toy, {"helper.validation_fraction=0", "target.dropout=0",
+                                     "audit.threads=4096", "repeat.game_seeds=1000"}));
+}
+
+// Every bundled plugin's defaults lie inside its own declared ranges and choices, and an image
+// target refuses an evaluation batch of 0 (it used to loop forever).
+TEST_F(ConfigTest, EveryBundledDefaultIsValidAndEvalBatchZeroIsRefused) {
+  std::size_t ranged = 0;
+  for (const auto& [name, plugin] : registry_.plugins()) {
+    for (const Kind kind : {kDatasetReader, kGenerator, kTarget, kFeaturizer, kAttack}) {
+      if (!plugin.provides(kind)) continue;
+      for (const OptionSpec& spec : registry_.options(name, kind)) {
+        if (spec.range) ++ranged;
+        if (detail::trim(spec.default_value).empty()) continue;
+        EXPECT_TRUE(option_value_valid(spec, spec.default_value))
+            << name << " option " << spec.name << " default '" << spec.default_value << "'";
+      }
+    }
+  }
+  EXPECT_GT(ranged, 50u);
+  for (const char* plugin : {"wrn", "vit", "torchscript"}) {
+    bool found = false;
+    for (const OptionSpec& spec : registry_.options(plugin, kTarget)) {
+      if (spec.name != "eval_batch_size") continue;
+      found = true;
+      EXPECT_FALSE(option_value_valid(spec, "0")) << plugin;
+      EXPECT_FALSE(option_value_valid(spec, "-1")) << plugin;
+      EXPECT_TRUE(option_value_valid(spec, "1")) << plugin;
+    }
+    EXPECT_TRUE(found) << plugin;
+  }
 }
 
 // The README's example configs load as written: inline ` ;` comments (on keys and on section

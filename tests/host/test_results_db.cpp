@@ -4,6 +4,9 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
+#include <torch/torch.h>
+
+#include "batch_io.hpp"
 #include "plugin_error.hpp"
 #include "results_db.hpp"
 #include "results_io.hpp"
@@ -140,6 +143,28 @@ TEST(ResultsDb, ReadOnlyRefusesAnEmptyFileAndAnotherSchemaVersion) {
   }
   EXPECT_THROW(ResultsDb(dir / "r.db", DbAccess::kReadOnly), UserError);
   EXPECT_THROW(ResultsDb(dir / "r.db"), UserError);
+}
+
+// A full disk while the cache writes an archive is one sentence naming the file (issue 15,
+// finding 4: LibTorch's writer threw from its destructor and the process aborted with 134).
+// /dev/full fails every write with ENOSPC.
+TEST(BatchIo, AFullDiskIsAnErrorNamingTheFileNotAnAbort) {
+  Batch batch;
+  batch.x = torch::ones({64, 8});
+  batch.y = torch::zeros({64}, torch::kInt64);
+  batch.modality = "vector";
+  try {
+    save_batch(batch, "/dev/full");
+    FAIL() << "writing to /dev/full succeeded";
+  } catch (const std::runtime_error& e) {
+    EXPECT_EQ(std::string(e.what()), "cannot write /dev/full: No space left on device");
+  }
+  try {
+    save_tensor(torch::ones({1000}), "/dev/full");
+    FAIL() << "writing to /dev/full succeeded";
+  } catch (const std::runtime_error& e) {
+    EXPECT_EQ(std::string(e.what()), "cannot write /dev/full: No space left on device");
+  }
 }
 
 TEST(ResultsDb, UnwritableLocationIsAClearError) {

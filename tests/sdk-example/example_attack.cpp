@@ -26,8 +26,9 @@ class InverseLoss final : public panoramia::Attack {
 class Factory final : public panoramia::PluginFactory {
  public:
   std::vector<panoramia::OptionSpec> options(panoramia::Kind) const override {
-    return {
-        {"min_scale", panoramia::OptionType::kDouble, "1e-6", "smallest loss scale", false, {}}};
+    return {panoramia::option("min_scale", panoramia::OptionType::kDouble, "1e-6",
+                              "smallest loss scale")
+                .above(0)};
   }
   std::unique_ptr<panoramia::Attack> make_attack(panoramia::Context&) override {
     return std::make_unique<InverseLoss>();

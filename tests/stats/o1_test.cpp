@@ -1,5 +1,6 @@
 // The O(1) audit (method §1.6): guess counting, the valid selection modes and the reference one.
 #include <gtest/gtest.h>
+#include <limits>
 
 #include <random>
 
@@ -127,6 +128,14 @@ TEST(O1, InvalidInputIsRefused) {
   EXPECT_THROW(o1_audit({0.1, 0.2}, {1}, o), std::invalid_argument);
   o.confidence = 1.5;
   EXPECT_THROW(o1_audit({0.1, 0.2}, {1, 0}, o), std::invalid_argument);
+  // The reference selection's 0.01-step grid: huge or infinite losses are refused at once
+  // (before: a grid of 10^8 points, or a loop that never ended).
+  o = O1Options{};
+  o.selection = O1Selection::kReference;
+  EXPECT_THROW(o1_audit({0.1, 1e6}, {1, 0}, o), std::invalid_argument);
+  EXPECT_THROW(o1_audit({0.1, std::numeric_limits<double>::infinity()}, {1, 0}, o),
+               std::invalid_argument);
+  EXPECT_NO_THROW(o1_audit({0.1, 150.0}, {1, 0}, o));  // 15,000 points: still allowed
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "cli/common.hpp"
 
 #include <iostream>
+#include <typeinfo>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -30,6 +31,13 @@ po::variables_map parse(const std::vector<std::string>& args, const po::options_
     po::notify(vm);
   } catch (const po::error& e) {
     throw UserError(std::string(e.what()) + " (see --help)");
+  }
+  // A path given as '' would fall back to the current directory (or fail deep inside).
+  for (const char* path_option : {"workdir", "db", "out", "csv"}) {
+    if (!vm.count(path_option)) continue;
+    const auto& value = vm[path_option].value();
+    if (value.type() == typeid(std::string) && boost::any_cast<std::string>(value).empty())
+      throw UserError(std::string("--") + path_option + " must not be empty");
   }
   return vm;
 }

@@ -5,6 +5,7 @@
 #include <numeric>
 #include <random>
 #include <stdexcept>
+#include <string>
 
 namespace panoramia::stats {
 namespace {
@@ -65,6 +66,17 @@ O1Result best_over(const std::vector<double>& loss, const std::vector<int>& memb
 // The reference find_O1_pred, with its quirks (method §1.6), followed by the bound at p = 0.05.
 O1Result reference(const std::vector<double>& loss, const std::vector<int>& member) {
   const auto [lo, hi] = std::minmax_element(loss.begin(), loss.end());
+  // The reference walks a 0.01-step grid from the smallest loss to the largest, scanning every
+  // canary at each point: bounded here, so that huge or infinite losses are an error, not a hang.
+  constexpr double kMaxGridPoints = 20000;
+  if (!std::isfinite(*lo) || !std::isfinite(*hi) || (*hi - *lo) / 0.01 > kMaxGridPoints) {
+    throw std::invalid_argument(
+        "selection = reference walks a 0.01-step grid over the canaries' losses, which here run "
+        "from " +
+        std::to_string(*lo) + " to " + std::to_string(*hi) + " (more than " +
+        std::to_string(static_cast<int>(kMaxGridPoints)) +
+        " points or not finite); use selection = bonferroni");
+  }
   std::vector<double> grid;
   for (double t = *lo; t <= *hi + 0.01; t += 0.01) grid.push_back(t);
   const std::int64_t m = static_cast<std::int64_t>(loss.size());

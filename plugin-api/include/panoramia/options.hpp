@@ -6,8 +6,11 @@
 /// before the plugin sees anything, so the getters of `OptionValues` only throw on a programming
 /// error (asking for an option the plugin never declared, or with the wrong type).
 
+#include <cmath>
 #include <cstdint>
+#include <limits>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -40,8 +43,38 @@ inline const char* option_type_name(OptionType type) {
   return "unknown";
 }
 
+/// The values a numeric option accepts: `low` to `high`, each end included unless it is open.
+/// NaN is never inside; use an infinite end for a one-sided range.
+struct OptionRange {
+  double low = -std::numeric_limits<double>::infinity();
+  double high = std::numeric_limits<double>::infinity();
+  bool low_open = false;
+  bool high_open = false;
+
+  bool contains(double value) const {
+    if (std::isnan(value)) return false;
+    if (low_open ? !(value > low) : !(value >= low)) return false;
+    return high_open ? value < high : value <= high;
+  }
+  /// "[0, 1]", "(0, 1)", ">= 1", "> 0", "<= 10".
+  std::string describe() const {
+    const auto number = [](double v) {
+      std::ostringstream out;
+      out << v;
+      return out.str();
+    };
+    if (std::isinf(high)) return (low_open ? "> " : ">= ") + number(low);
+    if (std::isinf(low)) return (high_open ? "< " : "<= ") + number(high);
+    return std::string(low_open ? "(" : "[") + number(low) + ", " + number(high) +
+           (high_open ? ")" : "]");
+  }
+};
+
 /// One option a plugin accepts. `default_value` is the text form ("" and `required` for none).
-/// `choices`, when not empty, lists the only accepted values of a string option.
+/// `choices`, when not empty, lists the only accepted values of a string option; `range`, when
+/// set, the values of a numeric option (every item of a list). The host refuses a config value
+/// outside them before the first stage, naming the key and what it expects, so a plugin never
+/// sees, say, a batch size of 0 or a dropout of 2.
 struct OptionSpec {
   std::string name;
   OptionType type = OptionType::kString;
@@ -49,7 +82,36 @@ struct OptionSpec {
   std::string help;
   bool required = false;
   std::vector<std::string> choices;
+  std::optional<OptionRange> range;
+
+  /// Builders for the range: `option("lr", ...).above(0)`, `.at_least(1)`, `.within(0, 1)`.
+  OptionSpec& at_least(double low) { return set_range({low, kInf, false, false}); }
+  OptionSpec& above(double low) { return set_range({low, kInf, true, false}); }
+  OptionSpec& within(double low, double high) { return set_range({low, high, false, false}); }
+  /// [low, high): e.g. a dropout probability or a held-out fraction.
+  OptionSpec& within_below(double low, double high) { return set_range({low, high, false, true}); }
+  /// (low, high): e.g. a confidence.
+  OptionSpec& between(double low, double high) { return set_range({low, high, true, true}); }
+
+ private:
+  static constexpr double kInf = std::numeric_limits<double>::infinity();
+  OptionSpec& set_range(OptionRange r) {
+    range = r;
+    return *this;
+  }
 };
+
+/// An option with its name, type, default and help text; chain a range builder where it applies.
+inline OptionSpec option(std::string name, OptionType type, std::string default_value,
+                         std::string help, std::vector<std::string> choices = {}) {
+  OptionSpec spec;
+  spec.name = std::move(name);
+  spec.type = type;
+  spec.default_value = std::move(default_value);
+  spec.help = std::move(help);
+  spec.choices = std::move(choices);
+  return spec;
+}
 
 namespace detail {
 
@@ -109,25 +171,28 @@ inline bool parse_bool(const std::string& text, bool& out) {
 
 }  // namespace detail
 
-/// True when `text` is a valid value of `spec` (type and choices).
+/// True when `text` is a valid value of `spec` (type, choices and range).
 inline bool option_value_valid(const OptionSpec& spec, const std::string& text) {
   std::int64_t i = 0;
   double d = 0;
   bool b = false;
+  const auto in_range = [&spec](double value) {
+    return !spec.range || spec.range->contains(value);
+  };
   switch (spec.type) {
     case OptionType::kInt:
-      return detail::parse_int(text, i);
+      return detail::parse_int(text, i) && in_range(static_cast<double>(i));
     case OptionType::kDouble:
-      return detail::parse_double(text, d);
+      return detail::parse_double(text, d) && in_range(d);
     case OptionType::kBool:
       return detail::parse_bool(text, b);
     case OptionType::kIntList:
       for (const auto& item : detail::split_list(text))
-        if (!detail::parse_int(item, i)) return false;
+        if (!detail::parse_int(item, i) || !in_range(static_cast<double>(i))) return false;
       return true;
     case OptionType::kDoubleList:
       for (const auto& item : detail::split_list(text))
-        if (!detail::parse_double(item, d)) return false;
+        if (!detail::parse_double(item, d) || !in_range(d)) return false;
       return true;
     case OptionType::kString:
       if (spec.choices.empty()) return true;

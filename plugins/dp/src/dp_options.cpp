@@ -5,36 +5,34 @@
 #include <nlohmann/json.hpp>
 
 namespace panoramia::dp {
-namespace {
-
-OptionSpec opt(std::string name, OptionType type, std::string def, std::string help,
-               std::vector<std::string> choices = {}) {
-  return OptionSpec{std::move(name), type,  std::move(def),
-                    std::move(help), false, std::move(choices)};
-}
-
-}  // namespace
+namespace {}  // namespace
 
 std::vector<OptionSpec> dp_options(const std::string& clipping, const std::string& norm_note) {
   using T = OptionType;
   return {
-      opt("dp", T::kBool, "false",
+      option(
+          "dp", T::kBool, "false",
           "train with DP-SGD (Poisson batches of expected size batch_size, per-example clipping, "
           "Gaussian noise, then the optimizer and schedule options)" +
               norm_note),
-      opt("noise_multiplier", T::kDouble, "1.0",
+      option(
+          "noise_multiplier", T::kDouble, "1.0",
           "DP-SGD noise standard deviation over the clipping norm (ignored when target_epsilon > "
-          "0)"),
-      opt("clip_norm", T::kDouble, "1.0", "DP-SGD per-example gradient clipping norm"),
-      opt("target_epsilon", T::kDouble, "0",
-          "if > 0: choose the noise multiplier so that all epochs spend this epsilon at delta"),
-      opt("delta", T::kDouble, "1e-5", "delta of the reported (epsilon, delta) guarantee"),
-      opt("dp_clipping", T::kString, clipping,
-          "per-example clipping: vectorized (per-layer norms from one backward pass, then a "
-          "weighted backward) or loop (one backward pass per example)",
-          {"vectorized", "loop"}),
-      opt("dp_physical_batch", T::kInt, "0",
-          "examples per clipping pass, to bound memory (0: the whole Poisson batch at once)")};
+          "0)")
+          .at_least(0),
+      option("clip_norm", T::kDouble, "1.0", "DP-SGD per-example gradient clipping norm").above(0),
+      option("target_epsilon", T::kDouble, "0",
+             "if > 0: choose the noise multiplier so that all epochs spend this epsilon at delta")
+          .at_least(0),
+      option("delta", T::kDouble, "1e-5", "delta of the reported (epsilon, delta) guarantee")
+          .within_below(0, 1),
+      option("dp_clipping", T::kString, clipping,
+             "per-example clipping: vectorized (per-layer norms from one backward pass, then a "
+             "weighted backward) or loop (one backward pass per example)",
+             {"vectorized", "loop"}),
+      option("dp_physical_batch", T::kInt, "0",
+             "examples per clipping pass, to bound memory (0: the whole Poisson batch at once)")
+          .at_least(0)};
 }
 
 DpOptions dp_options_from(const OptionValues& v) {

@@ -168,6 +168,31 @@ TEST_F(ModelTest, MalformedFilesAreRefusedWithFileAndTensorNamed) {
   EXPECT_THAT(message_of([&] { load_pretrained(dir_ / "hf"); }),
               HasSubstr("tensor 'transformer.wpe.weight' has shape [31, 16], the configuration "
                         "needs [32, 16]"));
+  // The configuration is checked against the stored tensors before the model is built (issue
+  // 15, finding 5: n_layer = 10^9 allocated until the process was killed).
+  write(bytes);
+  const std::string config_text = [&] {
+    std::ifstream in(dir_ / "hf" / "config.json");
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }();
+  const auto with = [&](const std::string& key, const std::string& value) {
+    std::string text = config_text;
+    const auto at = text.find("\"" + key + "\"");
+    const auto colon = text.find(':', at);
+    const auto end = text.find_first_of(",}", colon);
+    text.replace(colon + 1, end - colon - 1, " " + value);
+    std::ofstream(dir_ / "hf" / "config.json") << text;
+  };
+  with("n_layer", "1000000000");
+  EXPECT_THAT(message_of([&] { load_pretrained(dir_ / "hf"); }),
+              HasSubstr("layers must lie in [1, 1024], got 1000000000"));
+  with("n_layer", "3");
+  EXPECT_THAT(message_of([&] { load_pretrained(dir_ / "hf"); }),
+              HasSubstr("declares n_layer = 3 but " + file.string() + " holds 2 blocks"));
+  with("vocab_size", "16000000");
+  EXPECT_THAT(message_of([&] { load_pretrained(dir_ / "hf"); }),
+              HasSubstr("tensor 'transformer.wte.weight' has shape [50, 16], the configuration "
+                        "needs [16000000, 16]"));
   std::ofstream(dir_ / "hf" / "config.json") << "{\"n_layer\": 2}";
   EXPECT_THAT(message_of([&] { load_pretrained(dir_ / "hf"); }),
               HasSubstr((dir_ / "hf" / "config.json").string() + ": 'n_head' is missing"));

@@ -144,6 +144,12 @@ TEST(Tokenizer, ErrorsNameTheFile) {
                 gpt2().decode(std::vector<std::int64_t>{1, 60000});
               }),
               HasSubstr("token id 60000 at position 1 is not in the vocabulary"));
+  // An id far beyond the entries (issue 15, finding 5: 2^31 - 2 sized the table by the id).
+  std::ofstream(dir.path / "vocab.json") << "{\"a\": 0, \"b\": 2147483646}";
+  std::ofstream(dir.path / "merges.txt") << "#version: 0.2\n";
+  EXPECT_THAT(message_of([&] { Tokenizer::load(dir.path); }),
+              HasSubstr((dir.path / "vocab.json").string() +
+                        " maps 'b' to id 2147483646, but it has only 2 entries"));
 }
 
 }  // namespace

@@ -122,6 +122,44 @@ TEST_F(IdxTest, CountMismatchNamesBothFiles) {
   EXPECT_THAT(msg, AllOf(HasSubstr("has 4 labels"), HasSubstr("has 5 images")));
 }
 
+// Sizes from a header are checked before anything is allocated (issue 15, item 3): a tiny file
+// claiming more data than any real one, or dimensions whose product overflows, is one sentence.
+TEST_F(IdxTest, HeaderSizesAreCheckedBeforeAllocating) {
+  const auto header_only = [&](const fs::path& file, std::vector<std::uint32_t> dims) {
+    std::vector<std::uint8_t> bytes{0, 0, 0x08, static_cast<std::uint8_t>(dims.size())};
+    for (const auto d : dims)
+      for (int shift = 24; shift >= 0; shift -= 8) bytes.push_back(std::uint8_t(d >> shift));
+    bytes.resize(40, 7);  // a 40-byte file
+    std::ofstream(file, std::ios::binary)
+        .write(reinterpret_cast<const char*>(bytes.data()),
+               static_cast<std::streamsize>(bytes.size()));
+  };
+  // 2^30 x 2^30 x 2^30 would overflow 64 bits when multiplied.
+  header_only(dir_ / "overflow", {1u << 30, 1u << 30, 1u << 30});
+  EXPECT_THAT(message_of([&] { read_idx(dir_ / "overflow", 3); }),
+              HasSubstr("declares dimensions whose product exceeds 68719476736 bytes"));
+  // 2^30 images of 28 x 28: 784 GiB declared in 40 bytes.
+  header_only(dir_ / "huge", {1u << 30, 28, 28});
+  EXPECT_THAT(message_of([&] { read_idx(dir_ / "huge", 3); }), HasSubstr("product exceeds"));
+  // A million images of 28 x 28 (784 MB) declared in 40 bytes: truncated, read as it is.
+  header_only(dir_ / "short", {1000000, 28, 28});
+  EXPECT_THAT(message_of([&] { read_idx(dir_ / "short", 3); }),
+              AllOf(HasSubstr("is truncated"), HasSubstr("ends at byte offset 40")));
+}
+
+// A small gzip file that inflates to far more than its header declares is refused after
+// inflating only the declared bytes plus one.
+TEST_F(IdxTest, AGzipBombIsNotInflatedPastItsHeader) {
+  std::vector<std::uint8_t> content = pixels_;
+  content.resize(content.size() + (std::size_t{64} << 20), 0);  // 64 MiB of zeros after the data
+  write_idx(dir_ / "bomb.gz", {5, 3, 2}, content, true);
+  EXPECT_LT(fs::file_size(dir_ / "bomb.gz"), 200000u);
+  EXPECT_EQ(read_bytes(dir_ / "bomb.gz", 46).size(), 47u);  // stops after max_bytes + 1
+  EXPECT_THAT(message_of([&] { read_idx(dir_ / "bomb.gz", 3); }),
+              HasSubstr("has more content after the data, from byte offset 46 (its header "
+                        "declares 30 data bytes)"));
+}
+
 TEST_F(IdxTest, MissingFile) {
   const auto msg = message_of([&] { read_bytes(dir_ / "nope"); });
   EXPECT_THAT(msg, HasSubstr("nope does not exist"));

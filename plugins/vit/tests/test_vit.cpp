@@ -124,6 +124,45 @@ TEST(Pretrained, ReadsAPythonTorchSaveFile) {
   EXPECT_TRUE(torch::equal(wrapped.at("b"), w[1].to(torch::kHalf)));
 }
 
+// Hostile pickles inside a real torch.save archive (issue 15, finding 2: each used to crash the
+// process): a memo store on an empty stack, a dict that holds itself, and 200,000 nested lists.
+// Each is one sentence naming the file.
+TEST(Pretrained, HostilePicklesAreRefusedInOneSentence) {
+  testing::TestContext ctx({}, {});
+  const auto dir = ctx.work_dir();
+  const auto script = dir / "hostile.py";
+  std::ofstream(script)
+      << "import io, sys, torch, zipfile\n"
+         "base = sys.argv[1]\n"
+         "torch.save({}, base + '.empty')\n"
+         "def with_pickle(name, data):\n"
+         "    src = zipfile.ZipFile(base + '.empty')\n"
+         "    out = zipfile.ZipFile(base + '.' + name, 'w', zipfile.ZIP_STORED)\n"
+         "    for info in src.infolist():\n"
+         "        body = data if info.filename.endswith('/data.pkl') else src.read(info)\n"
+         "        out.writestr(info.filename, body)\n"
+         "    out.close()\n"
+         "with_pickle('memo', b'\\x80\\x02q\\x00.')\n"
+         "with_pickle('self', b'\\x80\\x02}q\\x00X\\x01\\x00\\x00\\x00ah\\x00s.')\n"
+         "with_pickle('deep', b'\\x80\\x02' + b']' * 200000 + b'a' * 199999 + b'.')\n";
+  const auto base = dir / "h.pth";
+  const std::string command =
+      "/usr/bin/python3 " + script.string() + " " + base.string() + " > /dev/null 2>&1";
+  ASSERT_EQ(std::system(command.c_str()), 0) << "python3 could not write the archives";
+  const auto message = [&](const std::string& name) {
+    try {
+      read_state_dict(base.string() + "." + name);
+    } catch (const std::exception& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_THAT(message("memo"), ::testing::HasSubstr("the pickle works on an empty stack"));
+  EXPECT_THAT(message("self"), ::testing::HasSubstr("the pickle puts a container inside itself"));
+  EXPECT_THAT(message("deep"), ::testing::HasSubstr("nests containers more than 256 deep"));
+  EXPECT_THAT(message("deep"), ::testing::HasSubstr(base.string() + ".deep"));
+}
+
 Batch stripes(std::int64_t n, std::uint64_t seed) {
   auto g = at::make_generator<at::CPUGeneratorImpl>(seed);
   Batch b;
