@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <map>
 #include <regex>
 
 #include <SQLiteCpp/SQLiteCpp.h>
@@ -156,7 +158,7 @@ TEST(ReportHostile, RealNonMemberColumnsAndCraftedNamesAndScores) {
   testing::write_file(dir / "toy.ini",
                       testing::toy_config(10,
                                           "\n[split]\ntarget_fraction = 0.5\n\n[game]\n"
-                                          "nonmembers = both\n"));
+                                          "nonmembers = both\n\n[o1]\ncanaries = 60\n"));
   ASSERT_EQ(run_panoramia("audit toy.ini --log-level off", dir.path()).exit_code, 0);
   const auto r = run_panoramia("report 1 --out r.html", dir.path());
   ASSERT_EQ(r.exit_code, 0) << r.output;
@@ -166,6 +168,22 @@ TEST(ReportHostile, RealNonMemberColumnsAndCraftedNamesAndScores) {
   const std::string html = testing::read_file(dir / "r.html");
   EXPECT_THAT(html, Not(HasSubstr("gnuplot failed")));
   EXPECT_THAT(html, HasSubstr("id=\"hist-real_baseline_pred\""));
+  // The comparison table: O(1), f-DP and the real-non-member game beside the generated game,
+  // with the stored values (issue 15, item 4).
+  {
+    ResultsDb db(dir / "panoramia-work" / "results.db", DbAccess::kReadOnly);
+    std::map<std::string, double> m;
+    for (const auto& metric : db.metrics(1)) m[metric.attack + "." + metric.name] = metric.value;
+    char row[512];
+    std::snprintf(row, sizeof row,
+                  "<tr><td>final</td><td>%.4f</td><td>%.4f</td><td>%.4f</td><td>%.4f</td>"
+                  "<td>%.4f</td><td>%.4f</td><td>%.4f</td></tr>",
+                  m.at("o1/final.eps_lb"), m.at("fdp/final.mu_lb"), m.at("fdp/final.eps_lb"),
+                  m.at("real/mia_final_pred.eps_c_lb"), m.at("audit.c_lb"),
+                  m.at("mia_final_pred.eps_c_lb"), m.at("mia_final_pred.eps_tilde"));
+    EXPECT_THAT(html, HasSubstr("<table id=\"comparison\">"));
+    EXPECT_THAT(html, HasSubstr(row));
+  }
 
   {
     SQLite::Database db((dir / "panoramia-work" / "results.db").string(), SQLite::OPEN_READWRITE);
@@ -174,12 +192,22 @@ TEST(ReportHostile, RealNonMemberColumnsAndCraftedNamesAndScores) {
         "char(96) || 'touch pwned2' || char(96) WHERE attack = 'mia_final_pred'");
     db.exec("UPDATE scores SET score = -1e12 WHERE idx = 0");
     db.exec("UPDATE scores SET score = 1e12 WHERE idx = 1");
+    db.exec(
+        "UPDATE runs SET started_at = '<script>alert(1)</script>', "
+        "ended_at = '<img src=x onerror=alert(2)>'");
+    db.exec("UPDATE stages SET stage = '<b>data</b>' WHERE rowid = 1");
   }
   const auto crafted = run_panoramia("report 1 --out crafted.html", dir.path());
   ASSERT_EQ(crafted.exit_code, 0) << crafted.output;
   EXPECT_FALSE(std::filesystem::exists(dir / "pwned"));
   EXPECT_FALSE(std::filesystem::exists(dir / "pwned2"));
-  EXPECT_THAT(testing::read_file(dir / "crafted.html"), Not(HasSubstr("gnuplot failed")));
+  const std::string crafted_html = testing::read_file(dir / "crafted.html");
+  EXPECT_THAT(crafted_html, Not(HasSubstr("gnuplot failed")));
+  // Every stored string is escaped in the page (issue 15, finding 1).
+  EXPECT_THAT(crafted_html, Not(HasSubstr("<script>alert")));
+  EXPECT_THAT(crafted_html, Not(HasSubstr("<img src=x")));
+  EXPECT_THAT(crafted_html, Not(HasSubstr("<b>data</b>")));
+  EXPECT_THAT(crafted_html, HasSubstr("&lt;script&gt;alert(1)&lt;/script&gt;"));
 }
 
 }  // namespace

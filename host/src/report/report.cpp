@@ -53,6 +53,7 @@ struct RunData {
   std::vector<MeasurementRow> rows;
   std::map<std::string, std::map<std::string, nlohmann::json>> curves;  // column -> name -> data
   std::map<std::string, double> audit;
+  std::map<std::string, std::map<std::string, double>> metrics;  // attack -> name -> value
 };
 
 RunData load_run(const ResultsDb& db, std::int64_t id) {
@@ -60,8 +61,10 @@ RunData load_run(const ResultsDb& db, std::int64_t id) {
   d.run = db.run(id);
   d.rows = measurement_rows(db, id);
   for (const auto& c : db.curves(id)) d.curves[c.attack][c.name] = nlohmann::json::parse(c.data);
-  for (const auto& m : db.metrics(id))
+  for (const auto& m : db.metrics(id)) {
     if (m.attack == "audit") d.audit[m.name] = m.value;
+    d.metrics[m.attack][m.name] = m.value;
+  }
   return d;
 }
 
@@ -277,6 +280,67 @@ std::string repetitions_section(const ResultsDb& db, std::int64_t id) {
 
 }  // namespace
 
+// The one-run audits and the real-non-member game beside the generated game, per model variant
+// (what `show` prints under "comparison (same target)").
+std::string comparison_section(const RunData& d) {
+  const auto value = [&d](const std::string& attack, const std::string& name) -> const double* {
+    const auto a = d.metrics.find(attack);
+    if (a == d.metrics.end()) return nullptr;
+    const auto m = a->second.find(name);
+    return m == a->second.end() ? nullptr : &m->second;
+  };
+  const auto cell = [](const double* v, const char* suffix = "") {
+    return "<td>" + (v ? fmt(*v) + suffix : std::string("&ndash;")) + "</td>";
+  };
+  std::ostringstream out;
+  out << "<h2>Comparison on the same target</h2>\n";
+  std::vector<std::string> variants;
+  for (const auto& r : d.rows)
+    if (!r.baseline && r.column.rfind("mia_", 0) == 0 && r.column.size() > 9 &&
+        r.column.compare(r.column.size() - 5, 5, "_pred") == 0)
+      variants.push_back(r.column.substr(4, r.column.size() - 9));
+  bool any = false;
+  for (const auto& v : variants)
+    any |= value("o1/" + v, "eps_lb") || value("real/mia_" + v + "_pred", "eps_c_lb");
+  if (!any) {
+    out << "<p class=\"note\" id=\"comparison\">This run has neither the one-run audits "
+           "([o1] canaries) nor the real-non-member game ([game] nonmembers = both).</p>\n";
+    return out.str();
+  }
+  out << "<table id=\"comparison\"><tr><th>variant</th><th>O(1) &epsilon;<sub>lb</sub></th>"
+         "<th>f-DP &mu;<sub>lb</sub></th><th>f-DP &epsilon;<sub>lb</sub></th><th>real "
+         "{&epsilon;+c}<sub>lb</sub></th><th>generated c<sub>lb</sub></th><th>generated "
+         "{&epsilon;+c}<sub>lb</sub></th><th>generated &epsilon;&#771;</th></tr>\n";
+  bool optimistic = false;
+  for (const auto& v : variants) {
+    const std::string column = "mia_" + v + "_pred";
+    const double* flag = value("o1/" + v, "optimistic");
+    optimistic |= flag && *flag > 0;
+    out << "<tr><td>" << html_escape(v) << "</td>"
+        << cell(value("o1/" + v, "eps_lb"), flag && *flag > 0 ? "*" : "")
+        << cell(value("fdp/" + v, "mu_lb")) << cell(value("fdp/" + v, "eps_lb"))
+        << cell(value("real/" + column, "eps_c_lb")) << cell(value("audit", "c_lb"))
+        << cell(value(column, "eps_c_lb")) << cell(value(column, "eps_tilde")) << "</tr>\n";
+  }
+  out << "</table>\n<p class=\"note\">The real-non-member game has c = 0, so its "
+         "{&epsilon;+c}<sub>lb</sub> is a lower bound on &epsilon;, as is O(1) "
+         "&epsilon;<sub>lb</sub> for any target; f-DP &epsilon;<sub>lb</sub> bounds &epsilon; only "
+         "for targets whose privacy curve is Gaussian (DP-SGD), its &mu;<sub>lb</sub> for any."
+      << (optimistic ? " * selection = reference: optimistic, not corrected for choosing the "
+                       "thresholds."
+                     : "")
+      << "</p>\n";
+  return out.str();
+}
+
+// A CSS class name from a stored status: letters only (the database is untrusted).
+std::string status_class(const std::string& status) {
+  std::string out;
+  for (const char c : status)
+    if (c >= 'a' && c <= 'z') out += c;
+  return out;
+}
+
 std::vector<std::filesystem::path> write_report(const ResultsDb& db, std::int64_t id,
                                                 const std::filesystem::path& html,
                                                 const SamplesRenderer& samples) {
@@ -287,9 +351,10 @@ std::vector<std::filesystem::path> write_report(const ResultsDb& db, std::int64_
   PlotWriter plots(html.parent_path() / (html.stem().string() + "-plots"));
   std::ostringstream body;
   body << "<h1>PANORAMIA audit: run " << d.run.id << " (" << html_escape(d.run.name) << ")</h1>\n";
-  body << "<p>Status <span class=\"status-" << d.run.status << "\">" << d.run.status
-       << "</span>; started " << d.run.started_at << ", ended " << d.run.ended_at << "; config "
-       << html_escape(d.run.config_file) << ", seed " << d.run.seed << ".</p>\n";
+  body << "<p>Status <span class=\"status-" << status_class(d.run.status) << "\">"
+       << html_escape(d.run.status) << "</span>; started " << html_escape(d.run.started_at)
+       << ", ended " << html_escape(d.run.ended_at) << "; config " << html_escape(d.run.config_file)
+       << ", seed " << d.run.seed << ".</p>\n";
   const std::string mode = config_value(d.run.config, "audit", "threshold_mode");
   const std::string search = config_value(d.run.config, "audit", "bound_search");
   body << "<h2>Summary</h2>\n<p id=\"audit\">m = " << static_cast<long long>(d.audit.at("m"))
@@ -306,6 +371,7 @@ std::vector<std::filesystem::path> write_report(const ResultsDb& db, std::int64_
           "c<sub>lb</sub> is a measurement of leakage, not a proven lower bound on &epsilon;: "
           "c<sub>lb</sub> only bounds the generator's closeness c from below.</p>\n";
   body << repetitions_section(db, id);
+  body << comparison_section(d);
 
   body << "<h2>Plots</h2>\n";
   if (!plots.available())
@@ -360,15 +426,16 @@ std::vector<std::filesystem::path> write_report(const ResultsDb& db, std::int64_
   body << "<h2>Stages</h2>\n<table id=\"stages\"><tr><th>stage</th><th>seconds</th><th>cache</th>"
           "<th>key</th></tr>\n";
   for (const auto& s : db.stages(id))
-    body << "<tr><td>" << s.stage << "</td><td>" << fmt(s.seconds) << "</td><td>"
-         << (s.reused ? "reused" : "computed") << "</td><td>" << s.cache_key << "</td></tr>\n";
+    body << "<tr><td>" << html_escape(s.stage) << "</td><td>" << fmt(s.seconds) << "</td><td>"
+         << (s.reused ? "reused" : "computed") << "</td><td>" << html_escape(s.cache_key)
+         << "</td></tr>\n";
   body << "</table>\n<h2>Plugins</h2>\n<table id=\"plugins\"><tr><th>stage</th><th>plugin</th>"
           "<th>version</th></tr>\n";
   const auto plugins =
       d.run.plugins.empty() ? nlohmann::json::object() : nlohmann::json::parse(d.run.plugins);
   for (const auto& [stage, p] : plugins.items())
-    body << "<tr><td>" << stage << "</td><td>" << html_escape(p.value("plugin", "")) << "</td><td>"
-         << html_escape(p.value("version", "")) << "</td></tr>\n";
+    body << "<tr><td>" << html_escape(stage) << "</td><td>" << html_escape(p.value("plugin", ""))
+         << "</td><td>" << html_escape(p.value("version", "")) << "</td></tr>\n";
   body << "</table>\n<h2>Resolved configuration</h2>\n<pre id=\"config\">"
        << html_escape(d.run.config) << "</pre>\n";
 
