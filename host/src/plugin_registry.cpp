@@ -63,6 +63,12 @@ void PluginRegistry::load_directory(const std::filesystem::path& dir) {
 }
 
 bool PluginRegistry::load_file(const std::filesystem::path& path) {
+  // dlopen of a FIFO or a device blocks or reads forever: only regular files are opened.
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    refuse(path, "it is not a regular file");
+    return false;
+  }
   auto library = std::make_shared<boost::dll::shared_library>();
   try {
     library->load(boost::dll::fs::path(path.string()),

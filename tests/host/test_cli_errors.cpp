@@ -1,4 +1,6 @@
 // Bad input through the command line: one sentence, a non-zero exit code, a consistent database.
+#include <sys/stat.h>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -88,6 +90,18 @@ TEST(CliErrors, RefusedPluginsAreWarningsAndTheHostGoesOn) {
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_THAT(r.output, HasSubstr("refused plugin "));
   EXPECT_THAT(r.output, HasSubstr("built for plugin API version 999"));
+  EXPECT_THAT(r.output, HasSubstr("loss-threshold"));
+}
+
+// A FIFO named like a plugin is refused without being opened (dlopen of a FIFO blocked forever:
+// issue 15, finding 10); `timeout` turns a hang into a failure here.
+TEST(CliErrors, AFifoInAPluginDirectoryIsRefusedWithoutBlocking) {
+  testing::TempDir dir;
+  std::filesystem::create_directory(dir / "plugins");
+  ASSERT_EQ(::mkfifo((dir / "plugins" / "libfifo.so").c_str(), 0600), 0);
+  const auto r = run_panoramia("plugins list --plugin-path plugins", dir.path());
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("libfifo.so: it is not a regular file"));
   EXPECT_THAT(r.output, HasSubstr("loss-threshold"));
 }
 

@@ -201,6 +201,11 @@ TEST(ReportHostile, RealNonMemberColumnsAndCraftedNamesAndScores) {
   ASSERT_EQ(crafted.exit_code, 0) << crafted.output;
   EXPECT_FALSE(std::filesystem::exists(dir / "pwned"));
   EXPECT_FALSE(std::filesystem::exists(dir / "pwned2"));
+  // An --out that cannot be written fails before any plot folder is made (finding 10).
+  const auto unwritable = run_panoramia("report 1 --out missing/r.html", dir.path());
+  EXPECT_EQ(unwritable.exit_code, 2);
+  EXPECT_THAT(unwritable.output, HasSubstr("cannot write report"));
+  EXPECT_FALSE(std::filesystem::exists(dir / "missing"));
   const std::string crafted_html = testing::read_file(dir / "crafted.html");
   EXPECT_THAT(crafted_html, Not(HasSubstr("gnuplot failed")));
   // Every stored string is escaped in the page (issue 15, finding 1).

@@ -348,6 +348,10 @@ std::vector<std::filesystem::path> write_report(const ResultsDb& db, std::int64_
   if (d.rows.empty())
     throw UserError("run " + std::to_string(id) + " has no measurements (status " + d.run.status +
                     ")");
+  // The page is opened first: a location that cannot be written fails before any plot folder is
+  // made.
+  std::ofstream out(html);
+  if (!out) throw UserError("cannot write report " + html.string());
   PlotWriter plots(html.parent_path() / (html.stem().string() + "-plots"));
   std::ostringstream body;
   body << "<h1>PANORAMIA audit: run " << d.run.id << " (" << html_escape(d.run.name) << ")</h1>\n";
@@ -439,8 +443,6 @@ std::vector<std::filesystem::path> write_report(const ResultsDb& db, std::int64_
   body << "</table>\n<h2>Resolved configuration</h2>\n<pre id=\"config\">"
        << html_escape(d.run.config) << "</pre>\n";
 
-  std::ofstream out(html);
-  if (!out) throw UserError("cannot write report " + html.string());
   out << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>panoramia run "
       << id << "</title><style>" << kStyle << "</style></head><body>\n"
       << body.str() << "</body></html>\n";
