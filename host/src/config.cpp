@@ -21,6 +21,13 @@ OptionSpec plugin_key(bool required) {
   return s;
 }
 
+// A share of the data: (0, 1], as the split has always accepted (1: all of it).
+OptionSpec fraction(std::string name, std::string def, std::string help) {
+  OptionSpec s = option(std::move(name), OptionType::kDouble, std::move(def), std::move(help));
+  s.range = OptionRange{0, 1, /*low_open=*/true, /*high_open=*/false};
+  return s;
+}
+
 std::string describe_origin(const ConfigValue& v, const std::string& section,
                             const std::string& k) {
   if (v.origin == "--set") return "--set " + section + "." + k;
@@ -143,20 +150,16 @@ const std::vector<SectionSchema>& config_schema() {
       {"split",
        std::nullopt,
        false,
-       {option("target_fraction", T::kDouble, "0.8",
-               "fraction of the data the target trains on; the rest is its validation set")
-            .between(0, 1),
+       {fraction("target_fraction", "0.8",
+                 "fraction of the data the target trains on; the rest is its validation set"),
         option("max_samples", T::kInt, "0", "use at most this many samples of the data (0: all)")
             .at_least(0),
-        option("generator_fraction", T::kDouble, "0.3333333333333333",
-               "fraction of the target's training set given to the generator")
-            .between(0, 1),
-        option("attack_train_fraction", T::kDouble, "0.3333333333333333",
-               "fraction of the target's training set used as attack-training members")
-            .between(0, 1),
-        option("attack_test_fraction", T::kDouble, "0.3333333333333333",
-               "fraction of the target's training set used as attack-test members")
-            .between(0, 1)}},
+        fraction("generator_fraction", "0.3333333333333333",
+                 "fraction of the target's training set given to the generator"),
+        fraction("attack_train_fraction", "0.3333333333333333",
+                 "fraction of the target's training set used as attack-training members"),
+        fraction("attack_test_fraction", "0.3333333333333333",
+                 "fraction of the target's training set used as attack-test members")}},
       {"generator",
        kGenerator,
        true,

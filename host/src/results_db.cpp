@@ -186,23 +186,12 @@ std::vector<std::int64_t> ResultsDb::dead_runs() const {
 }
 
 int ResultsDb::mark_dead_runs_interrupted() {
-  if (access_ == DbAccess::kReadOnly) {
-    const auto dead = dead_runs();
-    interrupted_.insert(dead.begin(), dead.end());
-    return static_cast<int>(dead.size());
-  }
-  SQLite::Transaction tx(*db_);
   const auto dead = dead_runs();
-  for (const auto id : dead) {
-    SQLite::Statement u(*db_,
-                        "UPDATE runs SET status='interrupted', ended_at=?, "
-                        "error=? WHERE id=?");
-    u.bind(1, utc_now());
-    u.bind(2, kInterruptedError);
-    u.bind(3, id);
-    u.exec();
+  if (access_ == DbAccess::kReadOnly) {
+    interrupted_.insert(dead.begin(), dead.end());
+  } else {
+    for (const auto id : dead) interrupt_run(id, kInterruptedError);
   }
-  tx.commit();
   return static_cast<int>(dead.size());
 }
 

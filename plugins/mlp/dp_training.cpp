@@ -3,33 +3,22 @@
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
 
+#include <dp/dp_options.hpp>
 #include <dp/dp_sgd.hpp>
 #include <panoramia/data_parallel.hpp>
 
 namespace panoramia::mlp {
-namespace {}  // namespace
-
 std::vector<OptionSpec> dp_options() {
   using T = OptionType;
-  return {
-      option(
-          "dp", T::kBool, "false",
-          "train with DP-SGD (Poisson batches of expected size batch_size, per-example clipping, "
-          "Gaussian noise); lr, weight_decay are then replaced by dp_lr"),
-      option(
-          "noise_multiplier", T::kDouble, "1.0",
-          "DP-SGD noise standard deviation over the clipping norm (ignored when target_epsilon > "
-          "0)")
-          .at_least(0),
-      option("clip_norm", T::kDouble, "1.0", "DP-SGD per-example gradient clipping norm").above(0),
-      option("target_epsilon", T::kDouble, "0",
-             "if > 0: choose the noise multiplier so that all epochs spend this epsilon at delta")
-          .at_least(0),
-      option("delta", T::kDouble, "1e-5", "delta of the reported (epsilon, delta) guarantee")
-          .within_below(0, 1),
-      option("dp_optimizer", T::kString, "sgd", "optimizer on the privatised gradients",
-             {"sgd", "adam"}),
-      option("dp_lr", T::kDouble, "0.1", "learning rate of dp_optimizer").above(0)};
+  std::vector<OptionSpec> specs{
+      option("dp", T::kBool, "false",
+             "train with DP-SGD (Poisson batches of expected size batch_size, per-example "
+             "clipping, Gaussian noise); lr, weight_decay are then replaced by dp_lr")};
+  for (auto& spec : dp::accountant_options()) specs.push_back(std::move(spec));
+  specs.push_back(option("dp_optimizer", T::kString, "sgd", "optimizer on the privatised gradients",
+                         {"sgd", "adam"}));
+  specs.push_back(option("dp_lr", T::kDouble, "0.1", "learning rate of dp_optimizer").above(0));
+  return specs;
 }
 
 DpTrainOptions dp_train_options(const OptionValues& v, const TrainOptions& base) {

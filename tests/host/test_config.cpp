@@ -143,6 +143,10 @@ TEST_F(ConfigTest, ValuesOutsideTheirRangeAreRefusedNamingTheRange) {
             "integers >= 1");
   EXPECT_EQ(error_of(toy, {"repeat.game_seeds=0"}),
             "--set repeat.game_seeds = '0' is not valid: expected integer in [1, 1000]");
+  // The split's shares are (0, 1], as the split always accepted: 1 is all of it, 0 none.
+  EXPECT_EQ(error_of(toy, {"split.target_fraction=0"}),
+            "--set split.target_fraction = '0' is not valid: expected number in (0, 1]");
+  EXPECT_NO_THROW(resolve_text(toy, {"split.generator_fraction=1"}));
   // In the file, the message names the file and the section.
   std::string in_file = toy;
   in_file.replace(in_file.find("batch_size = 16"), 15, "batch_size = -3");

@@ -5,16 +5,10 @@
 #include <nlohmann/json.hpp>
 
 namespace panoramia::dp {
-namespace {}  // namespace
 
-std::vector<OptionSpec> dp_options(const std::string& clipping, const std::string& norm_note) {
+std::vector<OptionSpec> accountant_options() {
   using T = OptionType;
   return {
-      option(
-          "dp", T::kBool, "false",
-          "train with DP-SGD (Poisson batches of expected size batch_size, per-example clipping, "
-          "Gaussian noise, then the optimizer and schedule options)" +
-              norm_note),
       option(
           "noise_multiplier", T::kDouble, "1.0",
           "DP-SGD noise standard deviation over the clipping norm (ignored when target_epsilon > "
@@ -25,14 +19,26 @@ std::vector<OptionSpec> dp_options(const std::string& clipping, const std::strin
              "if > 0: choose the noise multiplier so that all epochs spend this epsilon at delta")
           .at_least(0),
       option("delta", T::kDouble, "1e-5", "delta of the reported (epsilon, delta) guarantee")
-          .within_below(0, 1),
-      option("dp_clipping", T::kString, clipping,
-             "per-example clipping: vectorized (per-layer norms from one backward pass, then a "
-             "weighted backward) or loop (one backward pass per example)",
-             {"vectorized", "loop"}),
-      option("dp_physical_batch", T::kInt, "0",
-             "examples per clipping pass, to bound memory (0: the whole Poisson batch at once)")
-          .at_least(0)};
+          .within_below(0, 1)};
+}
+
+std::vector<OptionSpec> dp_options(const std::string& clipping, const std::string& norm_note) {
+  using T = OptionType;
+  std::vector<OptionSpec> specs{option(
+      "dp", T::kBool, "false",
+      "train with DP-SGD (Poisson batches of expected size batch_size, per-example clipping, "
+      "Gaussian noise, then the optimizer and schedule options)" +
+          norm_note)};
+  for (auto& spec : accountant_options()) specs.push_back(std::move(spec));
+  specs.push_back(option("dp_clipping", T::kString, clipping,
+                         "per-example clipping: vectorized (per-layer norms from one backward "
+                         "pass, then a weighted backward) or loop (one backward pass per example)",
+                         {"vectorized", "loop"}));
+  specs.push_back(option("dp_physical_batch", T::kInt, "0",
+                         "examples per clipping pass, to bound memory (0: the whole Poisson batch "
+                         "at once)")
+                      .at_least(0));
+  return specs;
 }
 
 DpOptions dp_options_from(const OptionValues& v) {

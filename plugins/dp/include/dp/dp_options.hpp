@@ -30,6 +30,10 @@ struct DpReport {
   double lr = 0;
 };
 
+/// The accountant's options, shared by every DP-SGD trainer (also the mlp plugin's own):
+/// noise_multiplier, clip_norm, target_epsilon, delta, with their ranges.
+std::vector<OptionSpec> accountant_options();
+
 /// The DP options of a target: dp, noise_multiplier, clip_norm, target_epsilon, delta,
 /// dp_clipping (default `clipping`), dp_physical_batch. `norm_note` ends the help of `dp`.
 std::vector<OptionSpec> dp_options(const std::string& clipping = "vectorized",
