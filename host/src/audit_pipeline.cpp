@@ -43,7 +43,8 @@ void check_signals(const SideSignals& s, std::int64_t n, const std::string& who)
 
 AuditPipeline::AuditPipeline(const ResolvedConfig& config, const PluginRegistry& registry,
                              std::filesystem::path workdir, StageCache& cache,
-                             std::shared_ptr<spdlog::logger> logger, Communicator& communicator)
+                             std::shared_ptr<spdlog::logger> logger, Communicator& communicator,
+                             ThreadPolicy threads)
     : config_(config),
       registry_(registry),
       workdir_(std::move(workdir)),
@@ -53,7 +54,8 @@ AuditPipeline::AuditPipeline(const ResolvedConfig& config, const PluginRegistry&
       seed_(static_cast<std::uint64_t>(config.section("audit").host.get_int("seed"))),
       model_seed_(seed_),
       attack_seed_(seed_),
-      device_(torch::kCPU) {
+      device_(torch::kCPU),
+      threads_(threads) {
   const std::string device = config.section("audit").host.get_string("device");
   if (device == "cuda" || (device == "auto" && torch::cuda::is_available())) {
     if (!torch::cuda::is_available())
@@ -73,8 +75,11 @@ HostContext& AuditPipeline::context(const std::string& section, const std::strin
                                 "] [%l] [%n] %v"
                           : "[%H:%M:%S] [%l] [%n] %v");
   const std::uint64_t seed = section_seed(section);
-  contexts_.push_back(std::make_unique<HostContext>(
-      s.plugin_options, logger, derive_seed(seed, stage), work_dir, device_, &communicator_));
+  contexts_.push_back(std::make_unique<HostContext>(s.plugin_options, logger,
+                                                   derive_seed(seed, stage), work_dir, device_,
+                                                   &communicator_, threads_));
+  // Every stage starts on the audit's threads, whatever a loop of the previous stage chose.
+  set_threads(threads_.stage_threads);
   // LibTorch's global generator (used by default module initialisation) starts from a random seed
   // in this build: seed it per stage so that plugins relying on it are reproducible too.
   torch::manual_seed(derive_seed(seed, stage + ":global"));

@@ -37,7 +37,8 @@ class AuditPipeline {
  public:
   AuditPipeline(const ResolvedConfig& config, const PluginRegistry& registry,
                 std::filesystem::path workdir, StageCache& cache,
-                std::shared_ptr<spdlog::logger> logger, Communicator& communicator);
+                std::shared_ptr<spdlog::logger> logger, Communicator& communicator,
+                ThreadPolicy threads);
 
   /// Runs every stage, once per repetition of `[repeat]` (target seeds × game seeds; the first is
   /// the configured audit). Returns the first repetition's summary of the generated-non-member
@@ -88,6 +89,7 @@ class AuditPipeline {
   std::uint64_t model_seed_ = 0, attack_seed_ = 0;
   bool repeat_generator_ = false;
   c10::Device device_;
+  ThreadPolicy threads_;
   std::deque<std::unique_ptr<HostContext>> contexts_;  // outlive every plugin object
 
   Batch data_;

@@ -379,10 +379,11 @@ ResolvedConfig resolve(const RawConfig& raw, const PluginRegistry& registry) {
     check_unknown(section.name, given, {&host_keys, &plugin_specs},
                   plugin.empty() ? "" : " or of plugin '" + plugin + "'");
     std::map<std::string, ConfigValue> host_given, plugin_given;
-    for (const auto& [k, v] : given) {
+    for (const auto& entry : given) {
+      const std::string& key = entry.first;
       const bool is_host = std::any_of(host_keys.begin(), host_keys.end(),
-                                       [&](const OptionSpec& s) { return s.name == k; });
-      (is_host ? host_given : plugin_given)[k] = v;
+                                       [&](const OptionSpec& s) { return s.name == key; });
+      (is_host ? host_given : plugin_given)[key] = entry.second;
     }
     ResolvedSection out;
     out.plugin = plugin;

@@ -9,7 +9,7 @@ namespace panoramia {
 
 HostContext::HostContext(OptionValues options, std::shared_ptr<spdlog::logger> logger,
                          std::uint64_t seed, std::filesystem::path work_dir, c10::Device device,
-                         Communicator* communicator)
+                         Communicator* communicator, ThreadPolicy threads)
     : options_(std::move(options)),
       logger_(std::move(logger)),
       seed_(seed),
@@ -17,12 +17,20 @@ HostContext::HostContext(OptionValues options, std::shared_ptr<spdlog::logger> l
       rng_(seed),
       work_dir_(std::move(work_dir)),
       device_(device),
-      communicator_(communicator) {
+      communicator_(communicator),
+      threads_(threads) {
   std::filesystem::create_directories(work_dir_);
 }
 
 std::unique_ptr<Progress> HostContext::progress(const std::string& what, std::int64_t total) {
   return std::make_unique<ProgressDisplay>(logger_, what, total);
+}
+
+int HostContext::loop_threads(const std::string& loop, double flops_per_step) {
+  const int threads = panoramia::loop_threads(threads_, flops_per_step);
+  set_threads(threads);
+  logger_->info("{}: {}", loop, describe_loop_threads(threads_, flops_per_step));
+  return threads;
 }
 
 std::uint64_t derive_seed(std::uint64_t seed, const std::string& stage) {

@@ -8,13 +8,15 @@
 #include <ATen/core/Generator.h>
 #include <panoramia/context.hpp>
 
+#include "threads.hpp"
+
 namespace panoramia {
 
 class HostContext final : public Context {
  public:
   HostContext(OptionValues options, std::shared_ptr<spdlog::logger> logger, std::uint64_t seed,
               std::filesystem::path work_dir, c10::Device device,
-              Communicator* communicator = nullptr);
+              Communicator* communicator = nullptr, ThreadPolicy threads = {});
 
   const OptionValues& options() const override { return options_; }
   std::shared_ptr<spdlog::logger> logger() const override { return logger_; }
@@ -24,6 +26,7 @@ class HostContext final : public Context {
   const std::filesystem::path& work_dir() const override { return work_dir_; }
   c10::Device device() const override { return device_; }
   std::unique_ptr<Progress> progress(const std::string& what, std::int64_t total) override;
+  int loop_threads(const std::string& loop, double flops_per_step) override;
   Communicator& communicator() override {
     return communicator_ != nullptr ? *communicator_ : Context::communicator();
   }
@@ -37,6 +40,7 @@ class HostContext final : public Context {
   std::filesystem::path work_dir_;
   c10::Device device_;
   Communicator* communicator_;
+  ThreadPolicy threads_;
 };
 
 /// A seed for `stage`, derived from the audit seed so that stages draw independent streams.

@@ -12,6 +12,7 @@
 
 #include "commands.hpp"
 #include "pipeline.hpp"
+#include "threads.hpp"
 #include "plugin_error.hpp"
 #include "plugin_registry.hpp"
 
@@ -86,6 +87,9 @@ int cmd_doctor(const std::vector<std::string>& args) {
   row("cores available", std::to_string(cores));
   row("intra-op threads", fmt::format("{} (audits default to {}: [audit] threads = 0)",
                                       torch::get_num_threads(), default_threads()));
+  row("loop threads", fmt::format("1 for loops whose steps are below {:.0f} MFLOP, {} from there "
+                                  "(with [audit] threads = 0)",
+                                  kParallelStepFlops / 1e6, default_threads()));
   row("inter-op threads", std::to_string(torch::get_num_interop_threads()));
   const char* omp = std::getenv("OMP_NUM_THREADS");
   row("OMP_NUM_THREADS", omp != nullptr ? omp : "(unset)");

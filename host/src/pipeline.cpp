@@ -16,25 +16,9 @@
 #include "repetitions.hpp"
 #include "results_db.hpp"
 #include "results_io.hpp"
+#include "threads.hpp"
 
 namespace panoramia {
-
-int default_threads() {
-  int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  cpu_set_t set;
-  if (sched_getaffinity(0, sizeof(set), &set) == 0) cores = std::max(1, CPU_COUNT(&set));
-  int local_ranks = 1;
-  if (const char* env = std::getenv("PANORAMIA_LOCAL_WORLD_SIZE"); env != nullptr)
-    local_ranks = std::max(1, std::atoi(env));
-  return std::max(1, cores / local_ranks);
-}
-
-void set_threads(int threads) {
-  torch::set_num_threads(threads);
-  using SetFn = void (*)(int);
-  if (auto set = reinterpret_cast<SetFn>(::dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
-    set(threads);
-}
 
 AuditOutcome run_audit(const AuditRequest& request, const std::shared_ptr<spdlog::logger>& logger) {
   RawConfig raw = RawConfig::load(request.config_file);
@@ -55,12 +39,15 @@ AuditOutcome run_audit(const AuditRequest& request, const std::shared_ptr<spdlog
   if (db_path.empty()) db_path = workdir / "results.db";
   std::filesystem::create_directories(workdir);
 
-  const std::int64_t threads = audit.get_int("threads");
-  set_threads(threads > 0 ? static_cast<int>(threads) : default_threads());
+  const ThreadPolicy threads = thread_policy(audit.get_int("threads"));
+  set_threads(threads.stage_threads);
   const char* wait = std::getenv("OMP_WAIT_POLICY");
   const char* wait_source = std::getenv("PANORAMIA_OMP_WAIT_POLICY_SOURCE");
   logger->info("threads: {} intra-op (OpenBLAS alike){}; OMP_WAIT_POLICY {}{}",
-               torch::get_num_threads(), threads > 0 ? " from [audit] threads" : "",
+               threads.stage_threads,
+               threads.fixed ? " from [audit] threads"
+                             : fmt::format(", 1 for loops whose steps are below {:.0f} MFLOP",
+                                           kParallelStepFlops / 1e6),
                wait != nullptr ? wait : "unset",
                wait_source ? std::string(", from ") + wait_source : "");
 
@@ -76,7 +63,7 @@ AuditOutcome run_audit(const AuditRequest& request, const std::shared_ptr<spdlog
     // the cache nor the results database.
     StageCache cache(workdir / "cache", request.fresh, logger, nullptr, 0);
     cache.set_ranks(communicator.get(), workdir / "ranks" / std::to_string(rank) / "cache");
-    AuditPipeline pipeline(config, registry, workdir, cache, logger, *communicator);
+    AuditPipeline pipeline(config, registry, workdir, cache, logger, *communicator, threads);
     std::vector<MetricRecord> metrics;
     std::vector<ScoreColumn> scores;
     std::vector<Repetition> repetitions;
@@ -107,7 +94,7 @@ AuditOutcome run_audit(const AuditRequest& request, const std::shared_ptr<spdlog
   try {
     StageCache cache(workdir / "cache", request.fresh, logger, &db, run);
     cache.set_ranks(communicator.get(), workdir / "ranks" / "0" / "cache");
-    AuditPipeline pipeline(config, registry, workdir, cache, logger, *communicator);
+    AuditPipeline pipeline(config, registry, workdir, cache, logger, *communicator, threads);
     std::vector<MetricRecord> metrics;
     std::vector<ScoreColumn> scores;
     std::vector<Repetition> repetitions;

@@ -34,15 +34,6 @@ struct AuditOutcome {
   stats::AuditSummary summary;
 };
 
-/// The intra-op threads of a rank when `[audit] threads` is 0: the cores this process may run on,
-/// divided among the ranks started on this machine (PANORAMIA_LOCAL_WORLD_SIZE, set by `launch`).
-int default_threads();
-
-/// Sets the intra-op threads of this process: LibTorch's (OpenMP) and OpenBLAS's own pool, which
-/// LibTorch's setting does not reach (OpenBLAS would otherwise start one thread per core in every
-/// rank).
-void set_threads(int threads);
-
 /// Runs one audit and stores it. Errors are recorded in the run (status failed, message) and
 /// rethrown; a config or plugin problem found before the run starts is thrown without a run.
 AuditOutcome run_audit(const AuditRequest& request, const std::shared_ptr<spdlog::logger>& logger);

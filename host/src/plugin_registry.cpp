@@ -1,6 +1,10 @@
 #include "plugin_registry.hpp"
 
+#include <link.h>
+
 #include <algorithm>
+#include <cstdint>
+#include <cstring>
 #include <sstream>
 
 #include <boost/dll/runtime_symbol_info.hpp>
@@ -19,6 +23,54 @@ std::string major_minor(const std::string& version) {
   if (first == std::string::npos) return version;
   const auto second = version.find('.', first + 1);
   return version.substr(0, second);
+}
+
+// The readable bytes from `p` to the end of the loaded segment (of any library or the executable)
+// that holds it; 0 when no readable segment does. Reading a plugin's handshake through a pointer
+// that was not checked this way can crash the host.
+std::size_t readable_bytes_at(const void* p) {
+  struct Query {
+    std::uintptr_t address;
+    std::size_t readable;
+  } query{reinterpret_cast<std::uintptr_t>(p), 0};
+  dl_iterate_phdr(
+      [](dl_phdr_info* info, std::size_t, void* data) {
+        auto* q = static_cast<Query*>(data);
+        for (int i = 0; i < info->dlpi_phnum; ++i) {
+          const auto& segment = info->dlpi_phdr[i];
+          if (segment.p_type != PT_LOAD || (segment.p_flags & PF_R) == 0) continue;
+          const std::uintptr_t begin = info->dlpi_addr + segment.p_vaddr;
+          const std::uintptr_t end = begin + segment.p_memsz;
+          if (q->address >= begin && q->address < end) {
+            q->readable = end - q->address;
+            return 1;
+          }
+        }
+        return 0;
+      },
+      &query);
+  return query.readable;
+}
+
+// Why the handshake `info` cannot be read safely (empty when it can): the structure and each of
+// its strings must lie in loaded, readable data (the static data PANORAMIA_PLUGIN makes), each
+// string ending within 4 KiB.
+std::string unreadable_handshake(const PluginInfo* info) {
+  if (readable_bytes_at(info) < sizeof(PluginInfo))
+    return "its panoramia_plugin_info returned an address outside the loaded libraries' data";
+  const std::pair<const char*, const char*> strings[] = {{"name", info->name},
+                                                         {"version", info->version},
+                                                         {"torch_version", info->torch_version},
+                                                         {"description", info->description}};
+  for (const auto& [field, text] : strings) {
+    if (text == nullptr) continue;
+    const std::size_t readable = std::min<std::size_t>(readable_bytes_at(text), 4096);
+    if (readable == 0 || std::memchr(text, '\0', readable) == nullptr)
+      return std::string("the ") + field +
+             " of its panoramia_plugin_info points outside the loaded libraries' data or is not "
+             "a string";
+  }
+  return {};
 }
 
 // An object made by a plugin, deleted while its library is still loaded.
@@ -91,6 +143,12 @@ bool PluginRegistry::load_file(const std::filesystem::path& path) {
   } catch (const std::exception& e) {
     refuse(path, std::string("its panoramia_plugin_info failed: ") + e.what());
     return false;
+  }
+  if (info != nullptr) {
+    if (const auto problem = unreadable_handshake(info); !problem.empty()) {
+      refuse(path, problem);
+      return false;
+    }
   }
   if (info == nullptr || info->name == nullptr || info->version == nullptr) {
     refuse(path, "its panoramia_plugin_info returned no name or version");

@@ -10,6 +10,7 @@
 
 #include <dp/dp_sgd.hpp>
 #include <panoramia/data_parallel.hpp>
+#include <panoramia/flops.hpp>
 
 namespace panoramia::gpt2 {
 
@@ -53,6 +54,8 @@ void train_lm_dp(Gpt2& model, const at::Tensor& train, const at::Tensor& validat
       dp_options.target_epsilon > 0 ? " (solved for the target epsilon)" : "", o.clip_norm, q,
       o.expected_batch, n, steps_per_epoch);
 
+  // Per-example gradients, one example (a block of train.size(1) tokens) at a time.
+  ctx.loop_threads(what, dense_training_flops(*model, train.size(1)));
   auto progress = ctx.progress(what, total);
   std::int64_t step = 0;
   for (std::int64_t epoch = 1; epoch <= options.epochs; ++epoch) {

@@ -6,6 +6,7 @@
 #include <dp/dp_options.hpp>
 #include <dp/dp_sgd.hpp>
 #include <panoramia/data_parallel.hpp>
+#include <panoramia/flops.hpp>
 
 namespace panoramia::mlp {
 std::vector<OptionSpec> dp_options() {
@@ -50,6 +51,8 @@ TrainResult train_dp(Mlp& net, const torch::Tensor& x, const torch::Tensor& y,
 
   const auto o = dp::plan(n, options.base.batch_size, options.base.epochs, options.noise_multiplier,
                           options.clip_norm, options.target_epsilon, options.delta);
+  // Per-example gradients of a Linear stack cost what the batch's gradients cost.
+  ctx.loop_threads("training the mlp (DP)", dense_training_flops(*net, options.base.batch_size));
   const auto params = stack->parameters();
   dp::DpSgd dp_sgd(params, o);
   const double q = dp_sgd.sample_rate();

@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include <panoramia/data_parallel.hpp>
+#include <panoramia/flops.hpp>
 
 namespace panoramia::tabular_gan {
 namespace {
@@ -154,6 +155,20 @@ StepLosses Ctgan::step(at::Generator& gen, DataParallel* generator_dp,
   return out;
 }
 
+double Ctgan::step_flops(int ranks) const {
+  // A rank's shard of the batch; the critic sees it as batch / pac packed rows.
+  const double rows = std::max<int64_t>(1, options_.batch_size / std::max(1, ranks));
+  const double packed = rows / double(options_.pac);
+  const double generator = parameter_count(*generator_);
+  const double critic = parameter_count(*discriminator_);
+  // Each critic update: a forward pass of the generator (2 per weight and row), the critic's
+  // forward and backward on real and fake rows, and its gradient penalty, a backward pass through
+  // a backward pass (about three times a plain training pass: 3 x 6 per weight and packed row).
+  // The generator update: forward and backward through both networks.
+  return double(options_.discriminator_steps) * (2 * generator * rows + 18 * critic * packed) +
+         6 * generator * rows + 6 * critic * packed;
+}
+
 void Ctgan::fit(const Batch& train, Context& ctx) {
   auto& gen = ctx.generator();
   prepare(train, gen);
@@ -172,6 +187,7 @@ void Ctgan::fit(const Batch& train, Context& ctx) {
   // nothing): every rank draws each global batch and trains on its shard of pac groups.
   DataParallel generator_dp(ctx.communicator(), *generator_);
   DataParallel discriminator_dp(ctx.communicator(), *discriminator_);
+  ctx.loop_threads("training the tabular GAN", step_flops(ctx.communicator().world_size()));
   auto progress = ctx.progress("training the tabular GAN", options_.epochs);
   for (int64_t epoch = 1; epoch <= options_.epochs; ++epoch) {
     StepLosses mean;

@@ -53,6 +53,9 @@ class Ctgan {
 
   /// Fits the transformer and the sampler to `train`, encodes it and builds fresh networks.
   void prepare(const Batch& train, at::Generator& generator);
+  /// Floating-point operations of one training step on one of `ranks` ranks (an estimate for
+  /// Context::loop_threads).
+  double step_flops(int ranks) const;
   /// One training step: `discriminator_steps` critic updates, then one generator update.
   StepLosses step(at::Generator& generator);
   /// prepare + the training loop, with progress and a log line per tenth of the epochs.

@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include <panoramia/data_parallel.hpp>
+#include <panoramia/flops.hpp>
 
 #include "metrics.hpp"
 #include "model_options.hpp"
@@ -108,6 +109,9 @@ void LossVectorAttack::fit(const AttackData& train, const at::Tensor& is_member,
   double best = -std::numeric_limits<double>::infinity();
   std::int64_t best_epoch = 0;
   State best_state = copy_params(*net_);
+  ctx.loop_threads("training the loss-vector attack",
+                   dense_training_flops(*net_, std::max<std::int64_t>(
+                                                   1, batch / ctx.communicator().world_size())));
   auto progress = ctx.progress("training the loss-vector attack", epochs);
   DataParallel dp(ctx.communicator(), *net_);
   for (std::int64_t epoch = 1; epoch <= epochs; ++epoch) {

@@ -20,6 +20,7 @@
 #include "network.hpp"
 #include "panoramia/data_parallel.hpp"
 #include "pipeline.hpp"
+#include "threads.hpp"
 #include "probes.hpp"
 #include "tolerance.hpp"
 #include "wide_resnet.hpp"

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <set>
 #include <thread>
 
 #include <SQLiteCpp/SQLiteCpp.h>
@@ -203,6 +204,85 @@ TEST(CliAudit, KilledAuditResumesFromTheCache) {
   EXPECT_EQ(runs[1].status, "completed");
   EXPECT_EQ(db.stages(1).size(), 2u);  // data and generator were recorded before the kill
   EXPECT_FALSE(db.scores(2).empty());
+}
+
+// The stages whose cache directories hold the `complete` marker under `cache`.
+std::set<std::string> completed_stages(const std::filesystem::path& cache) {
+  std::set<std::string> stages;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(cache, ec)) {
+    const auto name = e.path().filename().string();
+    if (std::filesystem::exists(e.path() / "complete"))
+      stages.insert(name.substr(0, name.rfind('-')));
+  }
+  return stages;
+}
+
+// kill -9 at each stage boundary (as soon as the stage's result is complete in the cache, so
+// usually early in the next stage): the next audit reuses every stage that was complete, recomputes
+// none of them, and marks the killed run interrupted (issue 15, item 6).
+TEST(CliAudit, KilledAtEveryStageTheAuditResumesWithoutRecomputingAFinishedStage) {
+  for (const std::string stage : {"data", "generator", "target", "helper", "signals"}) {
+    SCOPED_TRACE("killed after stage " + stage);
+    testing::TempDir dir;
+    testing::write_file(dir / "toy.ini", testing::toy_config(40));
+    const auto cache = dir / "panoramia-work" / "cache";
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      if (chdir(dir.path().c_str()) != 0) _exit(99);
+      const int devnull = open("/dev/null", O_WRONLY);
+      dup2(devnull, 1);
+      dup2(devnull, 2);
+      execl(testing::binary().c_str(), "panoramia", "audit", "toy.ini", nullptr);
+      _exit(98);
+    }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    while (completed_stages(cache).count(stage) == 0 &&
+           std::chrono::steady_clock::now() < deadline && waitpid(pid, nullptr, WNOHANG) == 0)
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    kill(pid, SIGKILL);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    ASSERT_TRUE(WIFSIGNALED(status)) << "the audit ended before stage " << stage << " was killed";
+    const auto complete = completed_stages(cache);
+    ASSERT_EQ(complete.count(stage), 1u);
+
+    const auto rerun = run_panoramia("audit toy.ini", dir.path());
+    ASSERT_EQ(rerun.exit_code, 0) << rerun.output;
+    for (const auto& done : complete)
+      EXPECT_THAT(rerun.output, HasSubstr("stage " + done + ": reusing cached result"));
+    EXPECT_THAT(rerun.output, HasSubstr("marked 1 earlier run(s) that stopped before finishing"));
+    ResultsDb db(dir / "panoramia-work" / "results.db");
+    const auto runs = db.runs();
+    ASSERT_EQ(runs.size(), 2u);
+    EXPECT_EQ(runs[0].status, "interrupted");
+    EXPECT_EQ(runs[1].status, "completed");
+  }
+}
+
+// Two audits writing to one results database at the same time both finish and are both recorded
+// with their own results (issue 15, item 6).
+TEST(CliAudit, TwoAuditsAtOnceOnOneDatabaseAreBothRecorded) {
+  testing::TempDir dir;
+  testing::write_file(dir / "toy.ini", testing::toy_config(20));
+  const std::string audit = "'" + testing::binary().string() + "' audit toy.ini --db shared.db";
+  const auto both = testing::run_shell(
+      audit + " --workdir w1 > o1 2>&1 & p1=$!; " + audit +
+          " --set audit.seed=4 --workdir w2 > o2 2>&1 & p2=$!; wait $p1; e1=$?; wait $p2; e2=$?; "
+          "echo \"exits $e1 $e2\"",
+      dir.path());
+  EXPECT_THAT(both.output, HasSubstr("exits 0 0")) << testing::read_file(dir / "o1")
+                                                  << testing::read_file(dir / "o2");
+  ResultsDb db(dir / "shared.db", DbAccess::kReadOnly);
+  const auto runs = db.runs();
+  ASSERT_EQ(runs.size(), 2u);
+  for (const auto& run : runs) {
+    EXPECT_EQ(run.status, "completed");
+    EXPECT_FALSE(db.scores(run.id).empty());
+    EXPECT_FALSE(db.metrics(run.id).empty());
+  }
+  EXPECT_NE(runs[0].seed, runs[1].seed);
 }
 
 // SIGINT and SIGTERM (a user's Ctrl-C, a scheduler's stop) end the audit with that signal and

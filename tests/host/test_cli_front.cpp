@@ -16,18 +16,9 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using testing::run_panoramia;
 
-// Runs a shell command line (output and exit code), e.g. the binary under another environment.
+// A shell command line, e.g. the binary under another environment.
 testing::CommandResult shell(const std::string& command, const std::filesystem::path& cwd = {}) {
-  std::string line = cwd.empty() ? "" : "cd '" + cwd.string() + "' && ";
-  line += "(" + command + ") 2>&1";
-  testing::CommandResult result;
-  FILE* pipe = popen(line.c_str(), "r");
-  if (pipe == nullptr) return result;
-  char buf[4096];
-  while (fgets(buf, sizeof buf, pipe) != nullptr) result.output += buf;
-  const int status = pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
+  return testing::run_shell(command, cwd);
 }
 
 std::string bin() {
@@ -78,6 +69,23 @@ TEST(CliFront, DoctorAndTheAuditSayWhichWaitPolicyIsInForce) {
   ASSERT_EQ(audit.exit_code, 0) << audit.output;
   EXPECT_THAT(audit.output, HasSubstr("threads: 1 intra-op (OpenBLAS alike) from [audit] threads; "
                                       "OMP_WAIT_POLICY PASSIVE, from panoramia"));
+  EXPECT_THAT(audit.output, HasSubstr("training the mlp: 1 intra-op thread ([audit] threads)"));
+}
+
+TEST(CliFront, DoctorAndTheAuditSayWhichThreadsEachLoopGets) {
+  const auto doctor = shell(bin() + " doctor");
+  EXPECT_THAT(doctor.output,
+              HasSubstr("loop threads           1 for loops whose steps are below 40 MFLOP, "));
+  // The toy target (6 inputs, hidden 64,64, batch 16: under 5,000 parameters) trains on steps of
+  // under 6 x 5,000 x 16 = 0.48 MFLOP: one thread, whatever the cores.
+  testing::TempDir dir;
+  testing::write_file(dir / "toy.ini", testing::toy_config(2));
+  const auto audit = shell(bin() + " audit toy.ini", dir.path());
+  ASSERT_EQ(audit.exit_code, 0) << audit.output;
+  EXPECT_THAT(audit.output, HasSubstr(", 1 for loops whose steps are below 40 MFLOP; "
+                                      "OMP_WAIT_POLICY"));
+  EXPECT_THAT(audit.output, HasSubstr("[target:mlp] training the mlp: 1 intra-op thread (0."));
+  EXPECT_THAT(audit.output, HasSubstr(" MFLOP per step, below 40 MFLOP)"));
 }
 
 }  // namespace

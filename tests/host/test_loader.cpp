@@ -29,13 +29,30 @@ TEST(Loader, LoadsTheBundledPlugins) {
   EXPECT_NE(registry.find("gaussian"), nullptr);
 }
 
+// A handshake pointer that is not the library's data (an unmapped address, a name pointing
+// nowhere) is refused in one sentence instead of crashing the host (issue 15, finding 10).
+TEST(Loader, RefusesAHandshakeOutsideTheLibrarysData) {
+  PluginRegistry registry;
+  EXPECT_FALSE(registry.load_file(so("bad_info_unmapped", "fixture_bad_info_unmapped")));
+  EXPECT_FALSE(registry.load_file(so("bad_info_dangling_name", "fixture_bad_info_dangling_name")));
+  ASSERT_EQ(registry.refusals().size(), 2u);
+  EXPECT_THAT(registry.refusals()[0], HasSubstr("libfixture_bad_info_unmapped.so"));
+  EXPECT_THAT(registry.refusals()[0],
+              HasSubstr("its panoramia_plugin_info returned an address outside the loaded "
+                        "libraries' data"));
+  EXPECT_THAT(registry.refusals()[1],
+              HasSubstr("the name of its panoramia_plugin_info points outside the loaded "
+                        "libraries' data or is not a string"));
+  EXPECT_TRUE(registry.plugins().empty());
+}
+
 TEST(Loader, RefusesWrongApiVersion) {
   PluginRegistry registry;
   EXPECT_FALSE(registry.load_file(so("wrong_api", "fixture_wrong_api")));
   ASSERT_EQ(registry.refusals().size(), 1u);
   EXPECT_THAT(registry.refusals()[0], HasSubstr("libfixture_wrong_api.so"));
   EXPECT_THAT(registry.refusals()[0],
-              HasSubstr("built for plugin API version 999 but this host speaks version 3"));
+              HasSubstr("built for plugin API version 999 but this host speaks version 4"));
 }
 
 TEST(Loader, RefusesWrongTorchVersion) {

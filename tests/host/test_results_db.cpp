@@ -1,6 +1,11 @@
 // The results database: schema, transactions, interrupted runs.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <csignal>
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
@@ -165,6 +170,68 @@ TEST(BatchIo, AFullDiskIsAnErrorNamingTheFileNotAnAbort) {
   } catch (const std::runtime_error& e) {
     EXPECT_EQ(std::string(e.what()), "cannot write /dev/full: No space left on device");
   }
+}
+
+// A database whose disk fills while a run's results are stored: the write fails with a sentence
+// naming the file, the transaction leaves nothing of it behind, and the run before it and the
+// database itself stay intact (issue 15, item 6). A child process plays the audit under a file-size
+// limit (RLIMIT_FSIZE, SIGXFSZ ignored), which fails writes past 256 KiB the way a full disk fails
+// them, for this process only.
+TEST(ResultsDb, AFullDiskWhileStoringLeavesTheDatabaseConsistent) {
+  testing::TempDir dir;
+  const auto path = dir / "r.db";
+  {
+    ResultsDb db(path);
+    const auto id = db.begin_run("before", "toy.ini", "", 1, "{}");
+    db.store_results(id, {{"baseline_pred", "c_lb", 1.25, {}, {}}},
+                     {{"baseline_pred", {1, 0}, {0.9, 0.1}}}, {});
+    db.finish_run(id, "completed");
+  }
+  int pipe_fds[2];
+  ASSERT_EQ(pipe(pipe_fds), 0);
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    close(pipe_fds[0]);
+    std::signal(SIGXFSZ, SIG_IGN);
+    const rlimit limit{256 * 1024, 256 * 1024};
+    setrlimit(RLIMIT_FSIZE, &limit);
+    std::string message = "no error";
+    try {
+      ResultsDb db(path);
+      const auto id = db.begin_run("full", "toy.ini", "", 1, "{}");
+      // 2 x 200,000 scores: several MiB of pages, far past the limit.
+      ScoreColumn big{"baseline_pred", std::vector<int>(200000, 1), std::vector<double>(200000, 0.5)};
+      db.store_results(id, {{"baseline_pred", "c_lb", 1.0, {}, {}}}, {big, big}, {});
+    } catch (const std::exception& e) {
+      message = e.what();
+    }
+    (void)!write(pipe_fds[1], message.data(), message.size());
+    _exit(0);
+  }
+  close(pipe_fds[1]);
+  std::string message;
+  char buffer[512];
+  for (ssize_t n; (n = read(pipe_fds[0], buffer, sizeof buffer)) > 0;) message.append(buffer, n);
+  close(pipe_fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status)) << "the child died instead of reporting: " << message;
+  EXPECT_THAT(message, ::testing::HasSubstr("results database " + path.string() + ": cannot "));
+
+  ResultsDb db(path);
+  {
+    SQLite::Database raw(path.string(), SQLite::OPEN_READONLY);
+    EXPECT_EQ(raw.execAndGet("PRAGMA integrity_check").getString(), "ok");
+  }
+  EXPECT_EQ(db.mark_dead_runs_interrupted(), 1);  // the child's run: its process is gone
+  const auto runs = db.runs();
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(runs[0].status, "completed");
+  EXPECT_EQ(db.scores(runs[0].id).size(), 1u);
+  EXPECT_EQ(runs[1].status, "interrupted");
+  EXPECT_TRUE(db.scores(runs[1].id).empty());
+  EXPECT_TRUE(db.metrics(runs[1].id).empty());
 }
 
 TEST(ResultsDb, UnwritableLocationIsAClearError) {

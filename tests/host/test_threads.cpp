@@ -1,10 +1,17 @@
 // [audit] threads is the one place intra-op threads are set: LibTorch's pool and OpenBLAS's own.
 #include <dlfcn.h>
 
+#include <cmath>
+#include <sstream>
+
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
 #include <torch/torch.h>
 
-#include "pipeline.hpp"
+#include "context_impl.hpp"
+#include "test_util.hpp"
+#include "threads.hpp"
 
 namespace panoramia {
 namespace {
@@ -22,6 +29,46 @@ TEST(Threads, SetThreadsReachesLibTorchAndOpenBlas) {
   EXPECT_EQ(torch::get_num_threads(), 2);
   EXPECT_EQ(openblas(), 2);
   EXPECT_GE(default_threads(), 1);
+}
+
+TEST(Threads, LoopsBelowTheMeasuredStepSizeRunOnOneThread) {
+  const ThreadPolicy every_core{4, false};
+  EXPECT_EQ(loop_threads(every_core, 0.45e6), 1);  // about the toy config's mlp
+  EXPECT_EQ(loop_threads(every_core, kParallelStepFlops - 1), 1);
+  EXPECT_EQ(loop_threads(every_core, kParallelStepFlops), 4);
+  EXPECT_EQ(loop_threads(every_core, 1e12), 4);
+  // An estimate gone wrong gets the stage's threads.
+  EXPECT_EQ(loop_threads(every_core, std::nan("")), 4);
+  // A count set by the config is never changed.
+  const ThreadPolicy fixed{3, true};
+  EXPECT_EQ(loop_threads(fixed, 1.0), 3);
+  EXPECT_EQ(loop_threads(fixed, 1e12), 3);
+  EXPECT_EQ(describe_loop_threads(every_core, 7.02e6),
+            "1 intra-op thread (7.0 MFLOP per step, below 40 MFLOP)");
+  EXPECT_EQ(describe_loop_threads(every_core, 451.1e6),
+            "4 intra-op threads (451.1 MFLOP per step, at least 40 MFLOP)");
+  EXPECT_EQ(describe_loop_threads(fixed, 1.0), "3 intra-op threads ([audit] threads)");
+  EXPECT_EQ(thread_policy(5).stage_threads, 5);
+  EXPECT_TRUE(thread_policy(5).fixed);
+  EXPECT_EQ(thread_policy(0).stage_threads, default_threads());
+  EXPECT_FALSE(thread_policy(0).fixed);
+}
+
+TEST(Threads, TheHostContextSetsAndLogsTheLoopsThreads) {
+  std::ostringstream log;
+  auto logger = std::make_shared<spdlog::logger>(
+      "test", std::make_shared<spdlog::sinks::ostream_sink_mt>(log));
+  testing::TempDir dir;
+  HostContext ctx({}, logger, 1, dir.path(), torch::kCPU, nullptr, ThreadPolicy{2, false});
+  set_threads(2);
+  EXPECT_EQ(ctx.loop_threads("training the toy", 1e6), 1);
+  EXPECT_EQ(torch::get_num_threads(), 1);
+  EXPECT_EQ(ctx.loop_threads("training the big one", 1e9), 2);
+  EXPECT_EQ(torch::get_num_threads(), 2);
+  EXPECT_THAT(log.str(), ::testing::HasSubstr(
+                             "training the toy: 1 intra-op thread (1.0 MFLOP per step, below 40 "
+                             "MFLOP)"));
+  EXPECT_THAT(log.str(), ::testing::HasSubstr("training the big one: 2 intra-op threads"));
 }
 
 }  // namespace

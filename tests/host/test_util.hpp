@@ -63,19 +63,24 @@ struct CommandResult {
   std::string output;  // stdout and stderr together
 };
 
-/// Runs `args` (a shell command line, already quoted) with the panoramia binary in front.
-inline CommandResult run_panoramia(const std::string& args, const std::filesystem::path& cwd = {}) {
-  std::string cmd;
-  if (!cwd.empty()) cmd = "cd '" + cwd.string() + "' && ";
-  cmd += "'" + binary().string() + "' " + args + " 2>&1";
+/// Runs a shell command line in `cwd` (the current directory when empty): its exit code and its
+/// stdout and stderr together.
+inline CommandResult run_shell(const std::string& command, const std::filesystem::path& cwd = {}) {
+  std::string line = cwd.empty() ? "" : "cd '" + cwd.string() + "' && ";
+  line += "(" + command + ") 2>&1";
   CommandResult result;
-  FILE* pipe = popen(cmd.c_str(), "r");
+  FILE* pipe = popen(line.c_str(), "r");
   if (pipe == nullptr) return result;
   std::array<char, 4096> buf{};
   while (fgets(buf.data(), buf.size(), pipe) != nullptr) result.output += buf.data();
   const int status = pclose(pipe);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;
+}
+
+/// Runs `args` (a shell command line, already quoted) with the panoramia binary in front.
+inline CommandResult run_panoramia(const std::string& args, const std::filesystem::path& cwd = {}) {
+  return run_shell("'" + binary().string() + "' " + args, cwd);
 }
 
 /// A toy audit config (Gaussian vectors, MLP target overfitting, loss features, MLP attack).

@@ -9,6 +9,7 @@
 #include <random>
 #include <string>
 
+#include <ATen/Parallel.h>
 #include <ATen/core/Generator.h>
 #include <c10/core/Device.h>
 #include <spdlog/logger.h>
@@ -55,6 +56,22 @@ class BOOST_SYMBOL_VISIBLE Context {
   virtual c10::Device device() const = 0;
   /// Starts a progress display for a loop of `total` units (0 when unknown).
   virtual std::unique_ptr<Progress> progress(const std::string& what, std::int64_t total) = 0;
+  /// Chooses, sets and returns the intra-op threads (LibTorch's and OpenBLAS's) for a training or
+  /// scoring loop whose steps each cost about `flops_per_step` floating-point operations (for a
+  /// dense network, 6 x parameters x batch: the forward pass and the backward pass for inputs and
+  /// for weights; 2 x parameters x batch for a forward-only loop). Call it once before the loop,
+  /// from the loop's thread. With `[audit] threads = 0` the host gives the loop every core only
+  /// when its steps are large enough to gain from them (the measured rule: README, "Threads"),
+  /// and one thread otherwise, where waking and joining threads at every operation costs more than
+  /// it saves; a `[audit] threads` set by the config is kept as it is. The host logs the choice
+  /// under `loop`. The count holds until the next call or the next stage; a loop that never calls
+  /// runs on the stage's threads (every core, or `[audit] threads`). This default, for contexts
+  /// other than the host's, keeps the current count.
+  virtual int loop_threads(const std::string& loop, double flops_per_step) {
+    (void)loop;
+    (void)flops_per_step;
+    return at::get_num_threads();
+  }
   /// The ranks of this audit (one unless it was started with --world-size or `panoramia launch`).
   /// Only rank 0 should write anything meant to outlive the run; the host already writes the
   /// cache, checkpoints passed to save() and the results database from rank 0 only.

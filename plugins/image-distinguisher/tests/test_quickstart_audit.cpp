@@ -117,15 +117,14 @@ TEST(QuickstartAudit, TinyImageAuditCompletesStoresTheMeasurementsAndRepeats) {
   write_shapes(dir / "data", 3);
   // The quickstart's models and recipe at toy sizes: 500 images (the target trains on 250, 83 each
   // for the generator, the attack training and the test game; 250 held out), 200 StyleGAN2
-  // training images, two target and helper epochs, three distinguisher epochs. Passive OpenMP
-  // waiting: spinning threads make small operations many times slower on a busy machine.
+  // training images, two target and helper epochs, three distinguisher epochs.
   const std::string sizes =
       " --set data.directory='" + (dir / "data").string() +
       "' --set split.max_samples=500 --set generator.kimg=0.2 --set generator.grid_per_class=2"
       " --set target.epochs=2 --set target.eval_every=1 --set attack.epochs=3"
       " --set audit.threads=1 --log-level warn";
   const auto audit = [&](const std::string& work) {
-    return run("OMP_WAIT_POLICY=PASSIVE '" + binary.string() + "' audit '" +
+    return run("'" + binary.string() + "' audit '" +
                (source / "configs" / "quickstart.ini").string() + "' --workdir '" +
                (dir / work).string() + "' --fresh" + sizes);
   };

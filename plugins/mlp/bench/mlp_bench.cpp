@@ -3,7 +3,8 @@
 // scoring, on Adult-sized random data. mlp_bench.py does the same in PyTorch-Python;
 // scripts/bench-tabular runs both and prints the ratio.
 //
-//   mlp_bench [--rows N] [--inputs D] [--batch B] [--threads T] [--repeat R]
+//   mlp_bench [--rows N] [--inputs D] [--batch B] [--threads T] [--repeat R] [--width W]
+// (--width W: every hidden layer W wide instead of the reference 150, 100, 50, 10)
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -27,7 +28,7 @@ double seconds_since(Clock::time_point start) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int64_t rows = 30000, inputs = 108, batch = 32, threads = 1, repeat = 3;
+  int64_t rows = 30000, inputs = 108, batch = 32, threads = 1, repeat = 3, width = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
     const int64_t v = std::stoll(argv[i + 1]);
@@ -41,6 +42,8 @@ int main(int argc, char** argv) {
       threads = v;
     else if (a == "--repeat")
       repeat = v;
+    else if (a == "--width")
+      width = v;
     else {
       std::fprintf(stderr, "unknown argument %s\n", a.c_str());
       return 2;
@@ -55,6 +58,7 @@ int main(int argc, char** argv) {
   mlp::MlpOptions options;
   options.inputs = inputs;
   options.hidden = {150, 100, 50, 10};
+  if (width > 0) options.hidden = {width, width, width, width};
   mlp::TrainOptions train;
   train.epochs = 1;
   train.batch_size = batch;
