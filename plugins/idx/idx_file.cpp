@@ -65,10 +65,10 @@ std::vector<std::uint8_t> read_bytes(const std::filesystem::path& file, std::uin
   gzFile in = gzopen(file.c_str(), "rb");
   if (in == nullptr) throw std::runtime_error("cannot open IDX file " + file.string());
   std::vector<std::uint8_t> bytes;
-  std::vector<std::uint8_t> chunk(kChunk);
   // Up to max_bytes + 1, so that a caller knows there was more; a small gzip file that inflates
   // to gigabytes is never inflated past what its header declares.
   const std::uint64_t cap = max_bytes == UINT64_MAX ? UINT64_MAX : max_bytes + 1;
+  std::vector<std::uint8_t> chunk(static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, cap)));
   while (bytes.size() < cap) {
     const auto want =
         static_cast<unsigned>(std::min<std::uint64_t>(chunk.size(), cap - bytes.size()));
