@@ -76,8 +76,8 @@ HostContext& AuditPipeline::context(const std::string& section, const std::strin
                           : "[%H:%M:%S] [%l] [%n] %v");
   const std::uint64_t seed = section_seed(section);
   contexts_.push_back(std::make_unique<HostContext>(s.plugin_options, logger,
-                                                   derive_seed(seed, stage), work_dir, device_,
-                                                   &communicator_, threads_));
+                                                    derive_seed(seed, stage), work_dir, device_,
+                                                    &communicator_, threads_));
   // Every stage starts on the audit's threads, whatever a loop of the previous stage chose.
   set_threads(threads_.stage_threads);
   // LibTorch's global generator (used by default module initialisation) starts from a random seed

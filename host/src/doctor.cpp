@@ -12,9 +12,9 @@
 
 #include "commands.hpp"
 #include "pipeline.hpp"
-#include "threads.hpp"
 #include "plugin_error.hpp"
 #include "plugin_registry.hpp"
+#include "threads.hpp"
 
 namespace panoramia {
 namespace {

@@ -43,13 +43,12 @@ AuditOutcome run_audit(const AuditRequest& request, const std::shared_ptr<spdlog
   set_threads(threads.stage_threads);
   const char* wait = std::getenv("OMP_WAIT_POLICY");
   const char* wait_source = std::getenv("PANORAMIA_OMP_WAIT_POLICY_SOURCE");
-  logger->info("threads: {} intra-op (OpenBLAS alike){}; OMP_WAIT_POLICY {}{}",
-               threads.stage_threads,
-               threads.fixed ? " from [audit] threads"
-                             : fmt::format(", 1 for loops whose steps are below {:.0f} MFLOP",
-                                           kParallelStepFlops / 1e6),
-               wait != nullptr ? wait : "unset",
-               wait_source ? std::string(", from ") + wait_source : "");
+  logger->info(
+      "threads: {} intra-op (OpenBLAS alike){}; OMP_WAIT_POLICY {}{}", threads.stage_threads,
+      threads.fixed ? " from [audit] threads"
+                    : fmt::format(", 1 for loops whose steps are below {:.0f} MFLOP",
+                                  kParallelStepFlops / 1e6),
+      wait != nullptr ? wait : "unset", wait_source ? std::string(", from ") + wait_source : "");
 
   // Every rank resolves the config first, so that a bad config fails at once on every rank.
   const auto communicator = dist::connect(request.distributed);

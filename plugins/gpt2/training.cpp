@@ -59,10 +59,10 @@ void train_lm(Gpt2& model, const at::Tensor& train, const at::Tensor& validation
   const std::int64_t steps_per_epoch = (n + options.batch_size - 1) / options.batch_size;
   const std::int64_t total = steps_per_epoch * options.epochs;
   // A rank's shard of each batch of blocks of train.size(1) tokens.
-  ctx.loop_threads(what, dense_training_flops(*model, std::max<std::int64_t>(
-                                                          1, options.batch_size /
-                                                                 ctx.communicator().world_size()) *
-                                                          train.size(1)));
+  ctx.loop_threads(what, dense_training_flops(
+                             *model, std::max<std::int64_t>(
+                                         1, options.batch_size / ctx.communicator().world_size()) *
+                                         train.size(1)));
   auto progress = ctx.progress(what, total);
   DataParallel dp(ctx.communicator(), *model);
   std::int64_t step = 0;

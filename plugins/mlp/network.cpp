@@ -114,9 +114,9 @@ TrainResult train(Mlp& net, const torch::Tensor& x, const torch::Tensor& y,
   if (options.batch_size <= 0 || options.epochs <= 0)
     throw std::invalid_argument("epochs and batch_size must be positive");
   // A rank trains on its shard of each global batch.
-  ctx.loop_threads(what, dense_training_flops(
-                             *net, std::max<int64_t>(1, options.batch_size /
-                                                            ctx.communicator().world_size())));
+  ctx.loop_threads(
+      what, dense_training_flops(
+                *net, std::max<int64_t>(1, options.batch_size / ctx.communicator().world_size())));
   torch::optim::Adam optimizer(
       net->parameters(), torch::optim::AdamOptions(options.lr).weight_decay(options.weight_decay));
   const int64_t n = x.size(0);

@@ -161,10 +161,10 @@ void TextDistinguisherAttack::fit(const AttackData& train, const at::Tensor& is_
   double best = -std::numeric_limits<double>::infinity();
   std::string best_at = "the start";
   State best_state = copy_params(*net_);
-  ctx.loop_threads("training the text-distinguisher",
-                   dense_training_flops(*net_, std::max<std::int64_t>(
-                                                   1, batch / ctx.communicator().world_size()) *
-                                                   ids.size(1)));
+  ctx.loop_threads(
+      "training the text-distinguisher",
+      dense_training_flops(
+          *net_, std::max<std::int64_t>(1, batch / ctx.communicator().world_size()) * ids.size(1)));
   auto progress = ctx.progress("training the text-distinguisher", phase1_steps + steps);
   // Every rank draws the same batches and trains on its share of each; gradients are summed.
   DataParallel dp(ctx.communicator(), *net_);

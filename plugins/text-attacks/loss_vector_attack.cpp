@@ -110,8 +110,8 @@ void LossVectorAttack::fit(const AttackData& train, const at::Tensor& is_member,
   std::int64_t best_epoch = 0;
   State best_state = copy_params(*net_);
   ctx.loop_threads("training the loss-vector attack",
-                   dense_training_flops(*net_, std::max<std::int64_t>(
-                                                   1, batch / ctx.communicator().world_size())));
+                   dense_training_flops(
+                       *net_, std::max<std::int64_t>(1, batch / ctx.communicator().world_size())));
   auto progress = ctx.progress("training the loss-vector attack", epochs);
   DataParallel dp(ctx.communicator(), *net_);
   for (std::int64_t epoch = 1; epoch <= epochs; ++epoch) {

@@ -20,8 +20,8 @@
 #include "network.hpp"
 #include "panoramia/data_parallel.hpp"
 #include "pipeline.hpp"
-#include "threads.hpp"
 #include "probes.hpp"
+#include "threads.hpp"
 #include "tolerance.hpp"
 #include "wide_resnet.hpp"
 

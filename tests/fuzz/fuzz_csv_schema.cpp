@@ -10,7 +10,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   try {
     const auto schema = panoramia::csv::schema_from_json(text, "schema.json");
     const auto json = panoramia::csv::schema_to_json(schema);
-    if (panoramia::csv::schema_to_json(panoramia::csv::schema_from_json(json, "round trip")) != json)
+    if (panoramia::csv::schema_to_json(panoramia::csv::schema_from_json(json, "round trip")) !=
+        json)
       std::abort();
   } catch (const std::exception& e) {
     panoramia::fuzz::expect_message(e);

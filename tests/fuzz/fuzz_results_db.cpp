@@ -1,7 +1,7 @@
 // The results database as the read-only commands read it (`runs`, `show`, `export --csv|--json`,
-// `report`, `compare`): any file, a foreign or corrupted SQLite file included, gives their output or
-// one sentence. gnuplot is kept out of reach (PATH is emptied), so the report is its page without
-// plots: the reading and the escaping of every stored string, not the drawing.
+// `report`, `compare`): any file, a foreign or corrupted SQLite file included, gives their output
+// or one sentence. gnuplot is kept out of reach (PATH is emptied), so the report is its page
+// without plots: the reading and the escaping of every stored string, not the drawing.
 #include <cstdlib>
 #include <sstream>
 

@@ -28,9 +28,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     try {
       const auto blocks = gpt2::text_blocks(text, tokenizer, options, file.string());
       if (blocks.dim() != 2 || (blocks.numel() > 0 && blocks.size(1) != 8)) std::abort();
-      if (blocks.numel() > 0 &&
-          (blocks.min().item<std::int64_t>() < 0 ||
-           blocks.max().item<std::int64_t>() >= tokenizer.vocab_size()))
+      if (blocks.numel() > 0 && (blocks.min().item<std::int64_t>() < 0 ||
+                                 blocks.max().item<std::int64_t>() >= tokenizer.vocab_size()))
         std::abort();
     } catch (const std::exception& e) {
       panoramia::fuzz::expect_message(e);

@@ -272,8 +272,8 @@ TEST(CliAudit, TwoAuditsAtOnceOnOneDatabaseAreBothRecorded) {
           " --set audit.seed=4 --workdir w2 > o2 2>&1 & p2=$!; wait $p1; e1=$?; wait $p2; e2=$?; "
           "echo \"exits $e1 $e2\"",
       dir.path());
-  EXPECT_THAT(both.output, HasSubstr("exits 0 0")) << testing::read_file(dir / "o1")
-                                                  << testing::read_file(dir / "o2");
+  EXPECT_THAT(both.output, HasSubstr("exits 0 0"))
+      << testing::read_file(dir / "o1") << testing::read_file(dir / "o2");
   ResultsDb db(dir / "shared.db", DbAccess::kReadOnly);
   const auto runs = db.runs();
   ASSERT_EQ(runs.size(), 2u);

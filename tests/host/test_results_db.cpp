@@ -201,7 +201,8 @@ TEST(ResultsDb, AFullDiskWhileStoringLeavesTheDatabaseConsistent) {
       ResultsDb db(path);
       const auto id = db.begin_run("full", "toy.ini", "", 1, "{}");
       // 2 x 200,000 scores: several MiB of pages, far past the limit.
-      ScoreColumn big{"baseline_pred", std::vector<int>(200000, 1), std::vector<double>(200000, 0.5)};
+      ScoreColumn big{"baseline_pred", std::vector<int>(200000, 1),
+                      std::vector<double>(200000, 0.5)};
       db.store_results(id, {{"baseline_pred", "c_lb", 1.0, {}, {}}}, {big, big}, {});
     } catch (const std::exception& e) {
       message = e.what();
