@@ -153,14 +153,11 @@ TEST(CliAudit, O1AndRealNonMembersBesideTheGeneratedGame) {
   EXPECT_THAT(bad.output, HasSubstr("[o1] canaries = 5000 but only 360 samples are held out"));
 }
 
-// Starts `panoramia audit toy.ini` in `dir` (a target that never ends) and waits until its
-// generator stage is complete, so that the target is training; returns the process id, or -1
-// when the stage did not complete within two minutes (the process is then killed).
-pid_t start_audit_until_training(const testing::TempDir& dir) {
-  testing::write_file(dir / "toy.ini", testing::toy_config(1000000));
+// Starts `panoramia audit toy.ini` in `dir`, its output discarded; returns its process id (-1 when
+// fork failed).
+pid_t spawn_audit(const testing::TempDir& dir) {
   const pid_t pid = fork();
-  if (pid <= 0) {
-    if (pid < 0) return -1;
+  if (pid == 0) {
     if (chdir(dir.path().c_str()) != 0) _exit(99);
     const int devnull = open("/dev/null", O_WRONLY);
     dup2(devnull, 1);
@@ -168,6 +165,16 @@ pid_t start_audit_until_training(const testing::TempDir& dir) {
     execl(testing::binary().c_str(), "panoramia", "audit", "toy.ini", nullptr);
     _exit(98);
   }
+  return pid;
+}
+
+// Starts `panoramia audit toy.ini` in `dir` (a target that never ends) and waits until its
+// generator stage is complete, so that the target is training; returns the process id, or -1
+// when the stage did not complete within two minutes (the process is then killed).
+pid_t start_audit_until_training(const testing::TempDir& dir) {
+  testing::write_file(dir / "toy.ini", testing::toy_config(1000000));
+  const pid_t pid = spawn_audit(dir);
+  if (pid < 0) return -1;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
   while (std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -180,6 +187,18 @@ pid_t start_audit_until_training(const testing::TempDir& dir) {
   kill(pid, SIGKILL);
   waitpid(pid, nullptr, 0);
   return -1;
+}
+
+// After an audit killed in `dir` and a rerun (its output `rerun_output`): the rerun marked the
+// killed run interrupted and completed its own.
+void expect_interrupted_then_completed(const testing::TempDir& dir,
+                                       const std::string& rerun_output) {
+  EXPECT_THAT(rerun_output, HasSubstr("marked 1 earlier run(s) that stopped before finishing"));
+  ResultsDb db(dir / "panoramia-work" / "results.db");
+  const auto runs = db.runs();
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(runs[0].status, "interrupted");
+  EXPECT_EQ(runs[1].status, "completed");
 }
 
 TEST(CliAudit, KilledAuditResumesFromTheCache) {
@@ -196,12 +215,8 @@ TEST(CliAudit, KilledAuditResumesFromTheCache) {
   ASSERT_EQ(rerun.exit_code, 0) << rerun.output;
   EXPECT_THAT(rerun.output, HasSubstr("stage data: reusing cached result"));
   EXPECT_THAT(rerun.output, HasSubstr("stage generator: reusing cached result"));
-  EXPECT_THAT(rerun.output, HasSubstr("marked 1 earlier run(s) that stopped before finishing"));
+  expect_interrupted_then_completed(dir, rerun.output);
   ResultsDb db(dir / "panoramia-work" / "results.db");
-  const auto runs = db.runs();
-  ASSERT_EQ(runs.size(), 2u);
-  EXPECT_EQ(runs[0].status, "interrupted");
-  EXPECT_EQ(runs[1].status, "completed");
   EXPECT_EQ(db.stages(1).size(), 2u);  // data and generator were recorded before the kill
   EXPECT_FALSE(db.scores(2).empty());
 }
@@ -227,16 +242,8 @@ TEST(CliAudit, KilledAtEveryStageTheAuditResumesWithoutRecomputingAFinishedStage
     testing::TempDir dir;
     testing::write_file(dir / "toy.ini", testing::toy_config(40));
     const auto cache = dir / "panoramia-work" / "cache";
-    const pid_t pid = fork();
+    const pid_t pid = spawn_audit(dir);
     ASSERT_GE(pid, 0);
-    if (pid == 0) {
-      if (chdir(dir.path().c_str()) != 0) _exit(99);
-      const int devnull = open("/dev/null", O_WRONLY);
-      dup2(devnull, 1);
-      dup2(devnull, 2);
-      execl(testing::binary().c_str(), "panoramia", "audit", "toy.ini", nullptr);
-      _exit(98);
-    }
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
     while (completed_stages(cache).count(stage) == 0 &&
            std::chrono::steady_clock::now() < deadline && waitpid(pid, nullptr, WNOHANG) == 0)
@@ -252,12 +259,7 @@ TEST(CliAudit, KilledAtEveryStageTheAuditResumesWithoutRecomputingAFinishedStage
     ASSERT_EQ(rerun.exit_code, 0) << rerun.output;
     for (const auto& done : complete)
       EXPECT_THAT(rerun.output, HasSubstr("stage " + done + ": reusing cached result"));
-    EXPECT_THAT(rerun.output, HasSubstr("marked 1 earlier run(s) that stopped before finishing"));
-    ResultsDb db(dir / "panoramia-work" / "results.db");
-    const auto runs = db.runs();
-    ASSERT_EQ(runs.size(), 2u);
-    EXPECT_EQ(runs[0].status, "interrupted");
-    EXPECT_EQ(runs[1].status, "completed");
+    expect_interrupted_then_completed(dir, rerun.output);
   }
 }
 
