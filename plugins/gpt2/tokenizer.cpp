@@ -114,6 +114,7 @@ Tokenizer Tokenizer::load(const fs::path& dir, std::int64_t vocab_size) {
     throw std::runtime_error("the tokenizer vocabulary " + vocab_file.string() +
                              " is not a JSON object of token -> id");
   std::unordered_map<std::string, std::int32_t> ids;
+  std::unordered_map<std::int64_t, std::string> owners;
   std::int64_t max_id = -1;
   for (const auto& [symbols, value] : vocab.items()) {
     if (!value.is_number_integer() || value.get<std::int64_t>() < 0)
@@ -127,6 +128,11 @@ Tokenizer Tokenizer::load(const fs::path& dir, std::int64_t vocab_size) {
                                symbols + "' to id " + std::to_string(id) + ", but it has only " +
                                std::to_string(vocab.size()) + " entries (ids lie in [0, " +
                                std::to_string(vocab.size()) + "))");
+    // Two tokens on one id would decode one of them as the other: refused (found by fuzz_bpe).
+    if (const auto [owner, fresh] = owners.emplace(id, symbols); !fresh)
+      throw std::runtime_error("the tokenizer vocabulary " + vocab_file.string() + " maps both '" +
+                               owner->second + "' and '" + symbols + "' to id " +
+                               std::to_string(id));
     if (id >= limit) continue;
     ids[symbols] = static_cast<std::int32_t>(id);
     max_id = std::max(max_id, id);

@@ -150,6 +150,10 @@ TEST(Tokenizer, ErrorsNameTheFile) {
   EXPECT_THAT(message_of([&] { Tokenizer::load(dir.path); }),
               HasSubstr((dir.path / "vocab.json").string() +
                         " maps 'b' to id 2147483646, but it has only 2 entries"));
+  // Two tokens on one id (found by fuzz_bpe: one of them decoded as the other).
+  std::ofstream(dir.path / "vocab.json") << "{\"a\": 0, \"b\": 1, \"c\": 1}";
+  EXPECT_THAT(message_of([&] { Tokenizer::load(dir.path); }),
+              HasSubstr((dir.path / "vocab.json").string() + " maps both 'b' and 'c' to id 1"));
 }
 
 }  // namespace
