@@ -1,7 +1,7 @@
 # panoramia_add_plugin(<name> SOURCES <src>... [LIBRARIES <lib>...] [OUTPUT_DIR <dir>] [NO_INSTALL])
 #
 # Builds a plugin shared library (C++17, hidden visibility, LibTorch precompiled header) named
-# lib<name>.so. In the panoramia tree it goes to the bundled plugin directory; out of tree it is
+# lib<name>.so, linked with the SDK (Panoramia::plugin_api and Panoramia::data_parallel). In the panoramia tree it goes to the bundled plugin directory; out of tree it is
 # built where CMake puts libraries and installed to <prefix>/lib/panoramia/plugins.
 function(panoramia_add_plugin name)
   cmake_parse_arguments(ARG "NO_INSTALL" "OUTPUT_DIR" "SOURCES;LIBRARIES" ${ARGN})
@@ -9,10 +9,10 @@ function(panoramia_add_plugin name)
     message(FATAL_ERROR "panoramia_add_plugin(${name}): SOURCES is required")
   endif()
   add_library(${name} MODULE ${ARG_SOURCES})
-  if(TARGET Panoramia::plugin_api)
-    target_link_libraries(${name} PRIVATE Panoramia::plugin_api ${ARG_LIBRARIES})
+  if(TARGET panoramia_data_parallel)  # in the panoramia tree
+    target_link_libraries(${name} PRIVATE panoramia_data_parallel ${ARG_LIBRARIES})
   else()
-    target_link_libraries(${name} PRIVATE panoramia_plugin_api ${ARG_LIBRARIES})
+    target_link_libraries(${name} PRIVATE Panoramia::data_parallel ${ARG_LIBRARIES})
   endif()
   target_compile_features(${name} PRIVATE cxx_std_17)
   set_target_properties(${name} PROPERTIES

@@ -42,11 +42,14 @@ std::string describe(int status) {
   return "exited with code " + std::to_string(exit_code(status));
 }
 
-}  // namespace
-
-int cmd_launch(const std::vector<std::string>& args, const char* argv0) {
+struct LaunchArgs {
   int ranks = 0, port = 0;
+  bool help = false;
   std::vector<std::string> audit_args;
+};
+
+LaunchArgs parse_launch_args(const std::vector<std::string>& args) {
+  LaunchArgs out;
   auto number = [&](std::size_t& i, const std::string& flag) {
     if (i + 1 >= args.size()) throw UserError("launch: " + flag + " needs a value");
     const std::string v = args[++i];
@@ -59,45 +62,53 @@ int cmd_launch(const std::vector<std::string>& args, const char* argv0) {
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a == "-h" || a == "--help") {
-      std::cout << kLaunchUsage;
-      return 0;
+      out.help = true;
+      return out;
     }
     if (a == "-n" || a == "--ranks")
-      ranks = number(i, a);
+      out.ranks = number(i, a);
     else if (a == "--port")
-      port = number(i, a);
+      out.port = number(i, a);
     else if (a == "--world-size" || a == "--rank" || a == "--master")
       throw UserError("launch: " + a + " is set by launch itself (use -n N)");
     else
-      audit_args.push_back(a);
+      out.audit_args.push_back(a);
   }
-  if (ranks < 1) throw UserError("launch: missing -n N (the number of ranks)");
-  if (audit_args.empty()) throw UserError("launch: missing CONFIG (see 'panoramia launch --help')");
-  if (port == 0) port = dist::free_loopback_port();
+  if (out.ranks < 1) throw UserError("launch: missing -n N (the number of ranks)");
+  if (out.audit_args.empty())
+    throw UserError("launch: missing CONFIG (see 'panoramia launch --help')");
+  return out;
+}
 
-  std::error_code ec;
-  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  const std::string exe = ec ? std::string(argv0) : self.string();
-  std::vector<std::string> env_strings;
+// This process's environment with PANORAMIA_LOCAL_WORLD_SIZE set to the rank count.
+std::vector<std::string> rank_environment(int ranks) {
+  std::vector<std::string> env;
   for (char** e = environ; *e != nullptr; ++e)
-    if (std::strncmp(*e, "PANORAMIA_LOCAL_WORLD_SIZE=", 27) != 0) env_strings.emplace_back(*e);
-  env_strings.push_back("PANORAMIA_LOCAL_WORLD_SIZE=" + std::to_string(ranks));
-  std::vector<char*> envp;
-  for (auto& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
+    if (std::strncmp(*e, "PANORAMIA_LOCAL_WORLD_SIZE=", 27) != 0) env.emplace_back(*e);
+  env.push_back("PANORAMIA_LOCAL_WORLD_SIZE=" + std::to_string(ranks));
+  return env;
+}
 
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
+std::vector<char*> c_strings(std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  for (auto& s : strings) out.push_back(s.data());
+  out.push_back(nullptr);
+  return out;
+}
+
+// Starts `panoramia audit ARGS --world-size N --rank r --master 127.0.0.1:PORT` for every rank;
+// if one cannot start, stops those already started and throws.
+std::vector<pid_t> spawn_ranks(const std::string& exe, const LaunchArgs& launch) {
+  auto env = rank_environment(launch.ranks);
+  const auto envp = c_strings(env);
   std::vector<pid_t> pids;
-  for (int r = 0; r < ranks; ++r) {
-    std::vector<std::string> argv_strings{exe, "audit"};
-    argv_strings.insert(argv_strings.end(), audit_args.begin(), audit_args.end());
-    argv_strings.insert(argv_strings.end(),
-                        {"--world-size", std::to_string(ranks), "--rank", std::to_string(r),
-                         "--master", "127.0.0.1:" + std::to_string(port)});
-    std::vector<char*> child_argv;
-    for (auto& s : argv_strings) child_argv.push_back(s.data());
-    child_argv.push_back(nullptr);
+  for (int r = 0; r < launch.ranks; ++r) {
+    std::vector<std::string> argv{exe, "audit"};
+    argv.insert(argv.end(), launch.audit_args.begin(), launch.audit_args.end());
+    argv.insert(argv.end(),
+                {"--world-size", std::to_string(launch.ranks), "--rank", std::to_string(r),
+                 "--master", "127.0.0.1:" + std::to_string(launch.port)});
+    const auto child_argv = c_strings(argv);
     pid_t pid = 0;
     if (const int err =
             posix_spawn(&pid, exe.c_str(), nullptr, nullptr, child_argv.data(), envp.data());
@@ -108,20 +119,31 @@ int cmd_launch(const std::vector<std::string>& args, const char* argv0) {
     }
     pids.push_back(pid);
   }
-  std::cerr << "launch: " << ranks << " rank(s) on 127.0.0.1:" << port << "\n";
+  return pids;
+}
 
+// Waits for every rank. When one fails (or this process gets SIGINT/SIGTERM), the others get 15 s
+// to stop on their own, then SIGTERM, then 5 s later SIGKILL. Returns the first failure's exit
+// code (128 + signal for a signal), 0 when every rank succeeded.
+int supervise(const std::vector<pid_t>& pids) {
   using clock = std::chrono::steady_clock;
-  int result = 0, alive = ranks;
-  std::vector<bool> done(static_cast<std::size_t>(ranks), false);
+  const auto ranks = pids.size();
+  int result = 0;
+  std::size_t alive = ranks;
+  std::vector<bool> done(ranks, false);
   clock::time_point failed_at{}, terminated_at{};
   bool failing = false, terminated = false, killed = false;
+  const auto signal_alive = [&](int sig) {
+    for (std::size_t r = 0; r < ranks; ++r)
+      if (!done[r]) ::kill(pids[r], sig);
+  };
   while (alive > 0) {
     int status = 0;
     const pid_t pid = ::waitpid(-1, &status, WNOHANG);
     if (pid > 0) {
-      for (int r = 0; r < ranks; ++r) {
-        if (pids[static_cast<std::size_t>(r)] != pid) continue;
-        done[static_cast<std::size_t>(r)] = true;
+      for (std::size_t r = 0; r < ranks; ++r) {
+        if (pids[r] != pid) continue;
+        done[r] = true;
         --alive;
         if (exit_code(status) != 0 && !failing) {
           failing = true;
@@ -141,19 +163,36 @@ int cmd_launch(const std::vector<std::string>& args, const char* argv0) {
     }
     const auto now = clock::now();
     if (failing && !terminated && now - failed_at > std::chrono::seconds(15)) {
-      for (int r = 0; r < ranks; ++r)
-        if (!done[static_cast<std::size_t>(r)]) ::kill(pids[static_cast<std::size_t>(r)], SIGTERM);
+      signal_alive(SIGTERM);
       terminated = true;
       terminated_at = now;
     }
     if (terminated && !killed && now - terminated_at > std::chrono::seconds(5)) {
-      for (int r = 0; r < ranks; ++r)
-        if (!done[static_cast<std::size_t>(r)]) ::kill(pids[static_cast<std::size_t>(r)], SIGKILL);
+      signal_alive(SIGKILL);
       killed = true;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   return result;
+}
+
+}  // namespace
+
+int cmd_launch(const std::vector<std::string>& args, const char* argv0) {
+  LaunchArgs launch = parse_launch_args(args);
+  if (launch.help) {
+    std::cout << kLaunchUsage;
+    return 0;
+  }
+  if (launch.port == 0) launch.port = dist::free_loopback_port();
+  std::error_code ec;
+  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  const std::string exe = ec ? std::string(argv0) : self.string();
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  const auto pids = spawn_ranks(exe, launch);
+  std::cerr << "launch: " << launch.ranks << " rank(s) on 127.0.0.1:" << launch.port << "\n";
+  return supervise(pids);
 }
 
 }  // namespace panoramia

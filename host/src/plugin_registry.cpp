@@ -85,8 +85,9 @@ std::shared_ptr<T> holding_library(std::unique_ptr<T> object,
 
 PluginRegistry::PluginRegistry() = default;
 
-// Libraries stay loaded until the process ends (see STYLE.md: unloading LibTorch users at exit has
-// crashed other projects), so the destructor deliberately leaks the handles.
+// Libraries stay loaded until the process ends (unloading a library that uses LibTorch while the
+// process exits runs its static destructors after LibTorch's own and can crash), so the destructor
+// deliberately leaks the handles.
 PluginRegistry::~PluginRegistry() {
   for (auto& lib : keep_alive_) new std::shared_ptr<boost::dll::shared_library>(lib);
 }

@@ -19,7 +19,7 @@ class CifarReader final : public panoramia::DatasetReader {
     const auto& o = ctx.options();
     const fs::path directory = o.get_string("directory");
     std::vector<fs::path> files;
-    const auto listed = panoramia::detail::split_list(o.raw("files"));
+    const auto listed = o.get_string_list("files");
     for (const auto& name :
          listed.empty() ? panoramia::cifar::cifar10_split_files(o.get_string("split")) : listed) {
       const fs::path path = name;
@@ -28,11 +28,7 @@ class CifarReader final : public panoramia::DatasetReader {
     auto data = panoramia::cifar::read_cifar10(files, o.get_int("limit"));
     ctx.logger()->info("cifar10: {} images from {} file(s) in {}", data.images.size(0),
                        files.size(), directory.string());
-    panoramia::Batch batch;
-    batch.x = data.images;
-    batch.y = data.labels;
-    batch.modality = "image";
-    return batch;
+    return panoramia::Batch{data.images, data.labels, "image", nullptr};
   }
 };
 

@@ -35,12 +35,12 @@ class CsvReader final : public panoramia::DatasetReader {
     t.format.delimiter = delimiter_option(o.raw("delimiter").empty() ? "," : o.raw("delimiter"));
     t.format.trim = o.get_bool("trim");
     t.header = o.get_bool("header");
-    t.columns = panoramia::detail::split_list(o.raw("columns"));
+    t.columns = o.get_string_list("columns");
     t.missing_token = o.get_string("missing");
     t.missing = o.get_string("missing_policy") == "impute" ? csv::MissingPolicy::kImpute
                                                            : csv::MissingPolicy::kDrop;
-    t.continuous = panoramia::detail::split_list(o.raw("continuous"));
-    t.categorical = panoramia::detail::split_list(o.raw("categorical"));
+    t.continuous = o.get_string_list("continuous");
+    t.categorical = o.get_string_list("categorical");
     t.label = o.get_string("label");
     if (o.is_set("schema")) {
       t.schema_source = o.get_string("schema");
@@ -70,7 +70,8 @@ class Factory final : public panoramia::PluginFactory {
  public:
   std::vector<OptionSpec> options(panoramia::Kind) const override {
     using T = OptionType;
-    OptionSpec path{"path", T::kPath, "", "the CSV file", true, {}};
+    auto path = option("path", T::kPath, "", "the CSV file");
+    path.required = true;
     return {
         path,
         option("header", T::kBool, "true", "the first line holds the column names"),

@@ -32,7 +32,7 @@ std::vector<Dimension> search_space(const OptionValues& o) {
     return v;
   };
   std::vector<double> class_weight;
-  for (const auto& w : detail::split_list(o.raw("class_weight"))) {
+  for (const auto& w : o.get_string_list("class_weight")) {
     if (w != "none" && w != "balanced")
       throw std::invalid_argument("option 'class_weight' lists '" + w + "' (none, balanced)");
     class_weight.push_back(w == "balanced" ? 1.0 : 0.0);

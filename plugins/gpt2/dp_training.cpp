@@ -92,12 +92,7 @@ void train_lm_dp(Gpt2& model, const at::Tensor& train, const at::Tensor& validat
     }
     loss_sum = sum_over_ranks(ctx.communicator(), {loss_sum})[0];
     const double train_loss = seen > 0 ? loss_sum / double(seen) : 0.0;
-    const double val_loss = validation.defined() && validation.size(0) > 0
-                                ? mean_loss(model, validation, options.eval_batch_size)
-                                : std::numeric_limits<double>::quiet_NaN();
-    ctx.logger()->debug("{}: epoch {} train loss {:.4f} validation loss {:.4f}", what, epoch,
-                        train_loss, val_loss);
-    if (on_epoch) on_epoch(epoch, train_loss, val_loss);
+    end_epoch(model, validation, options, ctx, what, epoch, train_loss, on_epoch);
   }
   progress->finish();
   model->eval();

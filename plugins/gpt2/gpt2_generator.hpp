@@ -1,10 +1,10 @@
 #pragma once
-// The `gpt2` generator, as the reference's (method §3.8): GPT-2 fine-tuned on the generator's
-// blocks (the epoch of lowest validation loss kept), then prompted with the first tokens of real
-// blocks (a prompt share of the pool held out of fine-tuning, like the reference's prompt split)
-// and sampled with top-k / top-p / temperature, several returns per prompt. The new tokens are
-// decoded to text and re-tokenised; samples whose re-tokenised length is not the block size are
-// dropped. The samples are written as JSON lines to the work directory for inspection.
+// The `gpt2` generator, as the reference's (docs/method.md §3.8): GPT-2 fine-tuned on the
+// generator's blocks (the epoch of lowest validation loss kept), then prompted with the first
+// tokens of real blocks (a prompt share of the pool held out of fine-tuning, like the reference's
+// prompt split) and sampled with top-k / top-p / temperature, several returns per prompt. The new
+// tokens are decoded to text and re-tokenised; samples whose re-tokenised length is not the block
+// size are dropped. The samples are written as JSON lines to the work directory for inspection.
 
 #include <filesystem>
 #include <string>

@@ -7,6 +7,8 @@
 
 #include <torch/torch.h>
 
+#include <panoramia/data_parallel.hpp>
+
 namespace panoramia::gpt2 {
 
 Gpt2Config Gpt2Config::preset(const std::string& name) {
@@ -41,41 +43,8 @@ void Gpt2Config::validate() const {
   need(dropout >= 0 && dropout < 1, "dropout must be in [0, 1)");
 }
 
-namespace {
-
-// The active DropoutShard's {global rows, begin, end}; global < 0: none.
-thread_local std::int64_t shard_rows[3] = {-1, 0, 0};
-
-}  // namespace
-
-DropoutShard::DropoutShard(std::int64_t global, std::int64_t begin, std::int64_t end) {
-  if (begin < 0 || begin > end || end > global)
-    throw std::invalid_argument("DropoutShard: rows [" + std::to_string(begin) + ", " +
-                                std::to_string(end) + ") of " + std::to_string(global));
-  std::copy(shard_rows, shard_rows + 3, previous_);
-  shard_rows[0] = global;
-  shard_rows[1] = begin;
-  shard_rows[2] = end;
-}
-
-DropoutShard::~DropoutShard() {
-  std::copy(previous_, previous_ + 3, shard_rows);
-}
-
 at::Tensor dropout(torch::nn::Dropout& layer, const at::Tensor& x) {
-  const double p = layer->options.p();
-  if (shard_rows[0] < 0 || !layer->is_training() || p <= 0) return layer->forward(x);
-  if (x.dim() == 0 || x.size(0) != shard_rows[2] - shard_rows[1])
-    throw std::logic_error("gpt2 dropout: an input of " + std::to_string(x.size(0)) +
-                           " rows in a data-parallel shard of " +
-                           std::to_string(shard_rows[2] - shard_rows[1]));
-  // As LibTorch's CPU dropout: a Bernoulli(1 - p) tensor from the default generator, scaled by
-  // 1 / (1 - p), drawn here for the whole global batch.
-  auto sizes = x.sizes().vec();
-  sizes[0] = shard_rows[0];
-  auto noise = at::empty(sizes, x.options()).bernoulli_(1 - p);
-  noise = noise.slice(0, shard_rows[1], shard_rows[2]).div_(1 - p);
-  return x * noise;
+  return scoped_dropout(x, layer->options.p(), layer->is_training());
 }
 
 CausalSelfAttentionImpl::CausalSelfAttentionImpl(const Gpt2Config& c) : heads_(c.heads) {

@@ -19,23 +19,8 @@
 
 namespace panoramia::gpt2 {
 
-/// Data-parallel training: while alive on this thread, the model's dropout layers draw each mask
-/// for the whole global batch of `global` rows from LibTorch's generator, exactly as one process
-/// draws it, and keep this rank's rows [begin, end). The masks are then the one-process masks and
-/// every rank's generator stays in step. Without one, dropout is LibTorch's.
-class DropoutShard {
- public:
-  DropoutShard(std::int64_t global, std::int64_t begin, std::int64_t end);
-  ~DropoutShard();
-  DropoutShard(const DropoutShard&) = delete;
-  DropoutShard& operator=(const DropoutShard&) = delete;
-
- private:
-  std::int64_t previous_[3];
-};
-
-/// `layer->forward(x)`, or under a DropoutShard the same inverted dropout with the global batch's
-/// mask rows (dim 0 of `x` must be this rank's rows).
+/// The layer's dropout drawn by `scoped_dropout` (panoramia/data_parallel.hpp): LibTorch's own
+/// dropout, or inside a DropoutScope naming this rank's rows the global batch's masks.
 at::Tensor dropout(torch::nn::Dropout& layer, const at::Tensor& x);
 
 struct Gpt2Config {

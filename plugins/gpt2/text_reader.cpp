@@ -10,10 +10,9 @@ namespace panoramia::gpt2 {
 using T = OptionType;
 
 std::vector<OptionSpec> TextReader::option_specs() {
-  std::vector<OptionSpec> specs = {
-      OptionSpec{
-          "path", T::kPath, "", "UTF-8 text file (e.g. WikiText's wiki.train.raw)", true, {}},
-  };
+  auto path = option("path", T::kPath, "", "UTF-8 text file (e.g. WikiText's wiki.train.raw)");
+  path.required = true;
+  std::vector<OptionSpec> specs = {path};
   for (auto& s : tokenizer_option_specs()) specs.push_back(s);
   const std::vector<OptionSpec> more = {
       option("block_size", T::kInt, "64", "tokens per sample"),

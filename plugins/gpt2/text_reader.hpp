@@ -1,7 +1,7 @@
 #pragma once
 // The `text` reader and featurizer. The reader turns a UTF-8 text file (WikiText's wiki.*.raw or
-// any other) into GPT-2 token blocks with the reference's options (method §2.3); the featurizer
-// turns a GPT-2 side model's per-token losses into attack features.
+// any other) into GPT-2 token blocks with the reference's options (docs/method.md §2.3); the
+// featurizer turns a GPT-2 side model's per-token losses into attack features.
 
 #include <filesystem>
 #include <vector>

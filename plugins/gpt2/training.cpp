@@ -46,6 +46,17 @@ double mean_loss(Gpt2& model, const at::Tensor& blocks, std::int64_t batch_size)
   return token_losses(model, blocks, batch_size).to(torch::kFloat64).mean().item<double>();
 }
 
+void end_epoch(Gpt2& model, const at::Tensor& validation, const TrainOptions& options, Context& ctx,
+               const std::string& what, std::int64_t epoch, double train_loss,
+               const EpochCallback& on_epoch) {
+  const double val_loss = validation.defined() && validation.size(0) > 0
+                              ? mean_loss(model, validation, options.eval_batch_size)
+                              : std::numeric_limits<double>::quiet_NaN();
+  ctx.logger()->debug("{}: epoch {} train loss {:.4f} validation loss {:.4f}", what, epoch,
+                      train_loss, val_loss);
+  if (on_epoch) on_epoch(epoch, train_loss, val_loss);
+}
+
 void train_lm(Gpt2& model, const at::Tensor& train, const at::Tensor& validation,
               const TrainOptions& options, Context& ctx, const std::string& what,
               const EpochCallback& on_epoch) {
@@ -79,8 +90,8 @@ void train_lm(Gpt2& model, const at::Tensor& train, const at::Tensor& validation
       // global batch's dropout masks.
       const auto batch = dp.shard(train.index_select(0, index)).to(device);
       const auto [first, last] = dp.shard_range(index.size(0));
-      std::optional<DropoutShard> masks;
-      if (dp.world_size() > 1) masks.emplace(index.size(0), first, last);
+      std::optional<DropoutScope> masks;
+      if (dp.world_size() > 1) masks.emplace(nullptr, BatchRows{index.size(0), first, last});
       optimizer->zero_grad();
       const auto loss = batch.size(0) > 0 ? lm_loss(model, batch) * dp.loss_weight(index.size(0))
                                           : torch::zeros({}, torch::kFloat32).to(device);
@@ -98,12 +109,7 @@ void train_lm(Gpt2& model, const at::Tensor& train, const at::Tensor& validation
       progress->advance(1, fmt::format("epoch {} loss {:.3f}", epoch, value));
     }
     const double train_loss = loss_sum / double(n);
-    const double val_loss = validation.defined() && validation.size(0) > 0
-                                ? mean_loss(model, validation, options.eval_batch_size)
-                                : std::numeric_limits<double>::quiet_NaN();
-    ctx.logger()->debug("{}: epoch {} train loss {:.4f} validation loss {:.4f}", what, epoch,
-                        train_loss, val_loss);
-    if (on_epoch) on_epoch(epoch, train_loss, val_loss);
+    end_epoch(model, validation, options, ctx, what, epoch, train_loss, on_epoch);
   }
   progress->finish();
   model->eval();

@@ -46,6 +46,12 @@ double learning_rate(const TrainOptions& options, std::int64_t step, std::int64_
 /// Mean next-token loss over every predicted token of `blocks` (eval mode, no gradients).
 double mean_loss(Gpt2& model, const at::Tensor& blocks, std::int64_t batch_size);
 
+/// The end of an epoch of `train_lm` or `train_lm_dp`: the validation loss (NaN without validation
+/// blocks), a debug line, and `on_epoch`.
+void end_epoch(Gpt2& model, const at::Tensor& validation, const TrainOptions& options, Context& ctx,
+               const std::string& what, std::int64_t epoch, double train_loss,
+               const EpochCallback& on_epoch);
+
 /// A detached CPU copy of every parameter, and its restoration (names must match).
 using ModelState = std::vector<std::pair<std::string, at::Tensor>>;
 ModelState copy_state(const Gpt2& model);

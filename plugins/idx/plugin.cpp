@@ -38,11 +38,7 @@ class IdxReader final : public panoramia::DatasetReader {
     auto data = panoramia::idx::read_images_and_labels(images, labels, classes, o.get_int("limit"));
     ctx.logger()->info("idx: {} images of {}x{} from {}", data.images.size(0), data.images.size(2),
                        data.images.size(3), images.string());
-    panoramia::Batch batch;
-    batch.x = data.images;
-    batch.y = data.labels;
-    batch.modality = "image";
-    return batch;
+    return panoramia::Batch{data.images, data.labels, "image", nullptr};
   }
 };
 

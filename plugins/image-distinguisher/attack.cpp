@@ -161,7 +161,7 @@ void DistinguisherAttack::fit(const AttackData& train, const at::Tensor& is_memb
   }
   const auto held_y = has_held ? y.index_select(0, held_idx) : at::Tensor();
 
-  image::GeneratorScope dropout_draws(ctx.generator());
+  DropoutScope dropout_draws(&ctx.generator());
   DataParallel dp(ctx.communicator(),
                   *net_);  // every rank draws the same batches, trains its shard
   selection_ = Selection{};
@@ -186,7 +186,7 @@ void DistinguisherAttack::fit(const AttackData& train, const at::Tensor& is_memb
       if (features.defined()) fb = features.index_select(0, idx).to(device);
       const auto yb = dp.shard(y.index_select(0, idx).to(device));
       const auto [first, last] = dp.shard_range(idx.size(0));
-      dropout_draws.shard(idx.size(0), first, last);  // masks drawn for the global batch
+      dropout_draws.set_rows({idx.size(0), first, last});  // masks drawn for the global batch
       if (xb.defined()) xb = dp.shard(xb);
       if (fb.defined()) fb = dp.shard(fb);
       optimizer->zero_grad();

@@ -1,6 +1,7 @@
 #pragma once
 // The image distinguisher's featurizer: per-sample features of a side model's signals (the
-// reference uses the scalar loss at the label, method §3.4; logit statistics are optional extras).
+// reference uses the scalar loss at the label, docs/method.md §3.4; logit statistics are optional
+// extras).
 
 #include <ATen/core/Tensor.h>
 #include <panoramia/data.hpp>

@@ -6,27 +6,20 @@
 
 #include <panoramia/data_parallel.hpp>
 
+#include "layers.hpp"
 #include "random.hpp"
 
 namespace panoramia::distinguisher {
-namespace {
-
-torch::nn::Conv2d conv(std::int64_t in, std::int64_t out, std::int64_t kernel,
-                       std::int64_t stride) {
-  return torch::nn::Conv2d(
-      torch::nn::Conv2dOptions(in, out, kernel).stride(stride).padding(kernel / 2).bias(false));
-}
-
-}  // namespace
+using image::same_conv;
 
 BasicBlockImpl::BasicBlockImpl(std::int64_t in, std::int64_t out, std::int64_t stride) {
-  conv1_ = register_module("conv1", conv(in, out, 3, stride));
+  conv1_ = register_module("conv1", same_conv(in, out, 3, stride));
   bn1_ = register_module("bn1", torch::nn::BatchNorm2d(out));
-  conv2_ = register_module("conv2", conv(out, out, 3, 1));
+  conv2_ = register_module("conv2", same_conv(out, out, 3, 1));
   bn2_ = register_module("bn2", torch::nn::BatchNorm2d(out));
   if (stride != 1 || in != out)
-    shortcut_ = register_module(
-        "shortcut", torch::nn::Sequential(conv(in, out, 1, stride), torch::nn::BatchNorm2d(out)));
+    shortcut_ = register_module("shortcut", torch::nn::Sequential(same_conv(in, out, 1, stride),
+                                                                  torch::nn::BatchNorm2d(out)));
 }
 
 torch::Tensor BasicBlockImpl::forward(const torch::Tensor& x) {
@@ -42,7 +35,7 @@ EncoderImpl::EncoderImpl(const EncoderOptions& o) {
   if (o.width < 1 || o.blocks.empty())
     throw std::invalid_argument(
         "the distinguisher CNN needs a positive width and at least one stage");
-  stem_ = register_module("stem", conv(o.in_channels, o.width, 3, 1));
+  stem_ = register_module("stem", same_conv(o.in_channels, o.width, 3, 1));
   stem_bn_ = register_module("stem_bn", torch::nn::BatchNorm2d(o.width));
   torch::nn::Sequential stages;
   std::int64_t in = o.width;
@@ -92,7 +85,7 @@ torch::Tensor DistinguisherImpl::forward(const torch::Tensor& images,
   if (encoder_) parts.push_back(encoder_->forward(images));
   if (mlp_) parts.push_back(mlp_->forward(features));
   auto joint = parts.size() == 1 ? parts[0] : torch::cat(parts, 1);
-  joint = image::seeded_dropout(joint, options_.dropout, is_training());
+  joint = scoped_dropout(joint, options_.dropout, is_training());
   return head_->forward(joint).squeeze(1);
 }
 

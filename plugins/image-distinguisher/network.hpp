@@ -2,7 +2,7 @@
 // The image distinguisher network: a ResNet-style CNN on the image and an MLP on the side model's
 // loss features, joined by a linear layer into one member-vs-generated logit. Both branches are
 // trained together on aligned rows (the reference stacks two separately trained, misaligned
-// classifiers; method §6.2-6.3).
+// classifiers; docs/method.md §6.2-6.3).
 
 #include <vector>
 

@@ -67,8 +67,8 @@ class LossThreshold final : public panoramia::Attack {
 class Factory final : public panoramia::PluginFactory {
  public:
   std::vector<OptionSpec> options(panoramia::Kind) const override {
-    return {
-        OptionSpec{"l2", OptionType::kDouble, "0.0001", "ridge penalty on the slope", false, {}}};
+    return {panoramia::option("l2", OptionType::kDouble, "0.0001", "ridge penalty on the slope")
+                .at_least(0)};
   }
   std::unique_ptr<panoramia::Attack> make_attack(panoramia::Context&) override {
     return std::make_unique<LossThreshold>();

@@ -1,7 +1,6 @@
 #include "dp_training.hpp"
 
 #include <torch/torch.h>
-#include <nlohmann/json.hpp>
 
 #include <dp/dp_options.hpp>
 #include <dp/dp_sgd.hpp>
@@ -98,33 +97,12 @@ TrainResult train_dp(Mlp& net, const torch::Tensor& x, const torch::Tensor& y,
   dp::record_spent(dp_sgd, options.delta, options.target_epsilon, report);
   report.optimizer = options.optimizer;
   report.lr = options.lr;
+  report.clipping = "vectorized";  // per-example gradients of the Linear stack
+  report.norm = "none";
   ctx.logger()->info(
       "mlp: DP-SGD spent epsilon = {:.4f} at delta = {:g} over {} steps (RDP order {})",
       report.epsilon, report.delta, report.steps, report.rdp_order);
   return result;
-}
-
-std::string dp_report_json(const DpReport& r) {
-  nlohmann::json j;
-  j["mechanism"] = "DP-SGD: Poisson subsampling, per-example clipping, Gaussian noise";
-  j["accountant"] =
-      "RDP of the sampled Gaussian mechanism (Mironov, Talwar, Zhang 2019), converted to "
-      "(epsilon, delta) by Balle et al. 2020 Theorem 21 (as Opacus)";
-  j["epsilon"] = r.epsilon;
-  j["delta"] = r.delta;
-  j["rdp_order"] = r.rdp_order;
-  j["noise_multiplier"] = r.noise_multiplier;
-  j["clip_norm"] = r.clip_norm;
-  j["sample_rate"] = r.sample_rate;
-  j["expected_batch_size"] = r.expected_batch;
-  j["dataset_size"] = r.dataset_size;
-  j["steps"] = r.steps;
-  j["target_epsilon"] = r.target_epsilon > 0 ? nlohmann::json(r.target_epsilon) : nlohmann::json();
-  j["optimizer"] = r.optimizer;
-  j["lr"] = r.lr;
-  j["input_statistics"] = r.inputs_from_validation ? "validation data (outside the training set)"
-                                                   : "training data (not covered by the guarantee)";
-  return j.dump(2) + "\n";
 }
 
 }  // namespace panoramia::mlp

@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include <dp/dp_options.hpp>
 #include <panoramia/options.hpp>
 
 #include "network.hpp"
@@ -22,17 +23,11 @@ struct DpTrainOptions {
   double lr = 0.1;
 };
 
-/// What the accountant reports for a DP training run.
-struct DpReport {
-  double epsilon = 0, delta = 0, rdp_order = 0;
-  double noise_multiplier = 0, clip_norm = 0, sample_rate = 0, target_epsilon = 0;
-  int64_t expected_batch = 0, steps = 0, dataset_size = 0;
-  std::string optimizer;
-  double lr = 0;
-  /// Whether the input standardisation was fitted on held-out data (else on the training data,
-  /// outside the guarantee).
-  bool inputs_from_validation = false;
-};
+/// What the accountant reports (dp.json): the DP library's report. `input_statistics` says where
+/// the input standardisation was fitted: one of the two texts below.
+using DpReport = dp::DpReport;
+inline constexpr const char* kInputsFromValidation = "validation data (outside the training set)";
+inline constexpr const char* kInputsFromTraining = "training data (not covered by the guarantee)";
 
 /// The DP options of the mlp target, appended to its option list.
 std::vector<OptionSpec> dp_options();
@@ -43,8 +38,5 @@ DpTrainOptions dp_train_options(const OptionValues& values, const TrainOptions& 
 TrainResult train_dp(Mlp& net, const torch::Tensor& x, const torch::Tensor& y,
                      const torch::Tensor& x_val, const torch::Tensor& y_val,
                      const DpTrainOptions& options, Context& ctx, DpReport& report);
-
-/// `report` as JSON text (the dp.json written next to a saved model).
-std::string dp_report_json(const DpReport& report);
 
 }  // namespace panoramia::mlp

@@ -91,7 +91,7 @@ void MlpTarget::fit(const Batch& train, const Batch& validation, Context& ctx) {
   if (dp) {
     DpReport report;
     result = train_dp(net_, x, train.y, xv, yv, dp_train_options(o, train_options(o)), ctx, report);
-    report.inputs_from_validation = validation.size() > 0;
+    report.input_statistics = validation.size() > 0 ? kInputsFromValidation : kInputsFromTraining;
     dp_ = report;
   } else {
     result = mlp::train(net_, x, train.y, xv, yv, train_options(o), ctx, "training the mlp");
@@ -131,13 +131,14 @@ void MlpTarget::save(const std::filesystem::path& dir, Context&) const {
                 std::vector<double>{dp_->epsilon, dp_->delta, dp_->rdp_order, dp_->noise_multiplier,
                                     dp_->clip_norm, dp_->sample_rate, dp_->target_epsilon, dp_->lr},
                 torch::kFloat64));
-    a.write("dp.counts",
-            torch::tensor(std::vector<int64_t>{dp_->expected_batch, dp_->steps, dp_->dataset_size,
-                                               dp_->inputs_from_validation ? 1 : 0},
-                          torch::kInt64));
+    a.write(
+        "dp.counts",
+        torch::tensor(std::vector<int64_t>{dp_->expected_batch, dp_->steps, dp_->dataset_size,
+                                           dp_->input_statistics == kInputsFromValidation ? 1 : 0},
+                      torch::kInt64));
     a.write("dp.optimizer_is_adam", torch::tensor({dp_->optimizer == "adam" ? 1 : 0}));
     std::ofstream json(dir / "dp.json");
-    json << dp_report_json(*dp_);
+    json << dp::dp_report_json(*dp_);
     if (!json) throw std::runtime_error("cannot write " + (dir / "dp.json").string());
   }
   panoramia::save_archive(a, dir / "mlp.pt");
@@ -184,7 +185,9 @@ void MlpTarget::load(const std::filesystem::path& dir, Context&) {
     d.expected_batch = c[0];
     d.steps = c[1];
     d.dataset_size = c[2];
-    d.inputs_from_validation = c[3] != 0;
+    d.input_statistics = c[3] != 0 ? kInputsFromValidation : kInputsFromTraining;
+    d.clipping = "vectorized";
+    d.norm = "none";
     d.optimizer = adam.item<int64_t>() ? "adam" : "sgd";
     dp_ = d;
   }

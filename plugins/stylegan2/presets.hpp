@@ -1,6 +1,6 @@
 #pragma once
-// StyleGAN2 presets and options. `cifar` expands the reference's `--cfg=cifar` (method §3.5);
-// `tiny` is a small network that trains in CPU minutes on 28x28 or 32x32 images.
+// StyleGAN2 presets and options. `cifar` expands the reference's `--cfg=cifar` (docs/method.md
+// §3.5); `tiny` is a small network that trains in CPU minutes on 28x28 or 32x32 images.
 
 #include <string>
 #include <vector>

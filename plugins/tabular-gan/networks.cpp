@@ -61,17 +61,13 @@ torch::Tensor DiscriminatorImpl::forward(const torch::Tensor& rows, Part groups)
   if (groups.begin < 0 || groups.begin + n > total)
     throw std::invalid_argument("discriminator groups outside the global batch");
   auto x = rows.reshape({n, options_.input_dim * options_.pac});
-  const double keep = 1.0 - options_.dropout;
   for (const auto& layer : *layers_) {
     x = torch::leaky_relu(layer->as<torch::nn::Linear>()->forward(x), 0.2);
-    if (is_training() && options_.dropout > 0) {
-      // Inverted dropout with our own generator, so that training is reproducible; the mask is
-      // drawn for the global batch and this part's groups kept.
-      const auto m =
-          torch::bernoulli(torch::full({total, x.size(1)}, keep, x.options()), generator_)
-              .slice(0, groups.begin, groups.begin + n);
-      x = x * m / keep;
-    }
+    // Dropout from our own generator, so that training is reproducible; the masks are drawn for
+    // the global batch and this part's groups kept.
+    if (is_training())
+      x = global_batch_dropout(x, options_.dropout, &generator_,
+                               BatchRows{total, groups.begin, groups.begin + n});
   }
   return out_->forward(x);
 }

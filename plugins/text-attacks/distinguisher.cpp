@@ -20,18 +20,6 @@ namespace {
 using panoramia::option;
 using T = OptionType;
 
-using State = std::vector<at::Tensor>;
-State copy_params(const torch::nn::Module& m) {
-  State s;
-  for (const auto& p : m.parameters()) s.push_back(p.detach().clone());
-  return s;
-}
-void restore_params(torch::nn::Module& m, const State& s) {
-  torch::NoGradGuard no_grad;
-  auto params = m.parameters();
-  for (std::size_t i = 0; i < params.size(); ++i) params[i].copy_(s[i]);
-}
-
 void init_linear(torch::nn::Linear& linear, at::Generator generator) {
   torch::NoGradGuard no_grad;
   const double bound = 1.0 / std::sqrt(double(linear->weight.size(1)));
@@ -190,8 +178,8 @@ void TextDistinguisherAttack::fit(const AttackData& train, const at::Tensor& is_
       const auto idx = next_batch();
       const auto rows = dp.shard(idx);
       const auto [first, last] = dp.shard_range(idx.size(0));
-      std::optional<gpt2::DropoutShard> masks;  // the global batch's dropout masks
-      if (dp.world_size() > 1) masks.emplace(idx.size(0), first, last);
+      std::optional<DropoutScope> masks;  // the global batch's dropout masks
+      if (dp.world_size() > 1) masks.emplace(nullptr, BatchRows{idx.size(0), first, last});
       optimizer.zero_grad();
       const auto logits = net_->forward(xt.index_select(0, rows).to(device),
                                         st.index_select(0, rows).to(device), with_text);

@@ -1,13 +1,13 @@
 #pragma once
-// The `text-distinguisher` attack, the reference's GPT2Distinguisher (method §3.8, §4): a trainable
-// GPT-2 backbone reads the tokens and its last token's final hidden state goes through a linear
-// text branch (width -> h); the side features (the featurizer's per-token losses, d = T-1) go
-// through ReLU(Linear(d -> h)), h = floor(d / 2); one linear output on the concatenation,
-// score = w_text . text + w_side . side + b, with w_text = 0, w_side ~ N(0, 1) and
-// b ~ U(+-1/sqrt(2h)) at the start. Two phases: (1) Adam on the side branch, w_side and b only
-// (the backbone contributes nothing while w_text = 0, so it is not even run); then w_text is
-// redrawn from N(0, 1) and (2) AdamW on everything with linear warmup and decay. The validation
-// metric is computed every `eval_every` steps of both phases and the best state is kept.
+// The `text-distinguisher` attack, the reference's GPT2Distinguisher (docs/method.md §3.8, §4): a
+// trainable GPT-2 backbone reads the tokens and its last token's final hidden state goes through a
+// linear text branch (width -> h); the side features (the featurizer's per-token losses, d = T-1)
+// go through ReLU(Linear(d -> h)), h = floor(d / 2); one linear output on the concatenation, score
+// = w_text . text + w_side . side + b, with w_text = 0, w_side ~ N(0, 1) and b ~ U(+-1/sqrt(2h)) at
+// the start. Two phases: (1) Adam on the side branch, w_side and b only (the backbone contributes
+// nothing while w_text = 0, so it is not even run); then w_text is redrawn from N(0, 1) and (2)
+// AdamW on everything with linear warmup and decay. The validation metric is computed every
+// `eval_every` steps of both phases and the best state is kept.
 
 #include <vector>
 

@@ -17,18 +17,6 @@ namespace {
 using panoramia::option;
 using T = OptionType;
 
-using State = std::vector<at::Tensor>;
-State copy_params(const torch::nn::Module& m) {
-  State s;
-  for (const auto& p : m.parameters()) s.push_back(p.detach().clone());
-  return s;
-}
-void restore_params(torch::nn::Module& m, const State& s) {
-  torch::NoGradGuard no_grad;
-  auto params = m.parameters();
-  for (std::size_t i = 0; i < params.size(); ++i) params[i].copy_(s[i]);
-}
-
 at::Tensor predict(torch::nn::Sequential& net, const at::Tensor& x) {
   torch::NoGradGuard no_grad;
   net->eval();

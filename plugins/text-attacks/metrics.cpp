@@ -77,4 +77,16 @@ std::pair<at::Tensor, at::Tensor> stratified_split(const at::Tensor& labels, dou
   return {torch::cat(train), torch::cat(validation)};
 }
 
+State copy_params(const torch::nn::Module& module) {
+  State state;
+  for (const auto& p : module.parameters()) state.push_back(p.detach().clone());
+  return state;
+}
+
+void restore_params(torch::nn::Module& module, const State& state) {
+  torch::NoGradGuard no_grad;
+  auto params = module.parameters();
+  for (std::size_t i = 0; i < params.size(); ++i) params[i].copy_(state[i]);
+}
+
 }  // namespace panoramia::text_attacks

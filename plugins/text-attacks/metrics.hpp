@@ -1,14 +1,17 @@
 #pragma once
 // Model-selection helpers shared by the text attacks: ROC AUC (optionally partial, up to a false
 // positive rate, McClish-standardised as scikit-learn's roc_auc_score(max_fpr=...)), accuracy, and
-// a seeded split that keeps the member/non-member ratio.
+// a seeded split that keeps the member/non-member ratio, and copies of the parameters of the best
+// model so far.
 
 #include <cstdint>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <ATen/core/Generator.h>
 #include <ATen/core/Tensor.h>
+#include <torch/nn/module.h>
 
 namespace panoramia::text_attacks {
 
@@ -28,5 +31,11 @@ double selection_metric(const std::string& name, const at::Tensor& scores, const
 /// Indices (train, validation): `fraction` of each class goes to validation, in a seeded order.
 std::pair<at::Tensor, at::Tensor> stratified_split(const at::Tensor& labels, double fraction,
                                                    at::Generator generator);
+
+/// Detached copies of a module's parameters, in `parameters()` order.
+using State = std::vector<at::Tensor>;
+State copy_params(const torch::nn::Module& module);
+/// Writes `state` (from copy_params of the same module) back into the parameters.
+void restore_params(torch::nn::Module& module, const State& state);
 
 }  // namespace panoramia::text_attacks

@@ -1,6 +1,9 @@
 #include "torch_save.hpp"
 
+#include <cstdint>
 #include <cstring>
+#include <fstream>
+#include <limits>
 #include <memory>
 #include <stdexcept>
 #include <unordered_map>
@@ -134,6 +137,9 @@ class Machine {
           break;      // BININT
         case 0x8a: {  // LONG1
           const std::size_t n = byte();
+          // Found by fuzz_torch_save: a longer integer shifted past 64 bits (undefined behaviour).
+          if (n > 8)
+            fail("a LONG1 integer of " + std::to_string(n) + " bytes does not fit 64 bits");
           std::int64_t v = n ? std::int64_t(little(n) << (64 - 8 * n)) >> (64 - 8 * n) : 0;
           push_int(v);
           break;
@@ -393,8 +399,140 @@ void collect(const Ref& value, const std::string& prefix, std::map<std::string, 
 
 }  // namespace
 
+namespace {
+
+// The zip directory of a torch.save file, checked before LibTorch's reader sees the file: that
+// reader allocates each record at the uncompressed size the directory states (a 1 KB file that
+// claimed a 4 GB record ended in an out-of-memory kill, found by fuzz_torch_save). torch.save
+// stores every record uncompressed, so each entry must be stored (method 0), state equal stored
+// and uncompressed sizes, and lie inside the file; then no record is larger than the file.
+class ZipDirectoryCheck {
+ public:
+  explicit ZipDirectoryCheck(const std::filesystem::path& file)
+      : in_(file, std::ios::binary), size_(file_size(file)) {}
+
+  void run() {
+    constexpr std::uint64_t kEndRecord = 22, kMaxComment = 65535, kLocator = 20;
+    if (size_ < kEndRecord) fail("it is too short to be a zip archive");
+    const std::uint64_t tail_size = std::min(size_, kEndRecord + kMaxComment + kLocator);
+    const auto tail = read(size_ - tail_size, tail_size);
+    std::int64_t end = -1;
+    for (std::int64_t i = static_cast<std::int64_t>(tail.size() - kEndRecord); i >= 0; --i)
+      if (u32(tail, static_cast<std::size_t>(i)) == 0x06054b50) {
+        end = i;
+        break;
+      }
+    if (end < 0) fail("it has no zip end-of-directory record");
+    const auto e = static_cast<std::size_t>(end);
+    std::uint64_t entries = u16(tail, e + 10), cd_size = u32(tail, e + 12),
+                  cd_offset = u32(tail, e + 16);
+    if (e >= kLocator && u32(tail, e - kLocator) == 0x07064b50) {  // zip64
+      const std::uint64_t at = u64(tail, e - kLocator + 8);
+      if (at > size_ || size_ - at < 56) fail("its zip64 directory record lies outside the file");
+      const auto record = read(at, 56);
+      if (u32(record, 0) != 0x06064b50) fail("its zip64 directory record is missing");
+      entries = u64(record, 32);
+      cd_size = u64(record, 40);
+      cd_offset = u64(record, 48);
+    }
+    if (cd_offset > size_ || cd_size > size_ - cd_offset)
+      fail("its zip directory lies outside the file");
+    const auto cd = read(cd_offset, cd_size);
+    std::size_t pos = 0;
+    for (std::uint64_t i = 0; i < entries; ++i) pos = check_entry(cd, pos);
+  }
+
+ private:
+  static std::uint64_t file_size(const std::filesystem::path& file) {
+    std::error_code error;
+    const auto size = std::filesystem::file_size(file, error);
+    if (error) throw std::runtime_error("cannot open it: " + error.message());
+    return size;
+  }
+
+  // Checks the directory entry at `pos`; returns where the next one starts.
+  std::size_t check_entry(const std::string& cd, std::size_t pos) {
+    if (cd.size() - pos < 46 || u32(cd, pos) != 0x02014b50)
+      fail("its zip directory is cut short or corrupt");
+    const std::uint32_t method = u16(cd, pos + 10);
+    std::uint64_t stored = u32(cd, pos + 20), unpacked = u32(cd, pos + 24),
+                  local = u32(cd, pos + 42);
+    const std::size_t name_size = u16(cd, pos + 28), extra_size = u16(cd, pos + 30),
+                      comment_size = u16(cd, pos + 32);
+    const std::size_t next = pos + 46 + name_size + extra_size + comment_size;
+    if (next > cd.size()) fail("its zip directory is cut short");
+    const std::string name = cd.substr(pos + 46, name_size);
+    read_zip64_sizes(cd.substr(pos + 46 + name_size, extra_size), unpacked, stored, local);
+    if (method != 0)
+      fail("record '" + name + "' is compressed (method " + std::to_string(method) +
+           "); torch.save stores its records uncompressed");
+    if (unpacked != stored)
+      fail("record '" + name + "' claims " + std::to_string(unpacked) + " bytes but stores " +
+           std::to_string(stored));
+    if (local > size_ || size_ - local < 30) fail("record '" + name + "' lies outside the file");
+    const auto header = read(local, 30);
+    if (u32(header, 0) != 0x04034b50) fail("record '" + name + "' has no local header");
+    const std::uint64_t data = local + 30 + u16(header, 26) + u16(header, 28);
+    if (data > size_ || stored > size_ - data)
+      fail("record '" + name + "' (" + std::to_string(stored) + " bytes) lies outside the file");
+    return next;
+  }
+
+  // The zip64 extra field holds, in this order, the sizes and offset whose 32-bit fields are full.
+  void read_zip64_sizes(const std::string& extra, std::uint64_t& unpacked, std::uint64_t& stored,
+                        std::uint64_t& local) {
+    constexpr std::uint64_t kFull = 0xffffffff;
+    if (unpacked != kFull && stored != kFull && local != kFull) return;
+    for (std::size_t at = 0; at + 4 <= extra.size();) {
+      const std::size_t id = u16(extra, at), length = u16(extra, at + 2);
+      if (at + 4 + length > extra.size()) break;
+      if (id == 0x0001) {
+        std::size_t field = at + 4;
+        for (auto* value : {&unpacked, &stored, &local})
+          if (*value == kFull) {
+            if (field + 8 > at + 4 + length) fail("its zip64 sizes are cut short");
+            *value = u64(extra, field);
+            field += 8;
+          }
+        return;
+      }
+      at += 4 + length;
+    }
+  }
+
+  std::string read(std::uint64_t offset, std::uint64_t count) {
+    std::string bytes(count, '\0');
+    in_.clear();
+    in_.seekg(static_cast<std::streamoff>(offset));
+    in_.read(bytes.data(), static_cast<std::streamsize>(count));
+    if (!in_) fail("it cannot be read at byte " + std::to_string(offset));
+    return bytes;
+  }
+
+  static std::uint64_t le(const std::string& b, std::size_t at, int bytes) {
+    std::uint64_t v = 0;
+    for (int i = bytes - 1; i >= 0; --i)
+      v = (v << 8) | static_cast<unsigned char>(b[at + static_cast<std::size_t>(i)]);
+    return v;
+  }
+  static std::uint32_t u16(const std::string& b, std::size_t at) {
+    return static_cast<std::uint32_t>(le(b, at, 2));
+  }
+  static std::uint32_t u32(const std::string& b, std::size_t at) {
+    return static_cast<std::uint32_t>(le(b, at, 4));
+  }
+  static std::uint64_t u64(const std::string& b, std::size_t at) { return le(b, at, 8); }
+  [[noreturn]] static void fail(const std::string& why) { throw std::runtime_error(why); }
+
+  std::ifstream in_;
+  std::uint64_t size_;
+};
+
+}  // namespace
+
 std::map<std::string, at::Tensor> read_torch_save(const std::filesystem::path& file) {
   try {
+    ZipDirectoryCheck(file).run();
     caffe2::serialize::PyTorchStreamReader reader(file.string());
     auto [data, size] = reader.getRecord("data.pkl");
     Machine machine(reader, static_cast<const char*>(data.get()), size);

@@ -5,6 +5,8 @@
 
 #include <torch/torch.h>
 
+#include <panoramia/data_parallel.hpp>
+
 #include "random.hpp"
 
 namespace panoramia::vit {
@@ -70,7 +72,7 @@ EncoderBlockImpl::EncoderBlockImpl(const VitOptions& o) : dropout_(o.dropout) {
 
 torch::Tensor EncoderBlockImpl::forward(const torch::Tensor& x) {
   auto y = self_attention_->forward(ln_1_->forward(x));
-  const auto h = x + image::seeded_dropout(y, dropout_, is_training());
+  const auto h = x + scoped_dropout(y, dropout_, is_training());
   return h + mlp_->forward(ln_2_->forward(h));
 }
 
@@ -85,7 +87,7 @@ EncoderImpl::EncoderImpl(const VitOptions& o) : dropout_(o.dropout) {
 }
 
 torch::Tensor EncoderImpl::forward(const torch::Tensor& tokens) {
-  auto x = image::seeded_dropout(tokens + pos_embedding, dropout_, is_training());
+  auto x = scoped_dropout(tokens + pos_embedding, dropout_, is_training());
   return ln_->forward(layers_->forward(x));
 }
 

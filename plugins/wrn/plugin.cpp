@@ -1,6 +1,6 @@
 // Plugin `wrn`: Wide ResNet target/helper models, trained by default with the reference's CIFAR-10
-// recipe (method §3.6): WRN-28-10, dropout 0.3, flips and 4-pixel-padded crops, AdamW lr 0.01 and
-// weight decay 5e-4, learning rate x0.2 at epochs 60/120/160, batch 32, 150 epochs.
+// recipe (docs/method.md §3.6): WRN-28-10, dropout 0.3, flips and 4-pixel-padded crops, AdamW lr
+// 0.01 and weight decay 5e-4, learning rate x0.2 at epochs 60/120/160, batch 32, 150 epochs.
 #include <torch/torch.h>
 
 #include <panoramia/plugin.hpp>

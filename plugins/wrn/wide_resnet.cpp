@@ -7,16 +7,10 @@
 
 #include <panoramia/data_parallel.hpp>
 
+#include "layers.hpp"
+
 namespace panoramia::wrn {
-namespace {
-
-torch::nn::Conv2d conv(std::int64_t in, std::int64_t out, std::int64_t kernel,
-                       std::int64_t stride) {
-  return torch::nn::Conv2d(
-      torch::nn::Conv2dOptions(in, out, kernel).stride(stride).padding(kernel / 2).bias(false));
-}
-
-}  // namespace
+using image::same_conv;
 
 WideNorm::WideNorm(torch::nn::Module& owner, const std::string& suffix, std::int64_t channels,
                    const WideResNetOptions& options) {
@@ -43,17 +37,18 @@ WideBlockImpl::WideBlockImpl(std::int64_t in, std::int64_t out, std::int64_t str
                              const WideResNetOptions& options)
     : dropout_(options.dropout) {
   norm1_ = WideNorm(*this, "1", in, options);
-  conv1_ = register_module("conv1", conv(in, out, 3, stride));
+  conv1_ = register_module("conv1", same_conv(in, out, 3, stride));
   norm2_ = WideNorm(*this, "2", out, options);
-  conv2_ = register_module("conv2", conv(out, out, 3, 1));
-  if (in != out || stride != 1) shortcut_ = register_module("shortcut", conv(in, out, 1, stride));
+  conv2_ = register_module("conv2", same_conv(out, out, 3, 1));
+  if (in != out || stride != 1)
+    shortcut_ = register_module("shortcut", same_conv(in, out, 1, stride));
 }
 
 torch::Tensor WideBlockImpl::forward(const torch::Tensor& x, dp::LayerTape* tape) {
   const auto pre = torch::relu(norm1_(x, tape));
   auto out = dp::record(tape, *conv1_, pre);
   out = torch::relu(norm2_(out, tape));
-  out = image::seeded_dropout(out, dropout_, is_training());
+  out = scoped_dropout(out, dropout_, is_training());
   out = dp::record(tape, *conv2_, out);
   // The projection shortcut reads the pre-activated input, as in the original WRN.
   return out + (shortcut_ ? dp::record(tape, *shortcut_, pre) : x);
@@ -69,7 +64,7 @@ WideResNetImpl::WideResNetImpl(const WideResNetOptions& options) : options_(opti
   const std::int64_t n = (options.depth - 4) / 6;
   const std::int64_t k = options.width;
   const std::int64_t widths[] = {16 * k, 32 * k, 64 * k};
-  stem_ = register_module("stem", conv(options.in_channels, 16, 3, 1));
+  stem_ = register_module("stem", same_conv(options.in_channels, 16, 3, 1));
   torch::nn::Sequential blocks;
   std::int64_t in = 16;
   for (int group = 0; group < 3; ++group)

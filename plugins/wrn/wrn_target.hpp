@@ -8,7 +8,7 @@
 namespace panoramia::wrn {
 
 /// Options of the `wrn` target: depth, width, dropout, normalisation layers, the classifier recipe
-/// (defaults: the reference's CIFAR-10 recipe, method §3.6) and DP-SGD (dp_classifier.hpp).
+/// (defaults: the reference's CIFAR-10 recipe, docs/method.md §3.6) and DP-SGD (dp_classifier.hpp).
 std::vector<OptionSpec> wrn_options();
 
 class WrnTarget final : public image::DpClassifierTarget {

@@ -7,7 +7,6 @@
 // plays a fifth of the trials (its p-value sums v binomial terms); the table shows the count.
 #include <algorithm>
 #include <boost/math/distributions/binomial.hpp>
-#include <boost/math/distributions/normal.hpp>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -21,6 +20,7 @@
 #include "stats/fdp.hpp"
 #include "stats/o1.hpp"
 #include "stats/sweep.hpp"
+#include "support/simulated_games.hpp"
 
 namespace {
 
@@ -31,66 +31,11 @@ constexpr double kRrEps = 1.0;      // PANORAMIA games: randomized response / La
 constexpr double kCanaryEps = 2.0;  // O(1) / f-DP on randomized-response canaries
 constexpr double kGaussMu = 2.0;    // O(1) / f-DP on Gaussian-mechanism canaries
 
-struct Game {
-  std::vector<double> score;  // higher = more member-like
-  std::vector<int> member;
-};
-
-double sigmoid(double x) {
-  return 1 / (1 + std::exp(-x));
-}
-
-// Randomized response on each slot's membership bit: the score is the bit w.p. σ(ε), else its
-// flip. Exactly ε-DP for each slot.
-Game randomized_response(std::int64_t m, double eps, std::mt19937_64& rng) {
-  std::bernoulli_distribution coin(0.5), keep(sigmoid(eps));
-  Game g;
-  for (std::int64_t i = 0; i < m; ++i) {
-    const int b = coin(rng) ? 1 : 0;
-    g.member.push_back(b);
-    g.score.push_back(keep(rng) ? b : 1 - b);
-  }
-  return g;
-}
-
-// Laplace mechanism on the bit (sensitivity 1, scale 1/ε), squashed into (0, 1) by σ(y − 1) so
-// the reference thresholds τ >= 0.5 are the cut-offs y >= 1, where the precision is exactly σ(ε).
-Game laplace(std::int64_t m, double eps, std::mt19937_64& rng) {
-  std::bernoulli_distribution coin(0.5);
-  std::exponential_distribution<double> expo(eps);
-  Game g;
-  for (std::int64_t i = 0; i < m; ++i) {
-    const int b = coin(rng) ? 1 : 0;
-    const double noise = coin(rng) ? expo(rng) : -expo(rng);
-    g.member.push_back(b);
-    g.score.push_back(sigmoid(b + noise - 1));
-  }
-  return g;
-}
-
-// The Gaussian mechanism: member ~ N(μ, 1), non-member ~ N(0, 1); exactly μ-GDP per canary.
-Game gaussian(std::int64_t m, double mu, std::mt19937_64& rng) {
-  std::bernoulli_distribution coin(0.5);
-  std::normal_distribution<double> noise(0, 1);
-  Game g;
-  for (std::int64_t i = 0; i < m; ++i) {
-    const int b = coin(rng) ? 1 : 0;
-    g.member.push_back(b);
-    g.score.push_back(mu * b + noise(rng));
-  }
-  return g;
-}
-
-// The GDP parameter of randomized response at ε: 2Φ⁻¹(σ(ε)).
-double rr_mu(double eps) {
-  return 2 * boost::math::quantile(boost::math::normal_distribution<double>(), sigmoid(eps));
-}
-
-std::vector<double> as_loss(const std::vector<double>& score) {
-  std::vector<double> loss;
-  for (double s : score) loss.push_back(-s);
-  return loss;
-}
+using panoramia::testing::Game;
+using panoramia::testing::gaussian;
+using panoramia::testing::laplace;
+using panoramia::testing::randomized_response;
+using panoramia::testing::randomized_response_mu;
 
 struct Row {
   std::string bound, game;
@@ -125,20 +70,19 @@ std::vector<Row> rows(double confidence) {
        [](std::int64_t m, auto& rng) { return laplace(m, kRrEps, rng); },
        [=](const Game& g) { return measure(g.score, g.member, sweep).bound; }},
       {"O(1) ε_lb, Bonferroni, δ = 0", "randomized response", kCanaryEps, rr(kCanaryEps),
-       [=](const Game& g) { return o1_audit(as_loss(g.score), g.member, o1_pure).eps_lb; }},
+       [=](const Game& g) { return o1_audit(g.loss(), g.member, o1_pure).eps_lb; }},
       {"O(1) ε_lb, Bonferroni, δ = 1e-5", "Gaussian μ = 2", gauss_eps, gauss,
-       [=](const Game& g) { return o1_audit(as_loss(g.score), g.member, o1).eps_lb; }, 5},
+       [=](const Game& g) { return o1_audit(g.loss(), g.member, o1).eps_lb; }, 5},
       {"f-DP μ_lb, Bonferroni", "Gaussian μ = 2", kGaussMu, gauss,
-       [=](const Game& g) { return fdp_audit(as_loss(g.score), g.member, fdp).mu_lb; }},
+       [=](const Game& g) { return fdp_audit(g.loss(), g.member, fdp).mu_lb; }},
       {"f-DP ε_lb, Bonferroni, δ = 1e-5", "Gaussian μ = 2", gauss_eps, gauss,
-       [=](const Game& g) { return fdp_audit(as_loss(g.score), g.member, fdp).eps_lb; }},
+       [=](const Game& g) { return fdp_audit(g.loss(), g.member, fdp).eps_lb; }},
       // Randomized response at ε is exactly μ-GDP with μ = 2Φ⁻¹(σ(ε)) (the curves touch at the
       // corner), so μ_lb must cover it, while ε_lb (a GDP-shaped ε) need not cover ε.
-      {"f-DP μ_lb, Bonferroni", "randomized response", rr_mu(kCanaryEps), rr(kCanaryEps),
-       [=](const Game& g) { return fdp_audit(as_loss(g.score), g.member, fdp).mu_lb; }},
+      {"f-DP μ_lb, Bonferroni", "randomized response", randomized_response_mu(kCanaryEps),
+       rr(kCanaryEps), [=](const Game& g) { return fdp_audit(g.loss(), g.member, fdp).mu_lb; }},
       {"f-DP ε_lb, Bonferroni, δ = 1e-5 (not GDP-shaped)", "randomized response", kCanaryEps,
-       rr(kCanaryEps),
-       [=](const Game& g) { return fdp_audit(as_loss(g.score), g.member, fdp).eps_lb; }},
+       rr(kCanaryEps), [=](const Game& g) { return fdp_audit(g.loss(), g.member, fdp).eps_lb; }},
   };
 }
 

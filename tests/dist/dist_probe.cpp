@@ -23,6 +23,7 @@
 #include "probes.hpp"
 #include "threads.hpp"
 #include "tolerance.hpp"
+#include "toy_tasks.hpp"
 #include "wide_resnet.hpp"
 
 using namespace panoramia;
@@ -30,14 +31,7 @@ using namespace panoramia;
 namespace {
 
 std::vector<at::Tensor> train_mlp(Context& ctx, std::int64_t epochs) {
-  auto g = at::make_generator<at::CPUGeneratorImpl>(11);
-  const auto x = torch::randn({200, 10}, g);
-  const auto y = (x.narrow(1, 0, 3).sum(1) > 0).to(torch::kFloat32);
-  torch::manual_seed(5);
-  mlp::MlpOptions o;
-  o.inputs = 10;
-  o.hidden = {32, 16};
-  mlp::Mlp net(o);
+  auto [x, y, net] = probes::toy_mlp(11, 200, 10, 3, 5, {32, 16});
   mlp::TrainOptions t;
   t.epochs = epochs;
   t.batch_size = 50;  // 4 global batches per epoch
@@ -69,18 +63,8 @@ std::vector<at::Tensor> train_mlp(Context& ctx, std::int64_t epochs) {
 std::string g_optimizer = "sgd";
 
 std::vector<at::Tensor> train_wrn(Context& ctx, std::int64_t epochs) {
-  auto g = at::make_generator<at::CPUGeneratorImpl>(12);
-  Batch train;
-  train.x = torch::rand({48, 1, 12, 12}, g);
-  train.y = torch::randint(0, 3, {48}, g);
-  train.modality = "image";
-  wrn::WideResNetOptions o;
-  o.depth = 10;
-  o.width = 1;
-  o.dropout = 0.3;  // masks drawn for the global batch: the ranks keep the one-process masks
-  o.in_channels = 1;
-  o.classes = 3;
-  wrn::WideResNet net(o);
+  const Batch train = probes::noise_images(12, 48, 12);
+  wrn::WideResNet net(probes::tiny_wrn_options());
   auto init = at::make_generator<at::CPUGeneratorImpl>(13);
   net->reset_parameters(init);
   image::ClassifierRecipe recipe;
@@ -220,14 +204,9 @@ int main(int argc, char** argv) {
   try {
     for (int i = 1; i + 1 < argc; i += 2) {
       const std::string key = argv[i], value = argv[i + 1];
+      if (dist::parse_rank_option(key, value, options)) continue;
       if (key == "--model")
         model = value;
-      else if (key == "--world")
-        options.world_size = std::stoi(value);
-      else if (key == "--rank")
-        options.rank = std::stoi(value);
-      else if (key == "--master")
-        dist::parse_master(value, options);
       else if (key == "--out")
         out = value;
       else if (key == "--epochs")

@@ -20,8 +20,8 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "../host/test_util.hpp"
 #include "dist/communicator.hpp"
+#include "support/run_panoramia.hpp"
 
 extern char** environ;
 

@@ -5,24 +5,17 @@
 #include <torch/torch.h>
 
 #include "../../plugins/mlp/dp_training.hpp"
-#include "../../plugins/mlp/network.hpp"
 #include "dp_classifier.hpp"
 #include "probes.hpp"
 #include "tolerance.hpp"
+#include "toy_tasks.hpp"
 #include "wide_resnet.hpp"
 
 namespace panoramia::probes {
 namespace {
 
 std::vector<at::Tensor> mlp_dp(Context& ctx, std::int64_t epochs) {
-  auto g = at::make_generator<at::CPUGeneratorImpl>(31);
-  const auto x = torch::randn({120, 6}, g);
-  const auto y = (x.narrow(1, 0, 2).sum(1) > 0).to(torch::kFloat32);
-  torch::manual_seed(7);
-  mlp::MlpOptions o;
-  o.inputs = 6;
-  o.hidden = {16};
-  mlp::Mlp net(o);
+  auto [x, y, net] = toy_mlp(31, 120, 6, 2, 7, {16});
   mlp::DpTrainOptions t;
   t.base.epochs = epochs;
   t.base.batch_size = 30;
@@ -54,17 +47,8 @@ std::vector<at::Tensor> mlp_dp(Context& ctx, std::int64_t epochs) {
 }
 
 std::vector<at::Tensor> wrn_dp(Context& ctx, std::int64_t epochs) {
-  auto g = at::make_generator<at::CPUGeneratorImpl>(32);
-  Batch train;
-  train.x = torch::rand({40, 1, 8, 8}, g);
-  train.y = torch::randint(0, 3, {40}, g);
-  train.modality = "image";
-  wrn::WideResNetOptions o;
-  o.depth = 10;
-  o.width = 1;
-  o.dropout = 0.3;
-  o.in_channels = 1;
-  o.classes = 3;
+  const Batch train = noise_images(32, 40, 8);
+  auto o = tiny_wrn_options();
   o.norm = "group";
   o.groups = 4;
   wrn::WideResNet net(o);

@@ -18,9 +18,9 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "../host/test_util.hpp"
 #include "dist/communicator.hpp"
 #include "harness.hpp"
+#include "support/run_panoramia.hpp"
 
 extern char** environ;
 

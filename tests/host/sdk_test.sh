@@ -15,6 +15,10 @@ test -f "$tmp/prefix/include/panoramia/plugin.hpp"
 cmake -S "$src/tests/sdk-example" -B "$tmp/build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_PREFIX_PATH="$tmp/prefix" >"$tmp/configure.log"
 cmake --build "$tmp/build" >"$tmp/build.log"
+# The example's own unit test, on the installed test context.
+test -f "$tmp/prefix/include/panoramia/testing.hpp"
+ctest --test-dir "$tmp/build" --output-on-failure >"$tmp/ctest.log" || { cat "$tmp/ctest.log"; exit 1; }
+grep -q "100% tests passed" "$tmp/ctest.log"
 
 list=$("$tmp/prefix/bin/panoramia" plugins list --plugin-path "$tmp/build")
 echo "$list"

@@ -5,7 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "results_db.hpp"
-#include "test_util.hpp"
+#include "support/run_panoramia.hpp"
 
 namespace panoramia {
 namespace {
@@ -48,15 +48,21 @@ TEST(CliErrors, OutOfRangeValuesAndEmptyPathsExitTwoBeforeAnyStage) {
   EXPECT_EQ(directory.output, "error: score file '.' is not a regular file\n");
 }
 
-TEST(CliErrors, PluginThatThrowsMidRunFailsTheRunWithItsMessage) {
-  testing::TempDir dir;
+// The toy audit in `dir` with the `throwing` fixture as its attack, failing at `where`.
+testing::CommandResult audit_with_throwing_attack(const testing::TempDir& dir,
+                                                  const std::string& where) {
   std::string config = testing::toy_config(3);
-  config.replace(config.find("plugin = loss-threshold"),
-                 std::string("plugin = loss-threshold").size(), "plugin = throwing\nwhere = fit");
+  const std::string attack = "plugin = loss-threshold";
+  config.replace(config.find(attack), attack.size(), "plugin = throwing\nwhere = " + where);
   testing::write_file(dir / "toy.ini", config);
-  const auto r = run_panoramia(
+  return run_panoramia(
       "audit toy.ini --plugin-path '" + testing::fixture_dir("throwing").string() + "'",
       dir.path());
+}
+
+TEST(CliErrors, PluginThatThrowsMidRunFailsTheRunWithItsMessage) {
+  testing::TempDir dir;
+  const auto r = audit_with_throwing_attack(dir, "fit");
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_THAT(r.output,
               HasSubstr("error: plugin 'throwing' failed in fit: fit exploded on purpose"));
@@ -70,13 +76,7 @@ TEST(CliErrors, PluginThatThrowsMidRunFailsTheRunWithItsMessage) {
 
 TEST(CliErrors, ScoresOutsideTheUnitIntervalAreRefused) {
   testing::TempDir dir;
-  std::string config = testing::toy_config(3);
-  config.replace(config.find("plugin = loss-threshold"),
-                 std::string("plugin = loss-threshold").size(), "plugin = throwing\nwhere = range");
-  testing::write_file(dir / "toy.ini", config);
-  const auto r = run_panoramia(
-      "audit toy.ini --plugin-path '" + testing::fixture_dir("throwing").string() + "'",
-      dir.path());
+  const auto r = audit_with_throwing_attack(dir, "range");
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_THAT(r.output,
               HasSubstr("plugin 'throwing' failed in score: it returned scores outside [0, 1]"));

@@ -7,7 +7,7 @@
 
 #include <cstdio>
 
-#include "test_util.hpp"
+#include "support/run_panoramia.hpp"
 
 namespace panoramia {
 namespace {

@@ -2,7 +2,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "test_util.hpp"
+#include "support/run_panoramia.hpp"
 
 namespace panoramia {
 namespace {

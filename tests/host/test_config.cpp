@@ -5,7 +5,7 @@
 #include "config.hpp"
 #include "plugin_error.hpp"
 #include "plugin_registry.hpp"
-#include "test_util.hpp"
+#include "support/run_panoramia.hpp"
 
 namespace panoramia {
 namespace {

@@ -6,7 +6,7 @@
 #include "context_impl.hpp"
 #include "plugin_error.hpp"
 #include "plugin_registry.hpp"
-#include "test_util.hpp"
+#include "support/run_panoramia.hpp"
 
 namespace panoramia {
 namespace {

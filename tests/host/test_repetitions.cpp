@@ -9,7 +9,7 @@
 
 #include "repetitions.hpp"
 #include "results_db.hpp"
-#include "test_util.hpp"
+#include "support/run_panoramia.hpp"
 
 namespace panoramia {
 namespace {
@@ -40,7 +40,7 @@ TEST(RepetitionMetrics, AggregatesTheQuotedMeasurementsByHand) {
   EXPECT_EQ(find(rows, "rep/t1g2/mia_final_pred", "eps_tilde")->value, 0.11);
   EXPECT_EQ(find(rows, "rep/t1g1/mia_final_pred", "threshold"), nullptr);
   EXPECT_EQ(find(rows, "rep/t1g1/audit", "m"), nullptr);
-  // The hand computation of tests/stats/spread_test.cpp: mean 0.046667, sd 0.577610, half width
+  // The hand computation of tests/stats/test_spread.cpp: mean 0.046667, sd 0.577610, half width
   // 1.434863 (six digits by hand, so 1e-5).
   const MetricRecord* mean = find(rows, "repeat/mia_final_pred", "eps_tilde");
   ASSERT_NE(mean, nullptr);

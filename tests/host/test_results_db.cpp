@@ -15,7 +15,7 @@
 #include "plugin_error.hpp"
 #include "results_db.hpp"
 #include "results_io.hpp"
-#include "test_util.hpp"
+#include "support/run_panoramia.hpp"
 
 namespace panoramia {
 namespace {

@@ -10,7 +10,7 @@
 #include <torch/torch.h>
 
 #include "context_impl.hpp"
-#include "test_util.hpp"
+#include "support/run_panoramia.hpp"
 #include "threads.hpp"
 
 namespace panoramia {

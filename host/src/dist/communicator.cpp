@@ -204,6 +204,18 @@ void parse_master(const std::string& text, Options& options) {
   options.master_port = static_cast<int>(value);
 }
 
+bool parse_rank_option(const std::string& key, const std::string& value, Options& options) {
+  if (key == "--world")
+    options.world_size = std::stoi(value);
+  else if (key == "--rank")
+    options.rank = std::stoi(value);
+  else if (key == "--master")
+    parse_master(value, options);
+  else
+    return false;
+  return true;
+}
+
 int free_loopback_port() {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) throw std::runtime_error("cannot open a socket to find a free loopback port");

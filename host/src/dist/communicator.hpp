@@ -23,6 +23,10 @@ struct Options {
 /// std::invalid_argument with one sentence otherwise.
 void parse_master(const std::string& text, Options& options);
 
+/// For the probes' and benchmarks' own command lines: applies `--world N`, `--rank R` or
+/// `--master HOST:PORT` to `options` and returns true, or returns false for any other key.
+bool parse_rank_option(const std::string& key, const std::string& value, Options& options);
+
 /// Joins the process group described by `options` (blocks until every rank has joined or the
 /// timeout passes; throws std::runtime_error naming the master then). One rank: no network at all.
 std::unique_ptr<Communicator> connect(const Options& options);

@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// Binomial p-values behind every PANORAMIA bound (method §1.5, §1.6, §3.9).
+/// Binomial p-values behind every PANORAMIA bound (docs/method.md §1.5, §1.6, §3.9).
 ///
 /// All distribution work goes through Boost.Math (binomial survival function, pmf, quantile),
 /// evaluated in double precision like scipy's Boost-backed `scipy.stats.binom`, so results match
@@ -25,15 +25,15 @@ double binomial_tail(std::int64_t r, std::int64_t v, double q);
 /// Returns 1 when v ≤ 0 or r == 0. Throws `std::invalid_argument` when r < 0, v > r, or e is NaN.
 double pvalue(std::int64_t r, std::int64_t v, double e);
 
-/// Steinke–Nasr–Jagielski (2023) p-value under (eps, delta)-DP for m audit slots (method §1.6):
-/// P[Bin(r, q) ≥ v] + α·2m·δ with q = σ(eps), α = max_i S_i / i over i = 1..v,
-/// S_i = P[v−i ≤ Bin(r, q) < v] (running-max rule of the reference), capped at 1.
-/// Throws `std::invalid_argument` unless 0 ≤ v ≤ r ≤ m and 0 ≤ delta ≤ 1.
+/// Steinke–Nasr–Jagielski (2023) p-value under (eps, delta)-DP for m audit slots (docs/method.md
+/// §1.6): P[Bin(r, q) ≥ v] + α·2m·δ with q = σ(eps), α = max_i S_i / i over i = 1..v, S_i = P[v−i ≤
+/// Bin(r, q) < v] (running-max rule of the reference), capped at 1. Throws `std::invalid_argument`
+/// unless 0 ≤ v ≤ r ≤ m and 0 ≤ delta ≤ 1.
 double pvalue_steinke(std::int64_t m, std::int64_t r, std::int64_t v, double eps, double delta);
 
-/// (c, γ)-relaxed p-value of Appendix E (method §3.9), corrected: the generator slack γ and the DP
-/// δ combine as the union of failure events 1 − (1 − γ)(1 − δ) = γ + δ − γδ in Steinke's term
-/// whenever γ > 0 or δ > 0. With γ = 0 this equals `pvalue_steinke`; with γ = δ = 0 it equals
+/// (c, γ)-relaxed p-value of Appendix E (docs/method.md §3.9), corrected: the generator slack γ and
+/// the DP δ combine as the union of failure events 1 − (1 − γ)(1 − δ) = γ + δ − γδ in Steinke's
+/// term whenever γ > 0 or δ > 0. With γ = 0 this equals `pvalue_steinke`; with γ = δ = 0 it equals
 /// `pvalue`. Throws `std::invalid_argument` unless 0 ≤ v ≤ r ≤ m, 0 ≤ delta ≤ 1 and 0 ≤ gamma ≤ 1.
 double pvalue_relaxed(std::int64_t m, std::int64_t r, std::int64_t v, double eps, double delta,
                       double gamma);
@@ -48,7 +48,7 @@ double pvalue_relaxed_reference(std::int64_t m, std::int64_t r, std::int64_t v, 
 /// `std::invalid_argument` when r < 0, q is outside [0, 1] or tail is outside (0, 1).
 std::int64_t binomial_isf(double tail, std::int64_t r, double q);
 
-/// "Theoretical maximum precision" at r guesses for a measured level e_max (method §1.5):
+/// "Theoretical maximum precision" at r guesses for a measured level e_max (docs/method.md §1.5):
 /// binomial_isf(tail, r, σ(e_max)) / r, the (1 − tail) upper quantile of the correct guesses over
 /// r. Returns NaN when r == 0.
 double max_precision(std::int64_t r, double e_max, double tail = 0.025);

@@ -20,7 +20,8 @@ constexpr int kReferenceBisections = 30;
 constexpr double kMaxBracket = 10000.0;
 constexpr double kExactTolerance = 1e-12;
 
-// Integer expansion of §1.5 step 2: returns hi, the first integer >= 1 with p(hi) >= level.
+// Integer expansion of docs/method.md §1.5 step 2: returns hi, the first integer >= 1 with
+// p(hi) >= level.
 double expand_bracket(const std::function<double(double)>& pvalue_at, double level) {
   double hi = 1.0;
   while (pvalue_at(hi) < level) {

@@ -7,30 +7,10 @@
 #include <vector>
 
 #include "stats/binomial.hpp"
+#include "stats/splitmix.hpp"
 
 namespace panoramia::stats {
 namespace {
-
-// splitmix64: fully specified (unlike std::uniform_*_distribution), so the null is the same on
-// every machine, and one multiply-xorshift per draw.
-class SplitMix64 final {
- public:
-  explicit SplitMix64(std::uint64_t seed) : state_(seed) {}
-  std::uint64_t next() {
-    state_ += 0x9E3779B97F4A7C15ULL;
-    std::uint64_t z = state_;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-  }
-
- private:
-  std::uint64_t state_;
-};
-
-double uniform01(SplitMix64& rng) {
-  return static_cast<double>(rng.next() >> 11) * 0x1.0p-53;
-}
 
 double log_choose(std::int64_t n, std::int64_t k) {
   return std::lgamma(static_cast<double>(n) + 1) - std::lgamma(static_cast<double>(k) + 1) -
@@ -47,7 +27,7 @@ std::int64_t hypergeometric(std::int64_t t, std::int64_t members, std::int64_t r
   if (t <= 16) {
     std::int64_t in = 0;
     for (std::int64_t k = 0; k < t; ++k) {
-      if (uniform01(rng) * static_cast<double>(rows - k) < static_cast<double>(members - in)) ++in;
+      if (rng.uniform() * static_cast<double>(rows - k) < static_cast<double>(members - in)) ++in;
     }
     return in;
   }
@@ -57,7 +37,7 @@ std::int64_t hypergeometric(std::int64_t t, std::int64_t members, std::int64_t r
   const auto mode = std::clamp<std::int64_t>((t + 1) * (members + 1) / (rows + 2), lo, hi);
   const double p_mode =
       std::exp(log_choose(members, mode) + log_choose(others, t - mode) - log_choose(rows, t));
-  double u = uniform01(rng);
+  double u = rng.uniform();
   if (u < p_mode) return mode;
   u -= p_mode;
   std::int64_t up = mode, down = mode;

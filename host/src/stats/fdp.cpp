@@ -110,24 +110,6 @@ FdpResult evaluate(const GuessCounter& counter, std::int64_t k_plus, std::int64_
   return out;
 }
 
-// The same pairs as the O(1) audit: floor(fraction · m), deduplicated, 0 < k+ + k− <= m.
-std::vector<std::pair<std::int64_t, std::int64_t>> grid_pairs(const std::vector<double>& grid,
-                                                              std::int64_t m) {
-  std::vector<std::int64_t> ks;
-  for (double f : grid) {
-    if (!(f >= 0 && f <= 1)) throw std::invalid_argument("f-DP grid fractions must be in [0, 1]");
-    ks.push_back(static_cast<std::int64_t>(std::floor(f * static_cast<double>(m))));
-  }
-  std::sort(ks.begin(), ks.end());
-  ks.erase(std::unique(ks.begin(), ks.end()), ks.end());
-  std::vector<std::pair<std::int64_t, std::int64_t>> pairs;
-  for (auto kp : ks)
-    for (auto km : ks)
-      if (kp + km > 0 && kp + km <= m) pairs.emplace_back(kp, km);
-  if (pairs.empty()) throw std::invalid_argument("the f-DP grid gives no (k+, k-) pair");
-  return pairs;
-}
-
 // The pair with the largest μ_lb (the first one on ties). A pair that does not reject the best μ
 // so far cannot beat it (rejection is monotone in μ), so only the others are searched.
 FdpResult best_over(const GuessCounter& counter,
@@ -150,27 +132,12 @@ FdpResult best_over(const GuessCounter& counter,
 FdpResult split_audit(const std::vector<double>& loss, const std::vector<int>& member,
                       const FdpOptions& o, double alpha) {
   // The same split as the O(1) audit for the same seed.
-  std::vector<std::size_t> idx(loss.size());
-  std::iota(idx.begin(), idx.end(), std::size_t{0});
-  std::mt19937_64 rng(o.split_seed);
-  std::shuffle(idx.begin(), idx.end(), rng);
-  const std::size_t half = idx.size() / 2;
-  std::vector<double> l1, l2;
-  std::vector<int> m1, m2;
-  for (std::size_t i = 0; i < idx.size(); ++i) {
-    (i < half ? l1 : l2).push_back(loss[idx[i]]);
-    (i < half ? m1 : m2).push_back(member[idx[i]]);
-  }
-  if (l1.empty() || l2.empty()) throw std::invalid_argument("f-DP split needs 2 canaries or more");
-  const GuessCounter select(l1, m1), assess(l2, m2);
-  const auto pairs = grid_pairs(o.grid, select.m());
+  const auto split = split_canaries(loss, member, o.split_seed, "f-DP");
+  const GuessCounter select(split.select_loss, split.select_member),
+      assess(split.assess_loss, split.assess_member);
+  const auto pairs = guess_count_pairs(o.grid, select.m(), "f-DP");
   const FdpResult chosen = best_over(select, pairs, alpha);
-  const auto scale = [&](std::int64_t k) {
-    return static_cast<std::int64_t>(
-        std::floor(static_cast<double>(k) * static_cast<double>(l2.size()) / l1.size()));
-  };
-  std::int64_t kp = scale(chosen.k_plus), km = scale(chosen.k_minus);
-  if (kp + km > assess.m()) km = assess.m() - kp;
+  const auto [kp, km] = scale_guess_counts(split, chosen.k_plus, chosen.k_minus);
   return evaluate(assess, kp, km, alpha);
 }
 
@@ -269,7 +236,7 @@ FdpResult fdp_audit(const std::vector<double>& loss, const std::vector<int>& mem
       break;
     case O1Selection::kBonferroni: {
       const GuessCounter counter(loss, member);
-      const auto pairs = grid_pairs(o.grid, counter.m());
+      const auto pairs = guess_count_pairs(o.grid, counter.m(), "f-DP");
       out = best_over(counter, pairs, alpha / static_cast<double>(pairs.size()));
       break;
     }

@@ -32,23 +32,6 @@ O1Result evaluate(const std::vector<double>& loss, const std::vector<int>& membe
   return out;
 }
 
-std::vector<std::pair<std::int64_t, std::int64_t>> grid_pairs(const std::vector<double>& grid,
-                                                              std::int64_t m) {
-  std::vector<std::int64_t> ks;
-  for (double f : grid) {
-    if (!(f >= 0 && f <= 1)) throw std::invalid_argument("O(1) grid fractions must be in [0, 1]");
-    ks.push_back(static_cast<std::int64_t>(std::floor(f * m)));
-  }
-  std::sort(ks.begin(), ks.end());
-  ks.erase(std::unique(ks.begin(), ks.end()), ks.end());
-  std::vector<std::pair<std::int64_t, std::int64_t>> pairs;
-  for (auto kp : ks)
-    for (auto km : ks)
-      if (kp + km > 0 && kp + km <= m) pairs.emplace_back(kp, km);
-  if (pairs.empty()) throw std::invalid_argument("the O(1) grid gives no (k+, k-) pair");
-  return pairs;
-}
-
 O1Result best_over(const std::vector<double>& loss, const std::vector<int>& member,
                    const std::vector<std::pair<std::int64_t, std::int64_t>>& pairs, double level,
                    double delta, BoundSearch search) {
@@ -63,7 +46,7 @@ O1Result best_over(const std::vector<double>& loss, const std::vector<int>& memb
   return best;
 }
 
-// The reference find_O1_pred, with its quirks (method §1.6), followed by the bound at p = 0.05.
+// The reference find_O1_pred, with its quirks (docs/method.md §1.6), then the bound at 0.05.
 O1Result reference(const std::vector<double>& loss, const std::vector<int>& member) {
   const auto [lo, hi] = std::minmax_element(loss.begin(), loss.end());
   // The reference walks a 0.01-step grid from the smallest loss to the largest, scanning every
@@ -127,6 +110,55 @@ O1Result reference(const std::vector<double>& loss, const std::vector<int>& memb
 
 }  // namespace
 
+std::vector<std::pair<std::int64_t, std::int64_t>> guess_count_pairs(
+    const std::vector<double>& grid, std::int64_t m, const std::string& audit) {
+  std::vector<std::int64_t> ks;
+  for (double f : grid) {
+    if (!(f >= 0 && f <= 1))
+      throw std::invalid_argument(audit + " grid fractions must be in [0, 1]");
+    ks.push_back(static_cast<std::int64_t>(std::floor(f * static_cast<double>(m))));
+  }
+  std::sort(ks.begin(), ks.end());
+  ks.erase(std::unique(ks.begin(), ks.end()), ks.end());
+  std::vector<std::pair<std::int64_t, std::int64_t>> pairs;
+  for (auto kp : ks)
+    for (auto km : ks)
+      if (kp + km > 0 && kp + km <= m) pairs.emplace_back(kp, km);
+  if (pairs.empty()) throw std::invalid_argument("the " + audit + " grid gives no (k+, k-) pair");
+  return pairs;
+}
+
+CanarySplit split_canaries(const std::vector<double>& loss, const std::vector<int>& member,
+                           std::uint64_t seed, const std::string& audit) {
+  std::vector<std::size_t> idx(loss.size());
+  std::iota(idx.begin(), idx.end(), std::size_t{0});
+  std::mt19937_64 rng(seed);
+  std::shuffle(idx.begin(), idx.end(), rng);
+  const std::size_t half = idx.size() / 2;
+  CanarySplit split;
+  for (std::size_t i = 0; i < idx.size(); ++i) {
+    (i < half ? split.select_loss : split.assess_loss).push_back(loss[idx[i]]);
+    (i < half ? split.select_member : split.assess_member).push_back(member[idx[i]]);
+  }
+  if (split.select_loss.empty() || split.assess_loss.empty())
+    throw std::invalid_argument(audit + " split needs 2 canaries or more");
+  return split;
+}
+
+std::pair<std::int64_t, std::int64_t> scale_guess_counts(const CanarySplit& split,
+                                                         std::int64_t k_plus,
+                                                         std::int64_t k_minus) {
+  const double assess_size = static_cast<double>(split.assess_loss.size());
+  const auto scale = [&](std::int64_t k) {
+    return static_cast<std::int64_t>(
+        std::floor(static_cast<double>(k) * assess_size / split.select_loss.size()));
+  };
+  const auto assessed = static_cast<std::int64_t>(split.assess_loss.size());
+  std::int64_t kp = scale(k_plus), km = scale(k_minus);
+  if (kp + km > assessed) km = assessed - kp;
+  return {kp, km};
+}
+
 const char* to_string(O1Selection selection) {
   switch (selection) {
     case O1Selection::kFixed:
@@ -169,34 +201,19 @@ O1Result o1_audit(const std::vector<double>& loss, const std::vector<int>& membe
       return r;
     }
     case O1Selection::kBonferroni: {
-      const auto pairs = grid_pairs(o.grid, m);
+      const auto pairs = guess_count_pairs(o.grid, m, "O(1)");
       return best_over(loss, member, pairs, alpha / static_cast<double>(pairs.size()), o.delta,
                        o.search);
     }
     case O1Selection::kSplit: {
-      std::vector<std::size_t> idx(loss.size());
-      std::iota(idx.begin(), idx.end(), std::size_t{0});
-      std::mt19937_64 rng(o.split_seed);
-      std::shuffle(idx.begin(), idx.end(), rng);
-      const std::size_t half = idx.size() / 2;
-      std::vector<double> l1, l2;
-      std::vector<int> m1, m2;
-      for (std::size_t i = 0; i < idx.size(); ++i) {
-        (i < half ? l1 : l2).push_back(loss[idx[i]]);
-        (i < half ? m1 : m2).push_back(member[idx[i]]);
-      }
-      if (l1.empty() || l2.empty())
-        throw std::invalid_argument("O(1) split needs 2 canaries or more");
       // Choose fractions on the first half, evaluate them once on the second.
-      const auto pairs = grid_pairs(o.grid, static_cast<std::int64_t>(l1.size()));
-      const O1Result chosen = best_over(l1, m1, pairs, alpha, o.delta, o.search);
-      const auto scale = [&](std::int64_t k) {
-        return static_cast<std::int64_t>(std::floor(double(k) * l2.size() / l1.size()));
-      };
-      std::int64_t kp = scale(chosen.k_plus), km = scale(chosen.k_minus);
-      if (kp + km > static_cast<std::int64_t>(l2.size()))
-        km = static_cast<std::int64_t>(l2.size()) - kp;
-      return evaluate(l2, m2, kp, km, alpha, o.delta, o.search);
+      const auto split = split_canaries(loss, member, o.split_seed, "O(1)");
+      const auto pairs =
+          guess_count_pairs(o.grid, static_cast<std::int64_t>(split.select_loss.size()), "O(1)");
+      const O1Result chosen =
+          best_over(split.select_loss, split.select_member, pairs, alpha, o.delta, o.search);
+      const auto [kp, km] = scale_guess_counts(split, chosen.k_plus, chosen.k_minus);
+      return evaluate(split.assess_loss, split.assess_member, kp, km, alpha, o.delta, o.search);
     }
     case O1Selection::kReference:
       return reference(loss, member);

@@ -1,9 +1,9 @@
 #pragma once
 /// \file
-/// The Steinke–Nasr–Jagielski "one training run" audit (method §1.6): m canaries, each in the
-/// training set with probability 1/2; the auditor guesses "member" for the k+ lowest-loss canaries,
-/// "non-member" for the k− highest-loss ones and abstains on the rest; r = k+ + k−, v = correct
-/// guesses of both kinds; ε is lower-bounded with Steinke's p-value including the δ term.
+/// The Steinke–Nasr–Jagielski "one training run" audit (docs/method.md §1.6): m canaries, each in
+/// the training set with probability 1/2; the auditor guesses "member" for the k+ lowest-loss
+/// canaries, "non-member" for the k− highest-loss ones and abstains on the rest; r = k+ + k−, v =
+/// correct guesses of both kinds; ε is lower-bounded with Steinke's p-value including the δ term.
 ///
 /// The choice of (k+, k−) must not look at the evaluated guesses, or the bound is invalid. Modes:
 /// - kFixed: k+ and k− given in advance; level = 1 − confidence.
@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "stats/bound.hpp"
@@ -49,6 +50,26 @@ struct O1Result {
   std::int64_t tests = 1;   ///< (k+, k−) pairs the level was corrected for
   bool optimistic = false;  ///< true for kReference
 };
+
+/// The (k+, k−) guess counts a grid of fractions gives on m canaries: floor(fraction · m),
+/// deduplicated, 0 < k+ + k− <= m; the one-run audits (O(1), f-DP) all use these. `audit` names the
+/// audit in the error thrown for a fraction outside [0, 1] or a grid that gives no pair.
+std::vector<std::pair<std::int64_t, std::int64_t>> guess_count_pairs(
+    const std::vector<double>& grid, std::int64_t m, const std::string& audit);
+
+/// The canaries in two halves, by a shuffle seeded with `seed` (the same halves for every one-run
+/// audit with that seed): the guess counts are chosen on `select` and evaluated once on `assess`.
+struct CanarySplit {
+  std::vector<double> select_loss, assess_loss;
+  std::vector<int> select_member, assess_member;
+};
+/// Throws std::invalid_argument (naming `audit`) with fewer than 2 canaries.
+CanarySplit split_canaries(const std::vector<double>& loss, const std::vector<int>& member,
+                           std::uint64_t seed, const std::string& audit);
+/// (k+, k−) chosen on the selection half, scaled to the assessment half (floor of k · assess /
+/// select), with k− cut so that k+ + k− fits the assessment half.
+std::pair<std::int64_t, std::int64_t> scale_guess_counts(const CanarySplit& split,
+                                                         std::int64_t k_plus, std::int64_t k_minus);
 
 /// Counts (r, v) for guessing member on the k+ lowest losses and non-member on the k− highest.
 /// Ties are broken by index, so the result is deterministic. Requires k+ + k− <= m.

@@ -1,7 +1,7 @@
 #pragma once
 /// \file
-/// Reader for the reference score CSV (method §3.10, §7.8): a header row with a `member` column (1
-/// = member, 0 = generated) and score columns whose names contain `pred`, one of them
+/// Reader for the reference score CSV (docs/method.md §3.10, §7.8): a header row with a `member`
+/// column (1 = member, 0 = generated) and score columns whose names contain `pred`, one of them
 /// `baseline_pred`; every score in [0, 1]. Other columns (such as a pandas index) are ignored. CRLF
 /// line ends and a UTF-8 byte-order mark are accepted; blank lines are skipped.
 

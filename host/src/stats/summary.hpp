@@ -1,7 +1,7 @@
 #pragma once
 /// \file
 /// The audit summary of one score table: c_lb from `baseline_pred`, {ε+c}_lb and ε̃ for every MIA
-/// column, and the classification metrics and curves of every column (method §1.4, §3.10).
+/// column, and the classification metrics and curves of every column (docs/method.md §1.4, §3.10).
 
 #include <cstddef>
 #include <cstdint>

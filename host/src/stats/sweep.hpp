@@ -1,7 +1,7 @@
 #pragma once
 /// \file
-/// The threshold sweep that turns one score column into c_lb or {ε+c}_lb (method §1.4, §1.5,
-/// §3.10).
+/// The threshold sweep that turns one score column into c_lb or {ε+c}_lb (docs/method.md §1.4,
+/// §1.5, §3.10).
 ///
 /// Pure, thread-safe functions. Invalid input throws `std::invalid_argument` with one sentence.
 

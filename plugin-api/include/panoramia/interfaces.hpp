@@ -1,8 +1,45 @@
 #pragma once
-/// The five plugin interfaces. Error contract for every method: throw a `std::exception` whose
-/// `what()` is one sentence naming what went wrong and where (file, line, offset, option); the host
-/// turns it into an error naming the plugin and the operation, records the run as failed and exits
-/// non-zero. Methods are called from one thread at a time.
+/// The five plugin interfaces, and the contract between them and the host.
+///
+/// **When the host calls what.** One audit (`panoramia audit`) runs these stages in this order. A
+/// stage whose result is in the cache is not computed again: its plugin is then only asked to
+/// `load` what its `save` wrote (targets, helpers), or not called at all (readers, generators,
+/// featurizers, attacks: their outputs are cached as tensors).
+/// 1. data: `make_dataset_reader`, then `read` once.
+/// 2. generator: `make_generator`; `fit` on the generator's share of the members, or `load` of
+///    `[generator] load`; then `save` into an empty directory; then `sample` once.
+/// 3. target: `make_target`; `fit` (only if `can_fit()`), or `load` of `[target] load`; then
+///    `save` into an empty directory. On a cached run only `load` of that directory. Then
+///    `variants`.
+/// 4. helper: a second instance of a target adapter, built the same way from synthetic data only.
+/// 5. signals: `side_signals` of the helper's first variant and of each target variant on each
+///    set of the game (several calls, any order of sets, same object).
+/// 6. attacks: for the baseline and for each MIA, a fresh featurizer and a fresh attack:
+///    `featurize` the training set and the test set, then `fit` once, then `score` once.
+/// No method is called again after it threw. With several ranks (`panoramia launch`) every rank
+/// runs every stage and calls the same methods in the same order.
+///
+/// **Contexts.** The context passed to `make_*` outlives the object made with it; the context
+/// passed to a method is valid during that call only, and may be another stage's (a target made
+/// in the target stage computes its side signals with the signals stage's context): take options,
+/// seeds and the work directory from the context of the call.
+///
+/// **Ownership.** Tensors are shared, not copied, across the boundary (`data.hpp`): a plugin must
+/// not modify in place a tensor it was given, and must not modify a tensor it returned. A plugin
+/// may keep references to input tensors beyond the call. Paths passed to `save`/`load` belong to
+/// the host; a plugin writes nothing outside them and its `Context::work_dir()`.
+///
+/// **Threads.** The host calls one method of one plugin at a time, from one thread. Inside a call
+/// a plugin may use threads (LibTorch's intra-op pool, `Context::loop_threads`) and joins them
+/// before it returns.
+///
+/// **Errors.** A method reports failure by throwing a `std::exception` whose `what()` is one
+/// sentence naming what went wrong and where (file, line, offset, option); the host turns it into
+/// an error naming the plugin and the operation, records the run as failed and exits non-zero. A
+/// plugin never terminates the process and never writes to stdout (use the context's logger).
+///
+/// **Randomness.** Every random draw goes through `Context::generator()` or `Context::rng()`, so
+/// the same config and seed give the same numbers.
 
 #include <cstdint>
 #include <filesystem>
@@ -57,7 +94,14 @@ class BOOST_SYMBOL_VISIBLE TargetAdapter {
   /// inference mode (no gradients, eval mode); the adapter applies its own preprocessing.
   virtual SideSignals side_signals(const Batch& samples, const std::string& variant,
                                    Context& ctx) = 0;
+  /// Writes every variant of the model (weights, and whatever preprocessing state `side_signals`
+  /// needs) into the existing, empty directory `dir`, after `fit` or `load`. Called on every rank,
+  /// each with a directory of its own; only rank 0's is kept in the cache.
   virtual void save(const std::filesystem::path& dir, Context& ctx) const = 0;
+  /// Restores, instead of `fit`, either a directory written by `save` (a cached run) or the
+  /// user's `[target] load` path (the adapter's own checkpoint layout: a file or a directory).
+  /// Afterwards `variants` and `side_signals` behave as after the `fit` that made it. A missing,
+  /// truncated or foreign checkpoint is an exception naming the file.
   virtual void load(const std::filesystem::path& dir, Context& ctx) = 0;
 };
 

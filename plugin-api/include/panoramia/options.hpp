@@ -242,6 +242,11 @@ class BOOST_SYMBOL_VISIBLE OptionValues {
     return v;
   }
   std::string get_string(const std::string& name) const { return detail::trim(raw(name)); }
+  /// The comma-separated items of a string or path option, each trimmed (empty items kept, so
+  /// that "a,,b" can be refused by the plugin); no items for an empty value.
+  std::vector<std::string> get_string_list(const std::string& name) const {
+    return detail::split_list(raw(name));
+  }
   std::vector<std::int64_t> get_int_list(const std::string& name) const {
     std::vector<std::int64_t> out;
     for (const auto& item : detail::split_list(raw(name))) {

@@ -50,6 +50,11 @@ inline const char* kind_name(Kind kind) {
 }
 
 /// The handshake. Plain data only, so that it can be read whatever the plugin was built with.
+/// The host reads it before anything else and refuses the library (one sentence naming the file)
+/// when `api_version`, `torch_version` or `cxx11_abi` differ from its own, or a string is not
+/// readable. The strings must live as long as the library is loaded (`PANORAMIA_PLUGIN` makes
+/// them static). `name` is how configs select the plugin (`plugin = NAME`); `kinds` a mask of
+/// `Kind`.
 struct PluginInfo {
   std::uint32_t api_version;
   const char* name;
@@ -60,13 +65,19 @@ struct PluginInfo {
   const char* description;
 };
 
-/// Makes the plugin's objects. Each `make_*` is called once per instance with the context that
-/// instance will use for its whole life; the host owns the returned object and keeps the library
-/// loaded while it lives. The defaults throw: override the ones for the kinds the plugin declares.
+/// Makes the plugin's objects. The host keeps one factory per loaded library (the static one of
+/// `PANORAMIA_PLUGIN`); it calls a `make_*` once per instance, with a context that outlives the
+/// instance, owns the returned object and keeps the library loaded while it lives. A `make_*` may
+/// throw like any method (see interfaces.hpp). The defaults throw: override the ones for the kinds
+/// the plugin declares.
 class BOOST_SYMBOL_VISIBLE PluginFactory {
  public:
   virtual ~PluginFactory() = default;
-  /// Options accepted by the component of `kind` (name, type, default, one-line help).
+  /// Options accepted by the component of `kind` (name, type, default, one-line help, and the
+  /// choices or range the host enforces). Called for each kind the plugin declares, before any
+  /// `make_*` (to check a config, and for `panoramia plugins show`), possibly several times: it
+  /// must be cheap, return the same list every time, and not throw. The values reach the
+  /// component through `Context::options()`.
   virtual std::vector<OptionSpec> options(Kind kind) const = 0;
 
   virtual std::unique_ptr<DatasetReader> make_dataset_reader(Context&) {

@@ -5,12 +5,15 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <panoramia/testing.hpp>
+
 #include "cifar_file.hpp"
 
 namespace panoramia::cifar {
 namespace {
 
 namespace fs = std::filesystem;
+using panoramia::testing::message_of;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 
@@ -32,15 +35,6 @@ class CifarTest : public ::testing::Test {
     const auto labels = (torch::arange(n) + first_label) % 10;
     write_cifar10(dir_ / name, labels, images);
     return dir_ / name;
-  }
-
-  std::string message_of(const std::function<void()>& f) {
-    try {
-      f();
-    } catch (const std::exception& e) {
-      return e.what();
-    }
-    return "no error";
   }
 
   fs::path dir_;

@@ -1,9 +1,10 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <panoramia/testing.hpp>
+
 #include "attack.hpp"
 #include "search.hpp"
-#include "test_context.hpp"
 
 namespace panoramia::gbm {
 namespace {

@@ -9,30 +9,21 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <panoramia/testing.hpp>
+
 #include "checkpoint.hpp"
 #include "generation.hpp"
 #include "model.hpp"
 #include "safetensors.hpp"
-#include "test_context.hpp"
+#include "small_config.hpp"
 #include "training.hpp"
 
 namespace panoramia::gpt2 {
 namespace {
 
 namespace fs = std::filesystem;
+using panoramia::testing::message_of;
 using ::testing::HasSubstr;
-using testing::message_of;
-
-Gpt2Config small_config() {
-  Gpt2Config c;
-  c.layers = 2;
-  c.heads = 2;
-  c.width = 16;
-  c.context = 32;
-  c.vocab = 50;
-  c.dropout = 0.1;
-  return c;
-}
 
 Gpt2 random_model(const Gpt2Config& c, std::uint64_t seed) {
   Gpt2 model(c);
@@ -90,7 +81,7 @@ class ModelTest : public ::testing::Test {
 };
 
 TEST_F(ModelTest, HuggingFaceLayoutReproducesTheSaversLogits) {
-  auto model = random_model(small_config(), 3);
+  auto model = random_model(small_config(0.1), 3);
   write_hf_layout(model, dir_ / "hf");
   const auto ids = torch::randint(0, 50, {3, 20}, at::make_generator<at::CPUGeneratorImpl>(4));
   torch::NoGradGuard no_grad;
@@ -116,7 +107,7 @@ TEST_F(ModelTest, HuggingFaceLayoutReproducesTheSaversLogits) {
 }
 
 TEST_F(ModelTest, OwnCheckpointsUseTheHuggingFaceLayoutAndRoundTrip) {
-  auto model = random_model(small_config(), 5);
+  auto model = random_model(small_config(0.1), 5);
   fs::create_directories(dir_ / "ours");
   save_pretrained(model, dir_ / "ours");
   const auto stored = read_safetensors(dir_ / "ours" / "model.safetensors");
@@ -130,7 +121,7 @@ TEST_F(ModelTest, OwnCheckpointsUseTheHuggingFaceLayoutAndRoundTrip) {
 }
 
 TEST_F(ModelTest, MalformedFilesAreRefusedWithFileAndTensorNamed) {
-  auto model = random_model(small_config(), 7);
+  auto model = random_model(small_config(0.1), 7);
   write_hf_layout(model, dir_ / "hf");
   const auto file = dir_ / "hf" / "model.safetensors";
   auto bytes = [&] {
@@ -199,7 +190,7 @@ TEST_F(ModelTest, MalformedFilesAreRefusedWithFileAndTensorNamed) {
 }
 
 TEST_F(ModelTest, KeyValueCacheGivesTheSameLogitsAndGreedyTokens) {
-  auto model = random_model(small_config(), 9);
+  auto model = random_model(small_config(0.1), 9);
   const auto prompt = torch::randint(0, 50, {4, 8}, at::make_generator<at::CPUGeneratorImpl>(10));
   torch::NoGradGuard no_grad;
   // Logits of a prompt then three single tokens through the cache equal one full pass.
@@ -277,7 +268,7 @@ TEST(Training, LearnsRepeatedBlocksDeterministically) {
   auto run = [](std::uint64_t seed) {
     testing::TestContext ctx({}, {}, seed);
     torch::manual_seed(seed);
-    Gpt2Config c = small_config();
+    Gpt2Config c = small_config(0.1);
     c.dropout = 0;
     Gpt2 model(c);
     model->init_weights(ctx.generator());

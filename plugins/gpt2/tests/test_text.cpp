@@ -7,10 +7,11 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <panoramia/testing.hpp>
+
 #include "checkpoint.hpp"
 #include "gpt2_generator.hpp"
 #include "gpt2_target.hpp"
-#include "test_context.hpp"
 #include "text_blocks.hpp"
 #include "text_reader.hpp"
 #include "tokenizer.hpp"
@@ -19,11 +20,11 @@ namespace panoramia::gpt2 {
 namespace {
 
 namespace fs = std::filesystem;
+using panoramia::testing::message_of;
+using panoramia::testing::TestContext;
 using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-using testing::message_of;
-using testing::TestContext;
 
 const fs::path kData = GPT2_TEST_DATA;
 

@@ -9,12 +9,15 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <panoramia/testing.hpp>
+
 #include "tokenizer.hpp"
 
 namespace panoramia::gpt2 {
 namespace {
 
 namespace fs = std::filesystem;
+using panoramia::testing::message_of;
 using ::testing::HasSubstr;
 
 const fs::path kData = GPT2_TEST_DATA;
@@ -36,15 +39,6 @@ std::vector<std::int64_t> expected_ids() {
 const Tokenizer& gpt2() {
   static const Tokenizer t = Tokenizer::load(kData);
   return t;
-}
-
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "no error";
 }
 
 struct TempDir {

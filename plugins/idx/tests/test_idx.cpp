@@ -4,13 +4,15 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <panoramia/testing.hpp>
+
 #include "idx_file.hpp"
-#include "test_context.hpp"
 
 namespace panoramia::idx {
 namespace {
 
 namespace fs = std::filesystem;
+using panoramia::testing::message_of;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 
@@ -27,15 +29,6 @@ class IdxTest : public ::testing::Test {
     labels_ = {0, 1, 2, 3, 4};
   }
   void TearDown() override { fs::remove_all(dir_); }
-
-  std::string message_of(const std::function<void()>& f) {
-    try {
-      f();
-    } catch (const std::exception& e) {
-      return e.what();
-    }
-    return "no error";
-  }
 
   fs::path dir_;
   std::vector<std::uint8_t> pixels_;

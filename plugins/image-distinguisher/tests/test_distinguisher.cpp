@@ -2,11 +2,12 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <panoramia/testing.hpp>
+
 #include "attack.hpp"
 #include "loss_features.hpp"
 #include "model_state.hpp"
 #include "network.hpp"
-#include "test_context.hpp"
 
 namespace panoramia::distinguisher {
 namespace {
@@ -89,7 +90,7 @@ std::map<std::string, std::string> small_cnn() {
 }
 
 TEST(DistinguisherAttack, SeparatesTwoEasyClasses) {
-  testing::TestContext ctx(attack_options(), small_cnn());
+  testing::TestContext ctx(attack_options(), small_cnn(), 7);
   at::Tensor train_y, test_y;
   const auto train = blobs(256, 1, train_y);
   const auto test = blobs(128, 2, test_y);
@@ -108,7 +109,7 @@ TEST(DistinguisherAttack, UsesTheFeaturesWhenTheyCarryTheSignal) {
   options["image_branch"] = "false";
   options["optimizer"] = "adam";
   options["lr"] = "0.01";
-  testing::TestContext ctx(attack_options(), options);
+  testing::TestContext ctx(attack_options(), options, 7);
   at::Tensor train_y, test_y;
   auto train = blobs(256, 3, train_y);
   auto test = blobs(128, 4, test_y);

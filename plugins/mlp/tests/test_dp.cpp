@@ -8,9 +8,11 @@
 #include <fstream>
 
 #include <dp/rdp.hpp>
+#include <dp/report_checks.hpp>
+
+#include <panoramia/testing.hpp>
 
 #include "target.hpp"
-#include "test_context.hpp"
 
 namespace panoramia::mlp {
 namespace {
@@ -59,21 +61,17 @@ TEST(MlpDp, TargetEpsilonIsSolvedAndNotExceeded) {
   ASSERT_TRUE(target.dp_report().has_value());
   const auto& r = *target.dp_report();
   EXPECT_LE(r.epsilon, 2.0);
-  EXPECT_GT(r.epsilon, 1.99);  // the bisection is tight
-  EXPECT_EQ(r.steps, 8 * 13);  // ceil(400 / 32) steps per epoch
-  EXPECT_DOUBLE_EQ(r.sample_rate, 32.0 / 400.0);
+  EXPECT_GT(r.epsilon, 1.99);                                    // the bisection is tight
+  dp::testing::expect_accounted(r, 8 * 13, 32.0 / 400.0, 1e-5);  // ceil(400 / 32) an epoch
   EXPECT_DOUBLE_EQ(r.noise_multiplier, dp::noise_for_epsilon(2.0, 1e-5, 0.08, 104));
   EXPECT_DOUBLE_EQ(r.epsilon, dp::dp_sgd_epsilon(0.08, r.noise_multiplier, 104, 1e-5).epsilon);
 
   target.save(ctx.work_dir(), ctx);
-  std::ifstream in(ctx.work_dir() / "dp.json");
-  ASSERT_TRUE(in.good());
-  const auto json = nlohmann::json::parse(in);
-  EXPECT_DOUBLE_EQ(json.at("epsilon").get<double>(), r.epsilon);
+  const auto json = dp::testing::expect_dp_json(ctx.work_dir(), r);
   EXPECT_DOUBLE_EQ(json.at("delta").get<double>(), 1e-5);
   EXPECT_DOUBLE_EQ(json.at("target_epsilon").get<double>(), 2.0);
-  EXPECT_EQ(json.at("steps").get<int64_t>(), 104);
-  EXPECT_TRUE(r.inputs_from_validation);
+  EXPECT_EQ(r.input_statistics, kInputsFromValidation);
+  EXPECT_EQ(json.at("input_statistics").get<std::string>(), kInputsFromValidation);
 
   // A loaded model keeps its report, and re-saving writes dp.json again.
   testing::TestContext other(target_options(), {}, 6);
@@ -82,7 +80,7 @@ TEST(MlpDp, TargetEpsilonIsSolvedAndNotExceeded) {
   ASSERT_TRUE(loaded.dp_report().has_value());
   EXPECT_DOUBLE_EQ(loaded.dp_report()->epsilon, r.epsilon);
   EXPECT_EQ(loaded.dp_report()->optimizer, "sgd");
-  EXPECT_TRUE(loaded.dp_report()->inputs_from_validation);
+  EXPECT_EQ(loaded.dp_report()->input_statistics, kInputsFromValidation);
   const Batch probe = blobs(50, 9);
   EXPECT_TRUE(torch::equal(target.side_signals(probe, "best", ctx).loss,
                            loaded.side_signals(probe, "best", other).loss));
@@ -100,7 +98,7 @@ TEST(MlpDp, GivenNoiseMultiplierIsAccountedAndNonDpWritesNoReport) {
   const auto& r = *target.dp_report();
   EXPECT_DOUBLE_EQ(r.noise_multiplier, 1.3);
   EXPECT_EQ(r.optimizer, "adam");
-  EXPECT_FALSE(r.inputs_from_validation);  // no validation data: fitted on the training data
+  EXPECT_EQ(r.input_statistics, kInputsFromTraining);  // no validation data: the training data
   EXPECT_DOUBLE_EQ(r.epsilon, dp::dp_sgd_epsilon(32.0 / 300.0, 1.3, 8 * 10, 1e-4).epsilon);
 
   testing::TestContext plain(target_options(), {{"hidden", "8"}, {"epochs", "2"}}, 7);

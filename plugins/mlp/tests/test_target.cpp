@@ -2,8 +2,9 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <panoramia/testing.hpp>
+
 #include "target.hpp"
-#include "test_context.hpp"
 
 namespace panoramia::mlp {
 namespace {

@@ -4,11 +4,12 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <panoramia/testing.hpp>
+
 #include "model_state.hpp"
 #include "networks.hpp"
 #include "presets.hpp"
 #include "stylegan2.hpp"
-#include "test_context.hpp"
 
 namespace panoramia::stylegan2 {
 namespace {
@@ -103,7 +104,7 @@ TEST(Ada, ResamplingMatchesGridSampleWithReflection) {
 }
 
 TEST(Ada, IdentityAtZeroDifferentiableAndAdaptive) {
-  testing::TestContext ctx({}, {});
+  testing::TestContext ctx({}, {}, 7);
   AdaptiveAugment ada(0.6, 1.0);  // p moves by 1 per 1000 images
   const auto x = torch::rand({6, 3, 8, 8}) * 2 - 1;
   EXPECT_TRUE(torch::equal(ada.apply(x, ctx.generator()), x));
@@ -127,7 +128,7 @@ TEST(Ada, IdentityAtZeroDifferentiableAndAdaptive) {
 }
 
 TEST(Networks, ForwardBackwardShapes) {
-  testing::TestContext ctx({}, {});
+  testing::TestContext ctx({}, {}, 7);
   for (const auto& [channels, resolution] : {std::pair<int64_t, int64_t>{1, 28}, {3, 32}}) {
     const auto o = small_network(channels, resolution);
     EXPECT_EQ(o.base_resolution(), resolution == 28 ? 7 : 4);
@@ -154,7 +155,7 @@ TEST(Networks, ForwardBackwardShapes) {
 // augmentation parameters of all 6 rows (leaving the generator where the whole batch leaves it)
 // and computes exactly those rows.
 TEST(Networks, AShardDrawsTheGlobalBatchsNoiseAndAugmentation) {
-  testing::TestContext ctx({}, {});
+  testing::TestContext ctx({}, {}, 7);
   GeneratorNet g(small_network(1, 16));
   g->reset_parameters(ctx.generator());
   {
@@ -233,7 +234,7 @@ std::map<std::string, std::string> tiny_options(const std::string& kimg) {
 }
 
 TEST(StyleGan2, OneTrainingStepLowersTheDiscriminatorLoss) {
-  testing::TestContext ctx(stylegan2_options(), tiny_options("1"));
+  testing::TestContext ctx(stylegan2_options(), tiny_options("1"), 7);
   const auto data = toy_set(8, 1);
   StyleGan2 gan;
   gan.initialize(configure(ctx.options(), 1, 16, 3), 1, 16, 3, ctx);
@@ -253,7 +254,7 @@ TEST(StyleGan2, SamplesAreLabelledQuantizedImagesOfTheDataShape) {
   for (const std::string layout : {"native", "pad"}) {
     auto options = tiny_options("0.016");
     options["layout"] = layout;
-    testing::TestContext ctx(stylegan2_options(), options);
+    testing::TestContext ctx(stylegan2_options(), options, 7);
     auto data = toy_set(12, 2);
     data.x = torch::constant_pad_nd(data.x, {6, 6, 6, 6}, 0.0);  // 28x28
     StyleGan2 gan;
@@ -271,7 +272,7 @@ TEST(StyleGan2, SamplesAreLabelledQuantizedImagesOfTheDataShape) {
 }
 
 TEST(StyleGan2, CheckpointRoundTripGivesTheSameSamples) {
-  testing::TestContext ctx(stylegan2_options(), tiny_options("0.024"));
+  testing::TestContext ctx(stylegan2_options(), tiny_options("0.024"), 7);
   StyleGan2 gan;
   gan.fit(toy_set(12, 3), ctx);
   const auto dir = ctx.work_dir() / "saved";
@@ -323,7 +324,7 @@ TEST(StyleGan2, TrainsWithFullAugmentationThroughTheR1Step) {
   auto options = tiny_options("0.144");  // 18 steps of 8: R1 at steps 0 and 16
   options["ada_target"] = "-1";          // p rises at every adjustment...
   options["ada_kimg"] = "0.01";          // ...to 1 after the first
-  testing::TestContext ctx(stylegan2_options(), options);
+  testing::TestContext ctx(stylegan2_options(), options, 7);
   StyleGan2 gan;
   gan.fit(toy_set(12, 5), ctx);
   EXPECT_DOUBLE_EQ(gan.augment_probability(), 1.0);

@@ -2,9 +2,10 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <panoramia/testing.hpp>
+
 #include "ctgan.hpp"
 #include "gmm.hpp"
-#include "test_context.hpp"
 #include "transformer.hpp"
 
 namespace panoramia::tabular_gan {

@@ -5,16 +5,17 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <panoramia/testing.hpp>
+
 #include "distinguisher.hpp"
 #include "loss_vector_attack.hpp"
 #include "metrics.hpp"
-#include "test_context.hpp"
 
 namespace panoramia::text_attacks {
 namespace {
 
-using gpt2::testing::message_of;
-using gpt2::testing::TestContext;
+using panoramia::testing::message_of;
+using panoramia::testing::TestContext;
 using ::testing::HasSubstr;
 
 TEST(Metrics, AucPartialAucAccuracyAndSplit) {

@@ -7,8 +7,9 @@
 #include <torch/script.h>
 #include <torch/torch.h>
 
+#include <panoramia/testing.hpp>
+
 #include "classifier.hpp"
-#include "test_context.hpp"
 #include "torchscript_target.hpp"
 
 namespace panoramia::torchscript {
@@ -38,12 +39,14 @@ Batch grey_images(std::int64_t n) {
 }
 
 TEST(TorchScriptTarget, AppliesTheDeclaredPreprocessingAndGivesLossesAtTheLabel) {
-  testing::TestContext ctx(torchscript_options(), {{"scale", "255"},
-                                                   {"image_size", "4"},
-                                                   {"channels", "3"},
-                                                   {"normalization", "custom"},
-                                                   {"mean", "100,110,120"},
-                                                   {"std", "50"}});
+  testing::TestContext ctx(torchscript_options(),
+                           {{"scale", "255"},
+                            {"image_size", "4"},
+                            {"channels", "3"},
+                            {"normalization", "custom"},
+                            {"mean", "100,110,120"},
+                            {"std", "50"}},
+                           7);
   const auto weight = torch::randn({5, 48}) * 0.01, bias = torch::randn({5});
   const auto file = ctx.work_dir() / "classifier.pt";
   scripted_classifier(weight, bias).save(file.string());
@@ -91,7 +94,7 @@ TEST(TorchScriptTarget, AppliesTheDeclaredPreprocessingAndGivesLossesAtTheLabel)
 }
 
 TEST(TorchScriptTarget, ProbabilityOutputsAndErrors) {
-  testing::TestContext ctx(torchscript_options(), {{"output", "probabilities"}});
+  testing::TestContext ctx(torchscript_options(), {{"output", "probabilities"}}, 7);
   torch::jit::Module m("Probabilities");
   m.define(R"JIT(
 def forward(self, x):
@@ -126,7 +129,7 @@ def forward(self, x):
 
 // A module scripted in Python (torch.jit.script of an nn.Module) by Debian's python3-torch.
 TEST(TorchScriptTarget, LoadsAModuleScriptedInPython) {
-  testing::TestContext ctx(torchscript_options(), {});
+  testing::TestContext ctx(torchscript_options(), {}, 7);
   const auto file = ctx.work_dir() / "py.pt", script = ctx.work_dir() / "make.py";
   std::ofstream(script) << "import sys, torch\n"
                            "class Net(torch.nn.Module):\n"

@@ -5,9 +5,10 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <panoramia/testing.hpp>
+
 #include "model_state.hpp"
 #include "pretrained.hpp"
-#include "test_context.hpp"
 #include "vision_transformer.hpp"
 #include "vit_target.hpp"
 
@@ -56,7 +57,7 @@ TEST(VisionTransformer, TorchvisionNamesAndShapes) {
 }
 
 TEST(Pretrained, LoadsByNameReplacesTheHeadAndResizesPositions) {
-  testing::TestContext ctx({}, {});
+  testing::TestContext ctx({}, {}, 7);
   VisionTransformer source(toy(10));
   source->reset_parameters(ctx.generator());
   {
@@ -95,7 +96,7 @@ TEST(Pretrained, LoadsByNameReplacesTheHeadAndResizesPositions) {
 // A state dict written by Python's torch.save (Debian's python3-torch) with torchvision's
 // pre-0.13 MLP names.
 TEST(Pretrained, ReadsAPythonTorchSaveFile) {
-  testing::TestContext ctx({}, {});
+  testing::TestContext ctx({}, {}, 7);
   const auto file = ctx.work_dir() / "py.pth";
   const auto script = ctx.work_dir() / "make.py";
   std::ofstream(script) << "import collections, sys, torch\n"
@@ -128,7 +129,7 @@ TEST(Pretrained, ReadsAPythonTorchSaveFile) {
 // process): a memo store on an empty stack, a dict that holds itself, and 200,000 nested lists.
 // Each is one sentence naming the file.
 TEST(Pretrained, HostilePicklesAreRefusedInOneSentence) {
-  testing::TestContext ctx({}, {});
+  testing::TestContext ctx({}, {}, 7);
   const auto dir = ctx.work_dir();
   const auto script = dir / "hostile.py";
   std::ofstream(script)
@@ -144,23 +145,37 @@ TEST(Pretrained, HostilePicklesAreRefusedInOneSentence) {
          "    out.close()\n"
          "with_pickle('memo', b'\\x80\\x02q\\x00.')\n"
          "with_pickle('self', b'\\x80\\x02}q\\x00X\\x01\\x00\\x00\\x00ah\\x00s.')\n"
-         "with_pickle('deep', b'\\x80\\x02' + b']' * 200000 + b'a' * 199999 + b'.')\n";
+         "with_pickle('deep', b'\\x80\\x02' + b']' * 200000 + b'a' * 199999 + b'.')\n"
+         // A 9-byte LONG1 integer (fuzz_torch_save: shifted past 64 bits).
+         "with_pickle('long', b'\\x80\\x02\\x8a\\x09' + b'\\x01' * 9 + b'.')\n"
+         // A directory entry claiming a 4 GB record (LibTorch's reader allocated it), and records
+         // compressed, which torch.save never writes.
+         "raw = bytearray(open(base + '.empty', 'rb').read())\n"
+         "at = raw.index(b'PK\\x01\\x02')\n"
+         "raw[at + 24:at + 28] = (0xfffffff0).to_bytes(4, 'little')\n"
+         "open(base + '.huge', 'wb').write(raw)\n"
+         "src = zipfile.ZipFile(base + '.empty')\n"
+         "out = zipfile.ZipFile(base + '.deflated', 'w', zipfile.ZIP_DEFLATED)\n"
+         "for info in src.infolist():\n"
+         "    out.writestr(info.filename, src.read(info))\n"
+         "out.close()\n"
+         "open(base + '.cut', 'wb').write(open(base + '.empty', 'rb').read()[:-30])\n";
   const auto base = dir / "h.pth";
   const std::string command =
       "/usr/bin/python3 " + script.string() + " " + base.string() + " > /dev/null 2>&1";
   ASSERT_EQ(std::system(command.c_str()), 0) << "python3 could not write the archives";
   const auto message = [&](const std::string& name) {
-    try {
-      read_state_dict(base.string() + "." + name);
-    } catch (const std::exception& e) {
-      return std::string(e.what());
-    }
-    return std::string("no error");
+    return testing::message_of([&] { read_state_dict(base.string() + "." + name); });
   };
   EXPECT_THAT(message("memo"), ::testing::HasSubstr("the pickle works on an empty stack"));
   EXPECT_THAT(message("self"), ::testing::HasSubstr("the pickle puts a container inside itself"));
   EXPECT_THAT(message("deep"), ::testing::HasSubstr("nests containers more than 256 deep"));
   EXPECT_THAT(message("deep"), ::testing::HasSubstr(base.string() + ".deep"));
+  EXPECT_THAT(message("long"), ::testing::HasSubstr("of 9 bytes does not fit 64 bits"));
+  EXPECT_THAT(message("huge"), ::testing::HasSubstr("claims 4294967280 bytes but stores"));
+  EXPECT_THAT(message("huge"), ::testing::HasSubstr(base.string() + ".huge"));
+  EXPECT_THAT(message("deflated"), ::testing::HasSubstr("is compressed (method 8)"));
+  EXPECT_THAT(message("cut"), ::testing::HasSubstr(base.string() + ".cut"));
 }
 
 Batch stripes(std::int64_t n, std::uint64_t seed) {
@@ -183,7 +198,7 @@ TEST(VitTarget, TrainsFromScratchAndFineTunesAFrozenBackbone) {
       {"preset", "tiny"}, {"patch", "4"},        {"width", "32"},         {"depth", "2"},
       {"heads", "4"},     {"epochs", "12"},      {"batch_size", "16"},    {"lr", "0.003"},
       {"flip", "false"},  {"crop_padding", "0"}, {"schedule", "constant"}};
-  testing::TestContext ctx(vit_options(), options);
+  testing::TestContext ctx(vit_options(), options, 7);
   VitTarget scratch;
   const auto train = stripes(96, 1), validation = stripes(48, 2);
   scratch.fit(train, validation, ctx);
@@ -197,7 +212,7 @@ TEST(VitTarget, TrainsFromScratchAndFineTunesAFrozenBackbone) {
   options["image_size"] = "16";
   options["freeze_backbone"] = "true";
   options["epochs"] = "4";
-  testing::TestContext tune_ctx(vit_options(), options);
+  testing::TestContext tune_ctx(vit_options(), options, 7);
   VitTarget tuned;
   tuned.fit(train, validation, tune_ctx);
   EXPECT_EQ(image::count_parameters(*tuned.network(), true), 32 * 2 + 2);  // the head only

@@ -11,8 +11,10 @@
 #include <iostream>
 
 #include <dp/rdp.hpp>
+#include <dp/report_checks.hpp>
 
-#include "test_context.hpp"
+#include <panoramia/testing.hpp>
+
 #include "vision_transformer.hpp"
 #include "vit_target.hpp"
 
@@ -51,10 +53,7 @@ TEST(VitDp, TrainsAndReportsTheSpentEpsilon) {
   const auto& r = *target.dp_report();
   EXPECT_LE(r.epsilon, 8.0);
   EXPECT_GT(r.epsilon, 7.99);  // the noise is solved tightly for the target
-  EXPECT_EQ(r.steps, 8 * 4);   // ceil(256 / 64) Poisson batches per epoch
-  EXPECT_DOUBLE_EQ(r.sample_rate, 64.0 / 256.0);
-  EXPECT_DOUBLE_EQ(r.epsilon,
-                   dp::dp_sgd_epsilon(r.sample_rate, r.noise_multiplier, r.steps, 1e-5).epsilon);
+  dp::testing::expect_accounted(r, 8 * 4, 64.0 / 256.0, 1e-5);  // ceil(256 / 64) batches an epoch
   EXPECT_EQ(r.norm, "layer");
   EXPECT_EQ(r.clipping, "loop");
 
@@ -62,10 +61,7 @@ TEST(VitDp, TrainsAndReportsTheSpentEpsilon) {
   EXPECT_GT(image::accuracy(held_out.logits, validation.y), 0.8);
 
   target.save(ctx.work_dir(), ctx);
-  std::ifstream in(ctx.work_dir() / "dp.json");
-  ASSERT_TRUE(in.good());
-  const auto json = nlohmann::json::parse(in);
-  EXPECT_DOUBLE_EQ(json.at("epsilon").get<double>(), r.epsilon);
+  const auto json = dp::testing::expect_dp_json(ctx.work_dir(), r);
   EXPECT_EQ(json.at("normalization_layers").get<std::string>(), "layer");
   VitTarget loaded;
   loaded.load(ctx.work_dir(), ctx);
@@ -75,13 +71,13 @@ TEST(VitDp, TrainsAndReportsTheSpentEpsilon) {
   EXPECT_TRUE(torch::equal(held_out.loss, loaded.side_signals(validation, "best", ctx).loss));
 
   // Without dp there is no report, and none is left from an earlier DP fit.
-  testing::TestContext plain(vit_options(), dp_training({{"dp", "false"}, {"epochs", "1"}}));
+  testing::TestContext plain(vit_options(), dp_training({{"dp", "false"}, {"epochs", "1"}}), 7);
   target.fit(train, validation, plain);
   EXPECT_FALSE(target.dp_report().has_value());
 }
 
 TEST(VitDp, VectorisedClippingIsRefusedInOneSentence) {
-  testing::TestContext ctx(vit_options(), dp_training({{"dp_clipping", "vectorized"}}));
+  testing::TestContext ctx(vit_options(), dp_training({{"dp_clipping", "vectorized"}}), 7);
   VitTarget target;
   try {
     target.fit(bands(16, 3), Batch{}, ctx);
@@ -175,7 +171,7 @@ TEST(VitDp, LoopClippingMatchesABruteForceComputation) {
 
 TEST(VitDp, AFrozenBackboneIsNeitherClippedNorNoised) {
   // A "pretrained" backbone is the network's own initialisation: written, then loaded by name.
-  testing::TestContext ctx(vit_options(), dp_training());
+  testing::TestContext ctx(vit_options(), dp_training(), 7);
   VisionTransformer source(vit_options_from(ctx.options(), 1, 16, 2));
   testing::TestContext seed_ctx(vit_options(), dp_training(), 11);
   source->reset_parameters(seed_ctx.generator());

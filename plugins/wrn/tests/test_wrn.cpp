@@ -4,9 +4,11 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <panoramia/testing.hpp>
+
 #include "classifier_target.hpp"
 #include "image_batch.hpp"
-#include "test_context.hpp"
+#include "toy_images.hpp"
 #include "wide_resnet.hpp"
 #include "wrn_target.hpp"
 
@@ -55,21 +57,6 @@ std::vector<OptionSpec> specs() {
   return wrn_options();
 }
 
-// Two classes told apart by where a bright square sits, with per-image noise: learnable, but only
-// a model that saw an image can drive its loss to near zero.
-Batch toy_images(std::int64_t n, std::uint64_t seed) {
-  auto g = at::make_generator<at::CPUGeneratorImpl>(seed);
-  Batch b;
-  b.x = torch::rand({n, 1, 12, 12}, g) * 0.3;
-  b.y = torch::randint(0, 2, {n}, g, torch::kInt64);
-  for (std::int64_t i = 0; i < n; ++i) {
-    const int64_t col = b.y[i].item<int64_t>() == 0 ? 1 : 7;
-    b.x[i].narrow(1, 3, 4).narrow(2, col, 4).add_(0.6);
-  }
-  b.modality = "image";
-  return b;
-}
-
 std::map<std::string, std::string> fast_training() {
   return {{"depth", "10"},       {"width", "1"},        {"dropout", "0"}, {"epochs", "8"},
           {"batch_size", "16"},  {"optimizer", "adam"}, {"lr", "0.005"},  {"schedule", "constant"},
@@ -77,7 +64,7 @@ std::map<std::string, std::string> fast_training() {
 }
 
 TEST(WrnTarget, LearnsAToyTaskAndGivesPerExampleLosses) {
-  testing::TestContext ctx(specs(), fast_training());
+  testing::TestContext ctx(specs(), fast_training(), 7);
   WrnTarget target;
   const auto train = toy_images(96, 1), validation = toy_images(48, 2);
   target.fit(train, validation, ctx);
@@ -128,7 +115,7 @@ TEST(WrnTarget, SameSeedSameModelAndCheckpointRoundTrip) {
 TEST(WrnTarget, RejectsSamplesOfAnotherShapeOrClass) {
   auto options = fast_training();
   options["epochs"] = "1";
-  testing::TestContext ctx(specs(), options);
+  testing::TestContext ctx(specs(), options, 7);
   WrnTarget target;
   target.fit(toy_images(16, 5), Batch{}, ctx);
   Batch wrong;

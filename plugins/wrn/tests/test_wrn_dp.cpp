@@ -12,28 +12,17 @@
 #include <dp/dp_sgd.hpp>
 #include <dp/layer_tape.hpp>
 #include <dp/rdp.hpp>
+#include <dp/report_checks.hpp>
+
+#include <panoramia/testing.hpp>
 
 #include "image_batch.hpp"
-#include "test_context.hpp"
+#include "toy_images.hpp"
 #include "wide_resnet.hpp"
 #include "wrn_target.hpp"
 
 namespace panoramia::wrn {
 namespace {
-
-// Two classes told apart by where a bright square sits, with per-image noise.
-Batch toy_images(std::int64_t n, std::uint64_t seed) {
-  auto g = at::make_generator<at::CPUGeneratorImpl>(seed);
-  Batch b;
-  b.x = torch::rand({n, 1, 12, 12}, g) * 0.3;
-  b.y = torch::randint(0, 2, {n}, g, torch::kInt64);
-  for (std::int64_t i = 0; i < n; ++i) {
-    const int64_t col = b.y[i].item<int64_t>() == 0 ? 1 : 7;
-    b.x[i].narrow(1, 3, 4).narrow(2, col, 4).add_(0.6);
-  }
-  b.modality = "image";
-  return b;
-}
 
 std::map<std::string, std::string> dp_training(std::map<std::string, std::string> extra = {}) {
   std::map<std::string, std::string> o = {
@@ -66,10 +55,7 @@ TEST(WrnDp, TrainsWithGroupNormAndReportsTheSpentEpsilon) {
   const auto& r = *target.dp_report();
   EXPECT_LE(r.epsilon, 8.0);
   EXPECT_GT(r.epsilon, 7.99);  // the noise is solved tightly for the target
-  EXPECT_EQ(r.steps, 6 * 8);   // ceil(512 / 64) Poisson batches per epoch
-  EXPECT_DOUBLE_EQ(r.sample_rate, 64.0 / 512.0);
-  EXPECT_DOUBLE_EQ(r.epsilon,
-                   dp::dp_sgd_epsilon(r.sample_rate, r.noise_multiplier, r.steps, 1e-5).epsilon);
+  dp::testing::expect_accounted(r, 6 * 8, 64.0 / 512.0, 1e-5);  // ceil(512 / 64) batches an epoch
   EXPECT_EQ(r.norm, "group");
 
   // Private and still learning: the square's position is easy to see.
@@ -77,11 +63,7 @@ TEST(WrnDp, TrainsWithGroupNormAndReportsTheSpentEpsilon) {
   EXPECT_GT(image::accuracy(held_out.logits, validation.y), 0.85);
 
   target.save(ctx.work_dir(), ctx);
-  std::ifstream in(ctx.work_dir() / "dp.json");
-  ASSERT_TRUE(in.good());
-  const auto json = nlohmann::json::parse(in);
-  EXPECT_DOUBLE_EQ(json.at("epsilon").get<double>(), r.epsilon);
-  EXPECT_EQ(json.at("steps").get<std::int64_t>(), 48);
+  dp::testing::expect_dp_json(ctx.work_dir(), r);
   WrnTarget loaded;
   loaded.load(ctx.work_dir(), ctx);
   ASSERT_TRUE(loaded.dp_report().has_value());
@@ -92,7 +74,7 @@ TEST(WrnDp, TrainsWithGroupNormAndReportsTheSpentEpsilon) {
 TEST(WrnDp, BatchNormIsRefusedUnderDpAndKeptWithout) {
   const auto train = toy_images(32, 3);
   {
-    testing::TestContext ctx(wrn_options(), dp_training({{"norm", "batch"}}));
+    testing::TestContext ctx(wrn_options(), dp_training({{"norm", "batch"}}), 7);
     WrnTarget target;
     try {
       target.fit(train, Batch{}, ctx);
@@ -107,7 +89,7 @@ TEST(WrnDp, BatchNormIsRefusedUnderDpAndKeptWithout) {
   WideResNet batch_norm(o);
   EXPECT_THROW(dp::reject_batch_norm(*batch_norm, "test"), std::invalid_argument);
   // Without dp, auto keeps the original BatchNorm and no report is made.
-  testing::TestContext ctx(wrn_options(), dp_training({{"dp", "false"}, {"epochs", "1"}}));
+  testing::TestContext ctx(wrn_options(), dp_training({{"dp", "false"}, {"epochs", "1"}}), 7);
   WrnTarget target;
   target.fit(train, Batch{}, ctx);
   EXPECT_TRUE(has_module(*target.network(), "BatchNorm"));
@@ -157,25 +139,7 @@ TEST(WrnDp, VectorisedClippingEqualsABruteForceLoop) {
   EXPECT_EQ(tape.size(), 1u + 3 * 5 + 1 + 1);
   const auto got = dp::clip_per_example_tape(params, tape, losses, clip);
   ASSERT_EQ(got.sum.size(), params.size());
-  for (std::int64_t i = 0; i < 8; ++i)
-    // Float64 throughout: the tape's norms and sums and the loop's differ only in rounding order,
-    // by ≤ 2·γ·u64·(scale) with γ the roundings along a path: the norm's P squares (P < 1e5
-    // parameters here) plus a few hundred terms of the widest sums, so ≲ 2e-11 relative; 1e-9
-    // relative leaves 50x of that, and a clipping bug (a missing or wrong factor, another
-    // example's norm) moves them by ≥ 1e-3.
-    EXPECT_NEAR(got.norms[i].item<double>(), norms[size_t(i)], 1e-9 * (1 + norms[size_t(i)]));
-  double worst = 0;
-  for (size_t k = 0; k < params.size(); ++k) {
-    auto expected = torch::zeros_like(params[k]);
-    for (std::int64_t i = 0; i < 8; ++i)
-      expected += std::min(1.0, clip / (norms[size_t(i)] + 1e-6)) * grads[size_t(i)][k];
-    // The same float64 bound for the clipped sums (scale: the largest element).
-    const double diff = (got.sum[k] - expected).abs().max().item<double>();
-    const double scale = 1 + expected.abs().max().item<double>();
-    EXPECT_LT(diff, 1e-9 * scale) << "parameter " << k;
-    worst = std::max(worst, diff / scale);
-  }
-  std::cout << "largest |tape - loop| / (1 + max|sum|) = " << worst << " (tolerance 1e-9)\n";
+  dp::testing::expect_clipped_sum(got, grads, norms, clip);
 }
 
 TEST(WrnDp, LoopFallbackTrainsTheSameModel) {
