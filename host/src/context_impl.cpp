@@ -1,7 +1,5 @@
 #include "context_impl.hpp"
 
-#include <ATen/CPUGeneratorImpl.h>
-
 #include "hashing.hpp"
 #include "progress.hpp"
 
@@ -10,26 +8,19 @@ namespace panoramia {
 HostContext::HostContext(OptionValues options, std::shared_ptr<spdlog::logger> logger,
                          std::uint64_t seed, std::filesystem::path work_dir, c10::Device device,
                          Communicator* communicator, ThreadPolicy threads)
-    : options_(std::move(options)),
-      logger_(std::move(logger)),
-      seed_(seed),
-      generator_(at::make_generator<at::CPUGeneratorImpl>(seed)),
-      rng_(seed),
-      work_dir_(std::move(work_dir)),
+    : SeededContext(std::move(options), std::move(logger), seed, std::move(work_dir)),
       device_(device),
       communicator_(communicator),
-      threads_(threads) {
-  std::filesystem::create_directories(work_dir_);
-}
+      threads_(threads) {}
 
 std::unique_ptr<Progress> HostContext::progress(const std::string& what, std::int64_t total) {
-  return std::make_unique<ProgressDisplay>(logger_, what, total);
+  return std::make_unique<ProgressDisplay>(logger(), what, total);
 }
 
 int HostContext::loop_threads(const std::string& loop, double flops_per_step) {
   const int threads = panoramia::loop_threads(threads_, flops_per_step);
   set_threads(threads);
-  logger_->info("{}: {}", loop, describe_loop_threads(threads_, flops_per_step));
+  logger()->info("{}: {}", loop, describe_loop_threads(threads_, flops_per_step));
   return threads;
 }
 

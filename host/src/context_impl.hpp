@@ -6,24 +6,18 @@
 #include <random>
 
 #include <ATen/core/Generator.h>
-#include <panoramia/context.hpp>
+#include <panoramia/seeded_context.hpp>
 
 #include "threads.hpp"
 
 namespace panoramia {
 
-class HostContext final : public Context {
+class HostContext final : public SeededContext {
  public:
   HostContext(OptionValues options, std::shared_ptr<spdlog::logger> logger, std::uint64_t seed,
               std::filesystem::path work_dir, c10::Device device,
               Communicator* communicator = nullptr, ThreadPolicy threads = {});
 
-  const OptionValues& options() const override { return options_; }
-  std::shared_ptr<spdlog::logger> logger() const override { return logger_; }
-  std::uint64_t seed() const override { return seed_; }
-  at::Generator& generator() override { return generator_; }
-  std::mt19937_64& rng() override { return rng_; }
-  const std::filesystem::path& work_dir() const override { return work_dir_; }
   c10::Device device() const override { return device_; }
   std::unique_ptr<Progress> progress(const std::string& what, std::int64_t total) override;
   int loop_threads(const std::string& loop, double flops_per_step) override;
@@ -32,12 +26,6 @@ class HostContext final : public Context {
   }
 
  private:
-  OptionValues options_;
-  std::shared_ptr<spdlog::logger> logger_;
-  std::uint64_t seed_;
-  at::Generator generator_;
-  std::mt19937_64 rng_;
-  std::filesystem::path work_dir_;
   c10::Device device_;
   Communicator* communicator_;
   ThreadPolicy threads_;

@@ -85,31 +85,31 @@ ClassifierRun train_classifier(ImageClassifierImpl& net, const Normalization& no
     correct = sums[1];
     run.final_train_loss = total_loss / double(n);
     run.final_train_accuracy = correct / double(n);
-    std::string status =
-        fmt::format("loss {:.4f} acc {:.3f}", run.final_train_loss, run.final_train_accuracy);
-    validate_epoch(net, normalization, validation, recipe, epoch, device, run, status);
-    progress->advance(1, status);
+    end_epoch(net, normalization, validation, recipe, epoch, device, run, *progress);
   }
   progress->finish();
   finish_run(net, validation, recipe, run);
   return run;
 }
 
-void validate_epoch(ImageClassifierImpl& net, const Normalization& normalization,
-                    const Batch& validation, const ClassifierRecipe& recipe, std::int64_t epoch,
-                    c10::Device device, ClassifierRun& run, std::string& status) {
+void end_epoch(ImageClassifierImpl& net, const Normalization& normalization,
+               const Batch& validation, const ClassifierRecipe& recipe, std::int64_t epoch,
+               c10::Device device, ClassifierRun& run, Progress& progress) {
+  std::string status =
+      fmt::format("loss {:.4f} acc {:.3f}", run.final_train_loss, run.final_train_accuracy);
   const bool last = epoch + 1 == recipe.epochs;
-  if (validation.size() == 0 ||
-      ((epoch + 1) % std::max<std::int64_t>(1, recipe.eval_every) != 0 && !last))
-    return;
-  const double acc =
-      accuracy(predict_logits(net, normalization, validation.x, device), validation.y);
-  status += fmt::format(" val acc {:.3f}", acc);
-  if (acc > run.best_validation_accuracy) {
-    run.best_validation_accuracy = acc;
-    run.best_epoch = epoch + 1;
-    run.best = copy_state(net);
+  if (validation.size() > 0 &&
+      ((epoch + 1) % std::max<std::int64_t>(1, recipe.eval_every) == 0 || last)) {
+    const double acc =
+        accuracy(predict_logits(net, normalization, validation.x, device), validation.y);
+    status += fmt::format(" val acc {:.3f}", acc);
+    if (acc > run.best_validation_accuracy) {
+      run.best_validation_accuracy = acc;
+      run.best_epoch = epoch + 1;
+      run.best = copy_state(net);
+    }
   }
+  progress.advance(1, status);
 }
 
 void finish_run(ImageClassifierImpl& net, const Batch& validation, const ClassifierRecipe& recipe,

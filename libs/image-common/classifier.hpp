@@ -46,11 +46,12 @@ struct ClassifierRun {
 };
 
 /// The end of epoch `epoch` (0-based) of a classifier training run: every `recipe.eval_every`
-/// epochs and after the last one, the accuracy on `validation` (when not empty) is appended to
-/// `status` and the state is kept as `run.best` when it beats the best so far.
-void validate_epoch(ImageClassifierImpl& net, const Normalization& normalization,
-                    const Batch& validation, const ClassifierRecipe& recipe, std::int64_t epoch,
-                    c10::Device device, ClassifierRun& run, std::string& status);
+/// epochs and after the last one, the accuracy on `validation` (when not empty) is measured and
+/// the state kept as `run.best` when it beats the best so far; `progress` advances with the
+/// epoch's training loss and accuracy (`run.final_train_*`) and the validation accuracy.
+void end_epoch(ImageClassifierImpl& net, const Normalization& normalization,
+               const Batch& validation, const ClassifierRecipe& recipe, std::int64_t epoch,
+               c10::Device device, ClassifierRun& run, Progress& progress);
 /// After the last epoch: `run.final`, and without validation data `run.best` = the final state.
 void finish_run(ImageClassifierImpl& net, const Batch& validation, const ClassifierRecipe& recipe,
                 ClassifierRun& run);

@@ -154,10 +154,7 @@ ClassifierRun train_dp(ImageClassifierImpl& net, const Normalization& normalizat
     }
     run.final_train_loss = seen > 0 ? total_loss / double(seen) : 0.0;
     run.final_train_accuracy = seen > 0 ? correct / double(seen) : 0.0;
-    std::string status =
-        fmt::format("loss {:.4f} acc {:.3f}", run.final_train_loss, run.final_train_accuracy);
-    validate_epoch(net, normalization, validation, recipe, epoch, device, run, status);
-    progress->advance(1, status);
+    end_epoch(net, normalization, validation, recipe, epoch, device, run, *progress);
   }
   progress->finish();
   finish_run(net, validation, recipe, run);

@@ -35,7 +35,6 @@ class Factory final : public panoramia::PluginFactory {
  public:
   std::vector<OptionSpec> options(panoramia::Kind) const override {
     using T = OptionType;
-    using panoramia::option;
     return {
         option("log_loss", T::kBool, "true", "add log(loss) as a feature"),
         option("loss_vector", T::kBool, "true", "add the loss vector when the model gives one"),

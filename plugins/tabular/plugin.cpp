@@ -42,7 +42,6 @@ class Factory final : public panoramia::PluginFactory {
  public:
   std::vector<OptionSpec> options(panoramia::Kind) const override {
     using T = OptionType;
-    using panoramia::option;
     return {
         option("encoding", T::kString, "codes",
                "categorical columns as their codes (for trees) or one-hot", {"codes", "onehot"}),

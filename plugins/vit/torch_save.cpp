@@ -345,10 +345,13 @@ class Machine {
     if (found == storages_.end()) {
       auto [data, bytes] = reader_.getRecord("data/" + key);
       const auto element = c10::elementSize(dtype);
-      if (bytes < std::size_t(numel) * element)
-        fail("storage " + key + " is shorter than its size");
+      // Checked by division, so that a huge element count cannot wrap the product around.
+      if (numel < 0 || std::size_t(numel) > bytes / element)
+        fail("storage " + key + " (" + std::to_string(bytes) + " bytes) is shorter than its " +
+             std::to_string(numel) + " elements");
       auto t = torch::empty({numel}, torch::TensorOptions().dtype(dtype));
-      std::memcpy(t.data_ptr(), data.get(), std::size_t(numel) * element);
+      // An empty record has no data pointer (found by fuzz_torch_save: memcpy from null).
+      if (numel > 0) std::memcpy(t.data_ptr(), data.get(), std::size_t(numel) * element);
       found = storages_.emplace(key, t).first;
     }
     auto s = make(Object::Kind::kStorage);

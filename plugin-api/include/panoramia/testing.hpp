@@ -34,11 +34,10 @@
 #include <system_error>
 #include <vector>
 
-#include <ATen/CPUGeneratorImpl.h>
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/spdlog.h>
 
-#include "panoramia/context.hpp"
+#include "panoramia/seeded_context.hpp"
 
 namespace panoramia::testing {
 
@@ -49,31 +48,22 @@ class SilentProgress final : public Progress {
   void finish() override {}
 };
 
-class TestContext final : public Context {
+class TestContext final : public SeededContext {
  public:
   explicit TestContext(const std::vector<OptionSpec>& specs = {},
                        const std::map<std::string, std::string>& overrides = {},
                        std::uint64_t seed = 1)
-      : options_(checked_options(specs, overrides)),
-        logger_(std::make_shared<spdlog::logger>("test",
-                                                 std::make_shared<spdlog::sinks::null_sink_mt>())),
-        generator_(at::make_generator<at::CPUGeneratorImpl>(seed)),
-        rng_(seed),
-        seed_(seed),
-        work_dir_(fresh_directory()) {}
+      : SeededContext(checked_options(specs, overrides),
+                      std::make_shared<spdlog::logger>(
+                          "test", std::make_shared<spdlog::sinks::null_sink_mt>()),
+                      seed, fresh_directory()) {}
   ~TestContext() override {
     std::error_code ignored;
-    std::filesystem::remove_all(work_dir_, ignored);
+    std::filesystem::remove_all(work_dir(), ignored);
   }
   TestContext(const TestContext&) = delete;
   TestContext& operator=(const TestContext&) = delete;
 
-  const OptionValues& options() const override { return options_; }
-  std::shared_ptr<spdlog::logger> logger() const override { return logger_; }
-  std::uint64_t seed() const override { return seed_; }
-  at::Generator& generator() override { return generator_; }
-  std::mt19937_64& rng() override { return rng_; }
-  const std::filesystem::path& work_dir() const override { return work_dir_; }
   c10::Device device() const override { return c10::Device(c10::kCPU); }
   std::unique_ptr<Progress> progress(const std::string&, std::int64_t) override {
     return std::make_unique<SilentProgress>();
@@ -84,7 +74,9 @@ class TestContext final : public Context {
                                       const std::map<std::string, std::string>& overrides) {
     std::map<std::string, std::string> values;
     for (const auto& spec : specs) values[spec.name] = spec.default_value;
-    for (const auto& [key, value] : overrides) {
+    for (const auto& entry : overrides) {
+      const std::string& key = entry.first;
+      const std::string& value = entry.second;
       const auto spec = std::find_if(specs.begin(), specs.end(),
                                      [&key](const OptionSpec& s) { return s.name == key; });
       if (spec == specs.end())
@@ -104,13 +96,6 @@ class TestContext final : public Context {
     std::filesystem::create_directories(dir);
     return dir;
   }
-
-  OptionValues options_;
-  std::shared_ptr<spdlog::logger> logger_;
-  at::Generator generator_;
-  std::mt19937_64 rng_;
-  std::uint64_t seed_;
-  std::filesystem::path work_dir_;
 };
 
 /// The message of the exception `f` throws, or "no error" when it throws none: for tests of the

@@ -109,7 +109,9 @@ TEST(Pretrained, ReadsAPythonTorchSaveFile) {
   std::ofstream(script, std::ios::app)
       << "w = torch.arange(12.).reshape(3, 4)\n"
          "torch.save({'model': collections.OrderedDict([('a', w.t()), ('b', w.half()[1])])}, "
-         "sys.argv[1] + '.wrapped')\n";
+         "sys.argv[1] + '.wrapped')\n"
+         // An empty tensor: a zero-byte storage record (fuzz_torch_save: copied from null).
+         "torch.save({'e': torch.zeros(0)}, sys.argv[1] + '.zero')\n";
   const std::string command =
       "/usr/bin/python3 " + script.string() + " " + file.string() + " > /dev/null 2>&1";
   // scripts/install-deps installs python3-torch: a missing one is a failure, not a skip.
@@ -123,6 +125,9 @@ TEST(Pretrained, ReadsAPythonTorchSaveFile) {
   const auto w = torch::arange(12.0).reshape({3, 4}).to(torch::kFloat32);
   EXPECT_TRUE(torch::equal(wrapped.at("a"), w.t()));
   EXPECT_TRUE(torch::equal(wrapped.at("b"), w[1].to(torch::kHalf)));
+  const auto zero = read_state_dict(file.string() + ".zero");
+  ASSERT_EQ(zero.count("e"), 1u);
+  EXPECT_EQ(zero.at("e").numel(), 0);
 }
 
 // Hostile pickles inside a real torch.save archive (issue 15, finding 2: each used to crash the
