@@ -148,7 +148,7 @@ TEST(Binomial, IsfIsTheSmallestKWithUpperTailAtMostTail) {
   for (const std::int64_t r : {1, 2, 5, 17, 100, 999}) {
     for (const double q : {0.05, 0.3, 0.5, 0.77, 0.99}) {
       const std::int64_t k = binomial_isf(0.025, r, q);
-      EXPECT_LE(binomial_tail(r, k + 1, q), 0.025) << "r=" << r << " q=" << q;         // P[X > k]
+      EXPECT_LE(binomial_tail(r, k + 1, q), 0.025) << "r=" << r << " q=" << q;  // P[X > k]
       if (k > 0) {
         EXPECT_GT(binomial_tail(r, k, q), 0.025) << "r=" << r << " q=" << q;  // P[X > k-1]
       }
