@@ -6,14 +6,15 @@
 #include <torch/torch.h>
 
 #include "batch_io.hpp"
-#include "closeness.hpp"
 #include "hashing.hpp"
 #include "input_fingerprint.hpp"
 #include "plugin_error.hpp"
+#include "preview_checks.hpp"
 #include "results_db.hpp"
 #include "results_io.hpp"
 #include "stats/fdp.hpp"
 #include "stats/o1.hpp"
+#include "stats/report.hpp"
 
 namespace panoramia {
 namespace {
@@ -62,6 +63,22 @@ AuditPipeline::AuditPipeline(const ResolvedConfig& config, const PluginRegistry&
       throw UserError("[audit] device = cuda, but this LibTorch has no usable CUDA device");
     device_ = torch::Device(torch::kCUDA);
   }
+  // The options the games read, parsed once (the config's choices are already validated).
+  const auto& audit = config.section("audit").host;
+  sweep_options_.mode =
+      stats::parse_threshold_mode(audit.get_string("threshold_mode"), "[audit] threshold_mode");
+  sweep_options_.search =
+      stats::parse_bound_search(audit.get_string("bound_search"), "[audit] bound_search");
+  sweep_options_.confidence = audit.get_double("confidence");
+  sweep_options_.measurements = 2;
+  const auto& o1 = config.section("o1").host;
+  o1_options_.selection = stats::parse_o1_selection(o1.get_string("selection"), "[o1] selection");
+  o1_options_.confidence = o1.get_double("confidence");
+  o1_options_.delta = o1.get_double("delta");
+  o1_options_.k_plus = o1.get_int("k_plus");
+  o1_options_.k_minus = o1.get_int("k_minus");
+  o1_options_.grid = o1.get_double_list("grid");
+  o1_options_.split_seed = derive_seed(seed_, "o1-split");
 }
 
 HostContext& AuditPipeline::context(const std::string& section, const std::string& stage,
@@ -105,9 +122,7 @@ std::string AuditPipeline::plugin_key(const std::string& section) const {
   return h.hex();
 }
 
-stats::AuditSummary AuditPipeline::run(std::vector<MetricRecord>& extra_metrics,
-                                       std::vector<ScoreColumn>& scores,
-                                       std::vector<Repetition>& repetitions) {
+stats::AuditSummary AuditPipeline::run(AuditRecords& records) {
   const auto& repeat = config_.section("repeat").host;
   const std::int64_t target_seeds = repeat.get_int("target_seeds");
   const std::int64_t game_seeds = repeat.get_int("game_seeds");
@@ -133,14 +148,14 @@ stats::AuditSummary AuditPipeline::run(std::vector<MetricRecord>& extra_metrics,
                       target_rep_ + 1, target_seeds, game_rep_ + 1, game_seeds);
       std::vector<MetricRecord> metrics;
       std::vector<ScoreColumn> game_scores;
-      stats::AuditSummary summary = play_game(metrics, game_scores);
+      stats::AuditSummary summary = play_game(metrics, game_scores, records.previews);
       Repetition rep{label, summary_metrics(summary)};
       rep.metrics.insert(rep.metrics.end(), metrics.begin(), metrics.end());
-      repetitions.push_back(std::move(rep));
+      records.repetitions.push_back(std::move(rep));
       if (primary) {
         first = std::move(summary);
-        extra_metrics = std::move(metrics);
-        scores = std::move(game_scores);
+        records.metrics = std::move(metrics);
+        records.scores = std::move(game_scores);
       }
     }
   }
@@ -148,10 +163,11 @@ stats::AuditSummary AuditPipeline::run(std::vector<MetricRecord>& extra_metrics,
 }
 
 stats::AuditSummary AuditPipeline::play_game(std::vector<MetricRecord>& metrics,
-                                             std::vector<ScoreColumn>& scores) {
+                                             std::vector<ScoreColumn>& scores,
+                                             std::vector<PreviewRecord>& previews) {
   build_game();
   compute_signals();
-  if (target_rep_ == 0 && game_rep_ == 0) closeness(metrics);
+  if (target_rep_ == 0 && game_rep_ == 0) describe_generator(metrics, previews);
   stats::AuditSummary summary = play("", "train", "test", scores);
   if (sets_.count("real-test") != 0) {
     const stats::AuditSummary real_summary = play("real/", "real-train", "real-test", scores);
@@ -180,15 +196,7 @@ stats::AuditSummary AuditPipeline::play(const std::string& prefix, const std::st
     table.scores.push_back(attack(side, train_set, test_set));
     scores.push_back(ScoreColumn{prefix + column, table.member, table.scores.back()});
   }
-  const auto& audit = config_.section("audit").host;
-  stats::SweepOptions options;
-  options.mode = audit.get_string("threshold_mode") == "all" ? stats::ThresholdMode::kAll
-                                                             : stats::ThresholdMode::kReference;
-  options.search = audit.get_string("bound_search") == "exact" ? stats::BoundSearch::kExact
-                                                               : stats::BoundSearch::kReference;
-  options.confidence = audit.get_double("confidence");
-  options.measurements = 2;
-  stats::AuditSummary summary = stats::summarize(table, options);
+  stats::AuditSummary summary = stats::summarize(table, sweep_options_);
   for (const std::string& warning : summary.warnings)
     logger_->warn("{}{}", prefix.empty() ? "" : prefix + " game: ", warning);
   return summary;
@@ -201,13 +209,16 @@ void AuditPipeline::load_data() {
   cache_.run(
       "data", data_key_,
       [&](const std::filesystem::path& dir) {
-        auto& ctx = context("data", "data", dir / "work");
-        auto reader = registry_.make_dataset_reader(plugin, ctx);
-        data_ = guarded(plugin, "read", [&] { return reader->read(ctx); });
+        make_reader(dir / "work");
+        data_ = guarded(plugin, "read", [&] { return reader_->read(*reader_context_); });
         check_batch(data_, "reader '" + plugin + "'");
         save_batch(data_, dir / "data.pt");
       },
-      [&](const std::filesystem::path& dir) { data_ = load_batch(dir / "data.pt"); });
+      [&](const std::filesystem::path& dir) {
+        // The reader is made but not asked to read: its preview and closeness come later.
+        make_reader(dir / "work");
+        data_ = load_batch(dir / "data.pt");
+      });
   fingerprint_ = fingerprint(data_);
   logger_->info("data: {} {} samples, fingerprint {}", data_.size(), data_.modality, fingerprint_);
 }
@@ -518,19 +529,8 @@ std::vector<double> AuditPipeline::attack(const std::string& side, const std::st
 
 void AuditPipeline::o1(std::vector<MetricRecord>& metrics,
                        std::map<std::string, double>& eps_lb) const {
-  const auto& o = config_.section("o1").host;
-  stats::O1Options options;
-  const std::string selection = o.get_string("selection");
-  options.selection = selection == "fixed"       ? stats::O1Selection::kFixed
-                      : selection == "split"     ? stats::O1Selection::kSplit
-                      : selection == "reference" ? stats::O1Selection::kReference
-                                                 : stats::O1Selection::kBonferroni;
-  options.confidence = o.get_double("confidence");
-  options.delta = o.get_double("delta");
-  options.k_plus = o.get_int("k_plus");
-  options.k_minus = o.get_int("k_minus");
-  options.grid = o.get_double_list("grid");
-  options.split_seed = derive_seed(seed_, "o1-split");
+  const stats::O1Options& options = o1_options_;
+  const double fdp_delta = config_.section("o1").host.get_double("fdp_delta");
   const AttackSet& canaries = sets_.at("canaries");
   std::vector<int> member;
   for (std::int64_t i = 0; i < canaries.is_member.size(0); ++i)
@@ -558,7 +558,7 @@ void AuditPipeline::o1(std::vector<MetricRecord>& metrics,
                                                      {"optimistic", r.optimistic ? 1.0 : 0.0}})
       metrics.push_back(MetricRecord{attack, name, value, {}, {}});
     eps_lb[v] = r.eps_lb;
-    fdp(losses, member, options, o.get_double("fdp_delta"), v, metrics);
+    fdp(losses, member, options, fdp_delta, v, metrics);
     logger_->info("O(1) {} ({}): eps_lb = {:.4f} from r = {}, v = {} of m = {} canaries{}", v,
                   stats::to_string(options.selection), r.eps_lb, r.r, r.v, r.m,
                   r.optimistic ? " (optimistic: no correction for the selection)" : "");
@@ -604,13 +604,38 @@ void AuditPipeline::fdp(const std::vector<double>& losses, const std::vector<int
       variant, r.mu_lb, r.eps_lb, r.delta, r.r, r.v, r.m);
 }
 
-void AuditPipeline::closeness(std::vector<MetricRecord>& metrics) const {
-  if (!data_.schema) return;
+void AuditPipeline::make_reader(const std::filesystem::path& work_dir) {
+  const std::string plugin = config_.section("data").plugin;
+  reader_context_ = &context("data", "data", work_dir);
+  reader_ = registry_.make_dataset_reader(plugin, *reader_context_);
+}
+
+void AuditPipeline::describe_generator(std::vector<MetricRecord>& metrics,
+                                       std::vector<PreviewRecord>& previews) const {
+  const std::string plugin = config_.section("data").plugin;
+  const std::string who = "reader '" + plugin + "'";
+  // A few of the members the generator learnt from, and as many of its samples.
+  const auto shown = [](const at::Tensor& rows) {
+    return rows.slice(0, 0, std::min<std::int64_t>(rows.size(0), kPreviewSamples));
+  };
+  const std::vector<std::pair<std::string, Batch>> samples{
+      {"real", select_rows(data_, shown(split_.generator))},
+      {"generated", select_rows(synthetic_, shown(range(0, synthetic_.size())))}};
+  for (const auto& sample : samples) {
+    Preview preview = guarded(plugin, "preview",
+                              [&] { return reader_->preview(sample.second, *reader_context_); });
+    check_preview(preview, who);
+    if (!preview.empty()) previews.push_back(PreviewRecord{sample.first, std::move(preview)});
+  }
+  // Held-out members against as many generated samples as the helper trains on.
   const Batch real = select_rows(data_, split_.target_validation);
   const Batch fake = select_rows(synthetic_, range(0, n_helper_));
-  for (const auto& c : column_closeness(real, fake)) {
-    metrics.push_back(MetricRecord{"generator", c.metric + ":" + c.column, c.distance, {}, {}});
-    logger_->info("generator closeness to held-out data: {} {} = {:.4f}", c.column, c.metric,
+  const auto figures = guarded(plugin, "closeness",
+                               [&] { return reader_->closeness(real, fake, *reader_context_); });
+  for (const auto& c : figures) {
+    check_closeness(c, who);
+    metrics.push_back(MetricRecord{"generator", c.measure + ":" + c.feature, c.distance, {}, {}});
+    logger_->info("generator closeness to held-out data: {} {} = {:.4f}", c.feature, c.measure,
                   c.distance);
   }
 }

@@ -33,6 +33,14 @@ struct AttackSet {
   at::Tensor is_member;  // float32 [n]
 };
 
+/// What an audit records with its run besides the first repetition's summary.
+struct AuditRecords {
+  std::vector<MetricRecord> metrics;  // the real-non-member game, O(1), f-DP, closeness
+  std::vector<ScoreColumn> scores;
+  std::vector<Repetition> repetitions;
+  std::vector<PreviewRecord> previews;
+};
+
 class AuditPipeline {
  public:
   AuditPipeline(const ResolvedConfig& config, const PluginRegistry& registry,
@@ -43,11 +51,11 @@ class AuditPipeline {
   /// Runs every stage, once per repetition of `[repeat]` (target seeds × game seeds; the first is
   /// the configured audit). Returns the first repetition's summary of the generated-non-member
   /// game; its real-non-member game and O(1) audit (when configured) add their metrics and scores
-  /// with the prefixes "real/" and "o1/". `repetitions` gets every repetition's metrics (the first
-  /// included), labelled t<i>g<j>. A killed grid resumes at the first unfinished repetition: each
-  /// repetition's stages are cached under keys that include its seeds.
-  stats::AuditSummary run(std::vector<MetricRecord>& extra_metrics,
-                          std::vector<ScoreColumn>& scores, std::vector<Repetition>& repetitions);
+  /// with the prefixes "real/" and "o1/". `records.repetitions` gets every repetition's metrics
+  /// (the first included), labelled t<i>g<j>. A killed grid resumes at the first unfinished
+  /// repetition: each repetition's stages are cached under keys that include its seeds.
+  /// `records.previews` gets the reader's previews of real and generated samples.
+  stats::AuditSummary run(AuditRecords& records);
 
  private:
   HostContext& context(const std::string& section, const std::string& stage,
@@ -58,7 +66,8 @@ class AuditPipeline {
   std::uint64_t section_seed(const std::string& section) const;
   /// One game on the current models: the generated-non-member game, the real one and O(1).
   stats::AuditSummary play_game(std::vector<MetricRecord>& metrics,
-                                std::vector<ScoreColumn>& scores);
+                                std::vector<ScoreColumn>& scores,
+                                std::vector<PreviewRecord>& previews);
 
   void load_data();
   void split_data();
@@ -75,7 +84,12 @@ class AuditPipeline {
   void fdp(const std::vector<double>& losses, const std::vector<int>& member,
            const stats::O1Options& o1, double delta, const std::string& variant,
            std::vector<MetricRecord>& metrics) const;
-  void closeness(std::vector<MetricRecord>& metrics) const;
+  /// The data stage's reader, made on a cached run too (for `describe_generator`).
+  void make_reader(const std::filesystem::path& work_dir);
+  /// The reader's previews of real and generated samples and its closeness measures (metrics of
+  /// the attack "generator").
+  void describe_generator(std::vector<MetricRecord>& metrics,
+                          std::vector<PreviewRecord>& previews) const;
 
   const ResolvedConfig& config_;
   const PluginRegistry& registry_;
@@ -90,8 +104,12 @@ class AuditPipeline {
   bool repeat_generator_ = false;
   c10::Device device_;
   ThreadPolicy threads_;
+  stats::SweepOptions sweep_options_;  // [audit]'s threshold mode, bound search and confidence
+  stats::O1Options o1_options_;        // [o1]
   std::deque<std::unique_ptr<HostContext>> contexts_;  // outlive every plugin object
 
+  std::shared_ptr<DatasetReader> reader_;
+  HostContext* reader_context_ = nullptr;
   Batch data_;
   std::string data_key_, fingerprint_;
   Split split_;

@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <memory>
 #include <system_error>
 
@@ -79,17 +80,6 @@ void* engine_symbol(const char* name) {
 int run(int argc, char** argv) {
   using Main = int (*)(int, char**);
   return reinterpret_cast<Main>(engine_symbol("panoramia_engine_main"))(argc, argv);
-}
-
-std::function<std::string(const ResultsDb&, const RunRecord&)> samples_renderer(
-    const std::filesystem::path& db) {
-  return [db](const ResultsDb&, const RunRecord& run) {
-    using Samples = char* (*)(const char*, std::int64_t);
-    const auto samples = reinterpret_cast<Samples>(engine_symbol("panoramia_engine_samples"));
-    const std::unique_ptr<char, decltype(&std::free)> html(samples(db.c_str(), run.id), &std::free);
-    if (!html) throw std::bad_alloc();
-    return std::string(html.get());
-  };
 }
 
 }  // namespace panoramia::engine

@@ -4,21 +4,14 @@
 // and `compare` start without loading LibTorch. No LibTorch here.
 
 #include <cstdint>
-#include <filesystem>
-#include <functional>
 #include <string>
 
-#include "results_db.hpp"
-
-/// Marks the engine's two exported C entry points (everything else in it is hidden).
+/// Marks the engine's exported C entry point (everything else in it is hidden).
 #define PANORAMIA_ENGINE_API __attribute__((visibility("default")))
 
 extern "C" {
 /// Runs `argv[1]` (audit, plugins, launch, doctor, --version) with the usual exit codes.
 PANORAMIA_ENGINE_API int panoramia_engine_main(int argc, char** argv);
-/// The report's "generated beside real data" section of run `run` in the database at `db_path`,
-/// as HTML, allocated with std::malloc (the caller frees it); NULL only when out of memory.
-PANORAMIA_ENGINE_API char* panoramia_engine_samples(const char* db_path, std::int64_t run);
 }
 
 namespace panoramia::engine {
@@ -31,10 +24,5 @@ inline constexpr const char* kWaitPolicySource = "PANORAMIA_OMP_WAIT_POLICY_SOUR
 /// runs the command there. The policy takes effect because OpenMP (libgomp, loaded with LibTorch)
 /// reads it when it is loaded, which is after this; `panoramia doctor` says what is in force.
 int run(int argc, char** argv);
-
-/// A renderer of the report's sample section that asks the engine (the samples are LibTorch
-/// files); `db` is the database's path.
-std::function<std::string(const ResultsDb&, const RunRecord&)> samples_renderer(
-    const std::filesystem::path& db);
 
 }  // namespace panoramia::engine

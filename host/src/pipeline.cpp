@@ -63,12 +63,10 @@ AuditOutcome run_audit(const AuditRequest& request, const std::shared_ptr<spdlog
     StageCache cache(workdir / "cache", request.fresh, logger, nullptr, 0);
     cache.set_ranks(communicator.get(), workdir / "ranks" / std::to_string(rank) / "cache");
     AuditPipeline pipeline(config, registry, workdir, cache, logger, *communicator, threads);
-    std::vector<MetricRecord> metrics;
-    std::vector<ScoreColumn> scores;
-    std::vector<Repetition> repetitions;
+    AuditRecords records;
     AuditOutcome outcome;
     outcome.rank = rank;
-    outcome.summary = pipeline.run(metrics, scores, repetitions);
+    outcome.summary = pipeline.run(records);
     outcome.workdir = workdir;
     return outcome;
   }
@@ -94,17 +92,17 @@ AuditOutcome run_audit(const AuditRequest& request, const std::shared_ptr<spdlog
     StageCache cache(workdir / "cache", request.fresh, logger, &db, run);
     cache.set_ranks(communicator.get(), workdir / "ranks" / "0" / "cache");
     AuditPipeline pipeline(config, registry, workdir, cache, logger, *communicator, threads);
-    std::vector<MetricRecord> metrics;
-    std::vector<ScoreColumn> scores;
-    std::vector<Repetition> repetitions;
+    AuditRecords records;
     AuditOutcome outcome;
-    outcome.summary = pipeline.run(metrics, scores, repetitions);
+    outcome.summary = pipeline.run(records);
+    std::vector<MetricRecord> metrics = std::move(records.metrics);
     for (auto& m : summary_metrics(outcome.summary)) metrics.push_back(std::move(m));
     const auto& repeat = config.section("repeat").host;
-    for (auto& m : repetition_metrics(repetitions, repeat.get_int("target_seeds"),
+    for (auto& m : repetition_metrics(records.repetitions, repeat.get_int("target_seeds"),
                                       repeat.get_int("game_seeds")))
       metrics.push_back(std::move(m));
-    db.store_results(run, metrics, scores, summary_curves(outcome.summary));
+    db.store_results(run, metrics, records.scores, summary_curves(outcome.summary),
+                     records.previews);
     db.finish_run(run, "completed");
     outcome.run = run;
     outcome.db = db_path;

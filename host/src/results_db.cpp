@@ -9,6 +9,7 @@
 #include <set>
 
 #include <SQLiteCpp/SQLiteCpp.h>
+#include <nlohmann/json.hpp>
 
 #include "plugin_error.hpp"
 
@@ -62,6 +63,12 @@ CREATE TABLE IF NOT EXISTS curves (
   name TEXT NOT NULL,
   data TEXT NOT NULL,
   PRIMARY KEY (run_id, attack, name));
+CREATE TABLE IF NOT EXISTS previews (
+  run_id INTEGER NOT NULL REFERENCES runs(id),
+  role TEXT NOT NULL,
+  png BLOB,
+  data TEXT NOT NULL,
+  PRIMARY KEY (run_id, role));
 )sql";
 
 std::string host_name() {
@@ -129,6 +136,7 @@ ResultsDb::ResultsDb(const std::filesystem::path& path, DbAccess access)
     // Databases written before runs.workdir existed get the column (empty for their runs).
     if (!has_workdir_) db_->exec("ALTER TABLE runs ADD COLUMN workdir TEXT NOT NULL DEFAULT ''");
     has_workdir_ = true;
+    has_previews_ = true;
     const int version = db_->execAndGet("PRAGMA user_version").getInt();
     if (version == 0) db_->exec("PRAGMA user_version=" + std::to_string(kSchemaVersion));
     tx.commit();
@@ -166,6 +174,15 @@ void ResultsDb::check_schema() {
                         table + "' table has no '" + column + "' column");
     if (table == "runs") has_workdir_ = have.count("workdir") > 0;
   }
+  // An optional table (files from before it existed lack it); when present, it must be ours.
+  std::set<std::string> preview_columns;
+  SQLite::Statement q(*db_, "SELECT name FROM pragma_table_info('previews')");
+  while (q.executeStep()) preview_columns.insert(q.getColumn(0).getString());
+  has_previews_ = !preview_columns.empty();
+  for (const std::string column : {"run_id", "role", "png", "data"})
+    if (has_previews_ && !preview_columns.count(column))
+      throw UserError("results database " + file + " is not a panoramia results database: its " +
+                      "'previews' table has no '" + column + "' column");
   const int version = db_->execAndGet("PRAGMA user_version").getInt();
   if (version != kSchemaVersion && !(version == 0 && access_ == DbAccess::kReadWrite))
     throw UserError("results database " + file + " has schema version " + std::to_string(version) +
@@ -241,7 +258,8 @@ void ResultsDb::record_stage(std::int64_t run, const StageRecord& stage) {
 
 void ResultsDb::store_results(std::int64_t run, const std::vector<MetricRecord>& metrics,
                               const std::vector<ScoreColumn>& scores,
-                              const std::vector<CurveRecord>& curves) {
+                              const std::vector<CurveRecord>& curves,
+                              const std::vector<PreviewRecord>& previews) {
   return write_or_explain(path_, "store the results of run " + std::to_string(run), [&] {
     SQLite::Transaction tx(*db_);
     SQLite::Statement m(*db_,
@@ -279,6 +297,20 @@ void ResultsDb::store_results(std::int64_t run, const std::vector<MetricRecord>&
       c.bind(4, curve.data);
       c.exec();
       c.reset();
+    }
+    SQLite::Statement p(*db_, "INSERT INTO previews (run_id, role, png, data) VALUES (?, ?, ?, ?)");
+    for (const auto& record : previews) {
+      const Preview& preview = record.preview;
+      p.bind(1, run);
+      p.bind(2, record.role);
+      preview.png.empty() ? p.bind(3)
+                          : p.bind(3, preview.png.data(), static_cast<int>(preview.png.size()));
+      p.bind(4,
+             nlohmann::json{
+                 {"columns", preview.columns}, {"rows", preview.rows}, {"texts", preview.texts}}
+                 .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      p.exec();
+      p.reset();
     }
     tx.commit();
   });
@@ -399,6 +431,43 @@ std::vector<CurveRecord> ResultsDb::curves(std::int64_t run) const {
   SQLite::Statement q(*db_, "SELECT attack, name, data FROM curves WHERE run_id=? ORDER BY rowid");
   q.bind(1, run);
   while (q.executeStep()) out.push_back({column_text(q, 0), column_text(q, 1), column_text(q, 2)});
+  return out;
+}
+
+std::vector<PreviewRecord> ResultsDb::previews(std::int64_t run) const {
+  std::vector<PreviewRecord> out;
+  if (!has_previews_) return out;
+  SQLite::Statement q(*db_, "SELECT role, png, data FROM previews WHERE run_id=? ORDER BY rowid");
+  q.bind(1, run);
+  while (q.executeStep()) {
+    PreviewRecord record{column_text(q, 0), {}};
+    const auto png = q.getColumn(1);
+    if (png.isBlob() || png.isText())
+      record.preview.png.assign(static_cast<const char*>(png.getBlob()),
+                                static_cast<std::size_t>(png.getBytes()));
+    // Stored strings are untrusted: every field is checked for its type before it is read.
+    const auto refuse = [&](const std::string& what) {
+      return UserError("results database " + path_.string() + ": run " + std::to_string(run) +
+                       " has a " + record.role + " preview whose " + what);
+    };
+    const auto data = nlohmann::json::parse(column_text(q, 2), nullptr, false);
+    if (!data.is_object()) throw refuse("data is not a JSON object");
+    const auto strings = [&](const nlohmann::json& j, const std::string& what) {
+      if (!j.is_array()) throw refuse(what + " is not a list");
+      std::vector<std::string> list;
+      for (const auto& v : j) list.push_back(v.is_string() ? v.get<std::string>() : v.dump());
+      return list;
+    };
+    const auto field = [&](const char* key) {
+      return data.contains(key) ? data.at(key) : nlohmann::json::array();
+    };
+    record.preview.columns = strings(field("columns"), "columns");
+    record.preview.texts = strings(field("texts"), "texts");
+    const auto rows = field("rows");
+    if (!rows.is_array()) throw refuse("rows are not a list");
+    for (const auto& row : rows) record.preview.rows.push_back(strings(row, "row"));
+    out.push_back(std::move(record));
+  }
   return out;
 }
 

@@ -10,6 +10,10 @@
 //   metrics(run_id, attack, name, value, ci_low, ci_high)
 //   scores(run_id, attack, idx, member, score)
 //   curves(run_id, attack, name, data)      -- data: JSON {"x":[...],"y":[...], ...}
+//   previews(run_id, role, png, data)       -- a reader's preview (role: real | generated): png a
+//                                              PNG file's bytes or NULL, data JSON
+//                                              {"columns":[...],"rows":[[...]],"texts":[...]}
+//                                              (added to version 1: older files lack the table)
 
 #include <cstdint>
 #include <filesystem>
@@ -18,6 +22,8 @@
 #include <set>
 #include <string>
 #include <vector>
+
+#include <panoramia/preview.hpp>
 
 namespace SQLite {
 class Database;
@@ -67,6 +73,12 @@ struct CurveRecord {
   std::string data;  // JSON
 };
 
+/// A reader's preview of a few real or generated samples.
+struct PreviewRecord {
+  std::string role;  // "real" or "generated"
+  Preview preview;
+};
+
 /// How a command uses the database: an audit writes (and creates the file and schema); the
 /// commands that only read (`runs`, `show`, `export`, `report`, `compare`) open it read-only and
 /// change nothing, not even the journal mode, and refuse a file without panoramia's schema.
@@ -88,8 +100,8 @@ class ResultsDb {
   void record_stage(std::int64_t run, const StageRecord& stage);
   /// Stores all results of a run atomically.
   void store_results(std::int64_t run, const std::vector<MetricRecord>& metrics,
-                     const std::vector<ScoreColumn>& scores,
-                     const std::vector<CurveRecord>& curves);
+                     const std::vector<ScoreColumn>& scores, const std::vector<CurveRecord>& curves,
+                     const std::vector<PreviewRecord>& previews = {});
   void finish_run(std::int64_t run, const std::string& status, const std::string& error = "");
   /// Marks the run interrupted with `error`, unless it has already ended.
   void interrupt_run(std::int64_t run, const std::string& error);
@@ -101,6 +113,9 @@ class ResultsDb {
   std::vector<MetricRecord> metrics(std::int64_t run) const;
   std::vector<ScoreColumn> scores(std::int64_t run) const;
   std::vector<CurveRecord> curves(std::int64_t run) const;
+  /// The run's previews (none in a file written before they were stored). Throws naming the run
+  /// when a stored preview is not the JSON this program writes.
+  std::vector<PreviewRecord> previews(std::int64_t run) const;
 
   const std::filesystem::path& path() const { return path_; }
 
@@ -112,6 +127,7 @@ class ResultsDb {
   DbAccess access_;
   std::unique_ptr<SQLite::Database> db_;
   bool has_workdir_ = true;             // false in databases written before runs.workdir existed
+  bool has_previews_ = true;            // false in databases written before previews were stored
   std::set<std::int64_t> interrupted_;  // read-only: runs of dead processes, reported interrupted
 };
 

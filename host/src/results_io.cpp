@@ -374,7 +374,8 @@ std::string format_run(const ResultsDb& db, std::int64_t id) {
   out << format_repetitions(db.metrics(id), audit);
   out << format_checks(by_attack, measurement_rows(db, id));
   if (by_attack.count("generator")) {
-    out << "\ngenerator closeness to held-out real data (tv: categorical, ks: continuous):\n";
+    out << "\ngenerator closeness to held-out real data (the reader's measures, 0: the same "
+           "distribution):\n";
     for (const auto& [k, v] : by_attack["generator"]) {
       std::snprintf(line, sizeof line, "  %-28s %.4f\n", k.c_str(), v);
       out << line;

@@ -10,7 +10,7 @@
 
 #include <torch/serialize/input-archive.h>
 #include <torch/serialize/output-archive.h>
-#include <panoramia/interfaces.hpp>
+#include <panoramia/trained_target.hpp>
 
 #include "classifier.hpp"
 
@@ -25,11 +25,9 @@ std::vector<OptionSpec> classifier_target_options(const ClassifierRecipe& defaul
                                                   const std::string& normalization = "auto");
 ClassifierRecipe classifier_recipe_from_options(const OptionValues& options);
 
-class ClassifierTarget : public TargetAdapter {
+class ClassifierTarget : public BestAndFinalTarget {
  public:
-  bool can_fit() const override { return true; }
   void fit(const Batch& train, const Batch& validation, Context& ctx) override;
-  std::vector<std::string> variants() const override { return {"best", "final"}; }
   SideSignals side_signals(const Batch& samples, const std::string& variant, Context& ctx) override;
   void save(const std::filesystem::path& dir, Context& ctx) const override;
   void load(const std::filesystem::path& dir, Context& ctx) override;

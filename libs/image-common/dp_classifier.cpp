@@ -56,6 +56,53 @@ std::string norm_kinds(const torch::nn::Module& net) {
   return group ? "group" : layer ? "layer" : "none";
 }
 
+// Frozen parameters (a fine-tuned backbone) take no gradient, clipping or noise.
+std::vector<torch::Tensor> trainable_parameters(ImageClassifierImpl& net, const std::string& what) {
+  std::vector<torch::Tensor> params;
+  for (const auto& p : net.parameters())
+    if (p.requires_grad()) params.push_back(p);
+  if (params.empty()) throw std::invalid_argument("the " + what + " has no trainable parameters");
+  return params;
+}
+
+// The clipped gradients' sum over the Poisson batch `idx`, clipped in physical chunks; each
+// chunk's loss sum and count of examples classified right are added to `loss` and `correct`. With
+// `split`, each rank clips its share of every chunk (the dropout masks drawn for the whole chunk).
+dp::ClippedGradients clip_batch(ImageClassifierImpl& net, const std::vector<torch::Tensor>& params,
+                                const Normalization& normalization, const Batch& train,
+                                const at::Tensor& idx, const ClassifierRecipe& recipe,
+                                const DpOptions& options, const TapedForward& taped, bool split,
+                                DropoutScope& dropout_draws, Context& ctx, double& loss,
+                                double& correct) {
+  const auto device = ctx.device();
+  auto& comm = ctx.communicator();
+  dp::ClippedGradients clipped;
+  for (const auto& p : params) clipped.sum.push_back(torch::zeros_like(p));
+  const std::int64_t chunk = options.physical_batch > 0 ? options.physical_batch : idx.size(0);
+  for (std::int64_t i = 0; i < idx.size(0); i += chunk) {
+    const auto part = idx.slice(0, i, std::min(idx.size(0), i + chunk));
+    auto xb = augment(train.x.index_select(0, part), recipe.augment, ctx.generator());
+    auto yb = train.y.index_select(0, part);
+    const auto [first, last] =
+        split ? shard_range(part.size(0), comm) : std::make_pair(std::int64_t{0}, part.size(0));
+    if (split) dropout_draws.set_rows({part.size(0), first, last});  // masks for the whole chunk
+    if (first == last) {
+      // This rank's share is empty; the forward pass still draws the chunk's dropout masks so
+      // that its generator stays in step with the other ranks.
+      torch::NoGradGuard guard;
+      net.forward(normalization.apply(xb.slice(0, 0, 0).to(device, torch::kFloat32)));
+      continue;
+    }
+    xb = normalization.apply(xb.slice(0, first, last).to(device, torch::kFloat32));
+    yb = yb.slice(0, first, last).to(device);
+    auto r = clip_chunk(net, params, xb, yb, options, taped);
+    for (size_t k = 0; k < params.size(); ++k) clipped.sum[k].add_(r.clipped.sum[k]);
+    loss += r.clipped.losses.sum().item<double>();
+    correct += r.correct;
+  }
+  return clipped;
+}
+
 }  // namespace
 
 ClassifierRun train_dp(ImageClassifierImpl& net, const Normalization& normalization,
@@ -72,11 +119,7 @@ ClassifierRun train_dp(ImageClassifierImpl& net, const Normalization& normalizat
         " target (its layers are not recorded for vectorised clipping); set dp_clipping = loop");
   dp::reject_batch_norm(net, "the " + what + " target");
   const auto device = ctx.device();
-  // Frozen parameters (a fine-tuned backbone) take no gradient, clipping or noise.
-  std::vector<torch::Tensor> params;
-  for (const auto& p : net.parameters())
-    if (p.requires_grad()) params.push_back(p);
-  if (params.empty()) throw std::invalid_argument("the " + what + " has no trainable parameters");
+  const std::vector<torch::Tensor> params = trainable_parameters(net, what);
 
   const auto o = dp::plan(n, recipe.batch_size, recipe.epochs, options.noise_multiplier,
                           options.clip_norm, options.target_epsilon, options.delta);
@@ -114,31 +157,8 @@ ClassifierRun train_dp(ImageClassifierImpl& net, const Normalization& normalizat
     std::int64_t seen = 0;
     for (std::int64_t s = 0; s < steps_per_epoch; ++s) {
       const auto idx = dp_sgd.sample(ctx.generator());
-      dp::ClippedGradients clipped;
-      for (const auto& p : params) clipped.sum.push_back(torch::zeros_like(p));
-      const std::int64_t chunk = options.physical_batch > 0 ? options.physical_batch : idx.size(0);
-      for (std::int64_t i = 0; i < idx.size(0); i += chunk) {
-        const auto part = idx.slice(0, i, std::min(idx.size(0), i + chunk));
-        auto xb = augment(train.x.index_select(0, part), recipe.augment, ctx.generator());
-        auto yb = train.y.index_select(0, part);
-        const auto [first, last] =
-            split ? shard_range(part.size(0), comm) : std::make_pair(std::int64_t{0}, part.size(0));
-        if (split)
-          dropout_draws.set_rows({part.size(0), first, last});  // masks for the whole chunk
-        if (first == last) {
-          // This rank's share is empty; the forward pass still draws the chunk's dropout masks so
-          // that its generator stays in step with the other ranks.
-          torch::NoGradGuard guard;
-          net.forward(normalization.apply(xb.slice(0, 0, 0).to(device, torch::kFloat32)));
-          continue;
-        }
-        xb = normalization.apply(xb.slice(0, first, last).to(device, torch::kFloat32));
-        yb = yb.slice(0, first, last).to(device);
-        auto r = clip_chunk(net, params, xb, yb, options, taped);
-        for (size_t k = 0; k < params.size(); ++k) clipped.sum[k].add_(r.clipped.sum[k]);
-        total_loss += r.clipped.losses.sum().item<double>();
-        correct += r.correct;
-      }
+      const auto clipped = clip_batch(net, params, normalization, train, idx, recipe, options,
+                                      taped, split, dropout_draws, ctx, total_loss, correct);
       seen += idx.size(0);
       // An empty Poisson batch is still a step: the update is pure noise.
       if (split)

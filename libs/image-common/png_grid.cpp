@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <memory>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include <png.h>
@@ -27,7 +28,22 @@ void png_failure(png_structp png, png_const_charp message) {
   png_longjmp(png, 1);
 }
 
-bool write_rows(std::FILE* out, png_uint_32 width, png_uint_32 height, int channels,
+// Appends libpng's output to the std::string at png_get_io_ptr; an allocation failure becomes a
+// libpng error (no exception crosses libpng's C frames).
+void append_bytes(png_structp png, png_bytep data, png_size_t length) {
+  bool appended = true;
+  try {
+    static_cast<std::string*>(png_get_io_ptr(png))
+        ->append(reinterpret_cast<const char*>(data), length);
+  } catch (...) {
+    appended = false;
+  }
+  if (!appended) png_error(png, "out of memory");  // outside the handler: it does not return
+}
+
+void flush_nothing(png_structp) {}
+
+bool write_rows(std::string& out, png_uint_32 width, png_uint_32 height, int channels,
                 const std::uint8_t* data) {
   png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, png_failure, nullptr);
   png_infop info = png != nullptr ? png_create_info_struct(png) : nullptr;
@@ -40,7 +56,7 @@ bool write_rows(std::FILE* out, png_uint_32 width, png_uint_32 height, int chann
     png_destroy_write_struct(&png, &info);
     return false;
   }
-  png_init_io(png, out);
+  png_set_write_fn(png, &out, append_bytes, flush_nothing);
   png_set_IHDR(png, info, width, height, 8,
                channels == 1 ? PNG_COLOR_TYPE_GRAY : PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
                PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
@@ -84,8 +100,7 @@ bool read_rows(std::FILE* in, png_uint_32& width, png_uint_32& height, int& chan
 
 }  // namespace
 
-void write_png_grid(const std::filesystem::path& file, const at::Tensor& images,
-                    std::int64_t columns) {
+std::string encode_png_grid(const at::Tensor& images, std::int64_t columns) {
   if (images.dim() != 4 || (images.size(1) != 1 && images.size(1) != 3) || images.size(0) == 0)
     throw std::invalid_argument("a PNG grid needs images [n,1|3,H,W], n > 0");
   const std::int64_t n = images.size(0), c = images.size(1), h = images.size(2), w = images.size(3);
@@ -101,12 +116,29 @@ void write_png_grid(const std::filesystem::path& file, const at::Tensor& images,
     canvas.narrow(0, top, h).narrow(1, left, w).copy_(pixels[i].permute({1, 2, 0}));
   }
   canvas = canvas.contiguous();
-
-  File out(std::fopen(file.c_str(), "wb"));
-  if (!out) throw std::runtime_error("cannot write PNG file " + file.string());
-  if (!write_rows(out.get(), png_uint_32(width), png_uint_32(height), int(c),
+  std::string bytes;
+  if (!write_rows(bytes, png_uint_32(width), png_uint_32(height), int(c),
                   canvas.data_ptr<std::uint8_t>()))
-    throw std::runtime_error("writing PNG file " + file.string() + " failed: " + png_message);
+    throw std::runtime_error(std::string("encoding a PNG grid failed: ") + png_message);
+  return bytes;
+}
+
+void write_png_grid(const std::filesystem::path& file, const at::Tensor& images,
+                    std::int64_t columns) {
+  const std::string bytes = encode_png_grid(images, columns);
+  File out(std::fopen(file.c_str(), "wb"));
+  if (!out || std::fwrite(bytes.data(), 1, bytes.size(), out.get()) != bytes.size() ||
+      std::fclose(out.release()) != 0)
+    throw std::runtime_error("cannot write PNG file " + file.string());
+}
+
+Preview image_preview(const Batch& samples) {
+  if (samples.x.dim() != 4) return {};
+  const std::int64_t n = std::min<std::int64_t>(samples.size(), kPreviewSamples);
+  if (n == 0) return {};
+  Preview preview;
+  preview.png = encode_png_grid(samples.x.slice(0, 0, n), n);
+  return preview;
 }
 
 at::Tensor read_png(const std::filesystem::path& file) {

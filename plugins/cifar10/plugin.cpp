@@ -5,6 +5,7 @@
 
 #include "cifar_file.hpp"
 #include "image_batch.hpp"
+#include "png_grid.hpp"
 
 namespace {
 
@@ -13,7 +14,7 @@ using panoramia::OptionSpec;
 using panoramia::OptionType;
 namespace fs = std::filesystem;
 
-class CifarReader final : public panoramia::DatasetReader {
+class CifarReader final : public panoramia::image::ImageReader {
  public:
   panoramia::Batch read(Context& ctx) override {
     const auto& o = ctx.options();

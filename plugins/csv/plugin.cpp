@@ -7,6 +7,7 @@
 
 #include <panoramia/plugin.hpp>
 
+#include "closeness.hpp"
 #include "schema_io.hpp"
 #include "table.hpp"
 
@@ -63,6 +64,15 @@ class CsvReader final : public panoramia::DatasetReader {
     out << csv::schema_to_json(schema);
     if (!out) throw std::runtime_error("cannot write " + schema_file.string());
     return batch;
+  }
+
+  panoramia::Preview preview(const Batch& samples, Context&) const override {
+    return csv::table_preview(samples);
+  }
+
+  std::vector<panoramia::Closeness> closeness(const Batch& real, const Batch& synthetic,
+                                              Context&) const override {
+    return csv::column_closeness(real, synthetic);
   }
 };
 

@@ -7,6 +7,8 @@
 //   flattened samples and draws from it; labels follow the training class frequencies.
 #include <fstream>
 
+#include <fmt/format.h>
+
 #include <torch/torch.h>
 #include <panoramia/archive.hpp>
 
@@ -36,6 +38,24 @@ class GaussianReader final : public panoramia::DatasetReader {
     b.x = torch::randn({n, dim}, gen, torch::kFloat32) + means.index_select(0, b.y);
     b.modality = "vector";
     return b;
+  }
+
+  /// The vectors as a table: the first 8 coordinates to 4 significant digits, then the label.
+  panoramia::Preview preview(const Batch& samples, Context&) const override {
+    panoramia::Preview preview;
+    const std::int64_t n = std::min<std::int64_t>(samples.size(), panoramia::kPreviewSamples);
+    const auto x = samples.x.reshape({samples.size(), -1}).to(torch::kFloat64);
+    const std::int64_t shown = std::min<std::int64_t>(x.size(1), 8);
+    for (std::int64_t c = 0; c < shown; ++c) preview.columns.push_back("x" + std::to_string(c));
+    if (samples.y.defined()) preview.columns.emplace_back("label");
+    for (std::int64_t r = 0; r < n; ++r) {
+      std::vector<std::string> row;
+      for (std::int64_t c = 0; c < shown; ++c)
+        row.push_back(fmt::format("{:.4g}", x[r][c].item<double>()));
+      if (samples.y.defined()) row.push_back(std::to_string(samples.y[r].item<std::int64_t>()));
+      preview.rows.push_back(std::move(row));
+    }
+    return preview;
   }
 };
 

@@ -67,6 +67,20 @@ Batch TextReader::read(Context& ctx) {
   return b;
 }
 
+Preview TextReader::preview(const Batch& samples, Context& ctx) const {
+  if (samples.x.dim() != 2 || samples.x.scalar_type() != torch::kInt64) return {};
+  const auto tokenizer = load_tokenizer(ctx.options(), bundled_tokenizer_);
+  const auto ids = samples.x.contiguous();
+  const std::int64_t n = std::min<std::int64_t>(ids.size(0), kPreviewSamples);
+  Preview preview;
+  for (std::int64_t i = 0; i < n; ++i) {
+    const auto row = ids[i];
+    preview.texts.push_back(
+        tokenizer.decode(row.data_ptr<std::int64_t>(), static_cast<std::size_t>(row.numel())));
+  }
+  return preview;
+}
+
 std::vector<OptionSpec> TextFeaturizer::option_specs() {
   return {option("mean", T::kBool, "true", "append the mean per-token loss"),
           option("sort", T::kBool, "false",

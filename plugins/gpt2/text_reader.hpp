@@ -18,6 +18,8 @@ class TextReader final : public DatasetReader {
   /// x: int64 [n, block_size] token ids, y undefined, modality "text". Shuffled with the stage's
   /// generator when `shuffle` is set.
   Batch read(Context& ctx) override;
+  /// Each block (real or generated token ids) decoded to text with the reader's tokenizer.
+  Preview preview(const Batch& samples, Context& ctx) const override;
 
  private:
   std::filesystem::path bundled_tokenizer_;

@@ -4,6 +4,7 @@
 #include <panoramia/plugin.hpp>
 
 #include "idx_file.hpp"
+#include "png_grid.hpp"
 
 namespace {
 
@@ -24,7 +25,7 @@ fs::path locate(const std::string& directory, const std::string& name, const std
                            ") does not exist, nor does " + twin.string());
 }
 
-class IdxReader final : public panoramia::DatasetReader {
+class IdxReader final : public panoramia::image::ImageReader {
  public:
   panoramia::Batch read(Context& ctx) override {
     const auto& o = ctx.options();

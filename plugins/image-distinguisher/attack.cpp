@@ -106,6 +106,43 @@ at::Tensor DistinguisherAttack::standardized(const AttackData& data) const {
   return (data.features.to(torch::kCPU, torch::kFloat32) - feature_mean_) / feature_std_;
 }
 
+DistinguisherOptions DistinguisherAttack::network_options(const AttackData& train, Context& ctx) {
+  const auto& o = ctx.options();
+  DistinguisherOptions net;
+  net.image_branch = o.get_bool("image_branch");
+  net.encoder.in_channels = image_shape_[0];
+  net.encoder.width = o.get_int("width");
+  net.encoder.blocks = o.get_int_list("blocks");
+  net.mlp_hidden = o.get_int_list("mlp_hidden");
+  net.dropout = o.get_double("dropout");
+  feature_mean_ = feature_std_ = at::Tensor();
+  if (o.get_bool("feature_branch") && train.features.defined() && train.features.numel() > 0) {
+    if (train.features.dim() != 2 || train.features.size(0) != train.samples.size())
+      throw std::invalid_argument(
+          "the attack features must be [n, d] and aligned with the samples");
+    const auto f = train.features.to(torch::kCPU, torch::kFloat32);
+    feature_mean_ = f.mean(0);
+    feature_std_ = f.std(0).clamp_min(1e-6);
+    net.features = f.size(1);
+  } else if (o.get_bool("feature_branch")) {
+    ctx.logger()->warn("image distinguisher: no features were given, training the CNN alone");
+  }
+  return net;
+}
+
+namespace {
+
+// The held-out rows `idx` of the attack-training data (samples and raw features).
+AttackData held_out_rows(const AttackData& train, bool with_features, const at::Tensor& idx) {
+  AttackData held;
+  held.samples.x = train.samples.x.index_select(0, idx);
+  held.samples.y = train.samples.y.defined() ? train.samples.y.index_select(0, idx) : at::Tensor();
+  if (with_features) held.features = train.features.index_select(0, idx);
+  return held;
+}
+
+}  // namespace
+
 void DistinguisherAttack::fit(const AttackData& train, const at::Tensor& is_member, Context& ctx) {
   const auto& o = ctx.options();
   image::check_image_batch(train.samples, "the attack-training samples", false);
@@ -117,25 +154,7 @@ void DistinguisherAttack::fit(const AttackData& train, const at::Tensor& is_memb
   image_shape_ = train.samples.x.sizes().slice(1).vec();
   normalization_ = image::normalization_from_options(o, image_shape_[0]);
 
-  DistinguisherOptions net;
-  net.image_branch = o.get_bool("image_branch");
-  net.encoder.in_channels = image_shape_[0];
-  net.encoder.width = o.get_int("width");
-  net.encoder.blocks = o.get_int_list("blocks");
-  net.mlp_hidden = o.get_int_list("mlp_hidden");
-  net.dropout = o.get_double("dropout");
-  feature_mean_ = feature_std_ = at::Tensor();
-  if (o.get_bool("feature_branch") && train.features.defined() && train.features.numel() > 0) {
-    if (train.features.dim() != 2 || train.features.size(0) != n)
-      throw std::invalid_argument(
-          "the attack features must be [n, d] and aligned with the samples");
-    const auto f = train.features.to(torch::kCPU, torch::kFloat32);
-    feature_mean_ = f.mean(0);
-    feature_std_ = f.std(0).clamp_min(1e-6);
-    net.features = f.size(1);
-  } else if (o.get_bool("feature_branch")) {
-    ctx.logger()->warn("image distinguisher: no features were given, training the CNN alone");
-  }
+  const DistinguisherOptions net = network_options(train, ctx);
   net_ = Distinguisher(net);
   image::default_init(*net_, ctx.generator());
   net_->to(ctx.device());
@@ -152,13 +171,8 @@ void DistinguisherAttack::fit(const AttackData& train, const at::Tensor& is_memb
   const bool lower_is_better = selection == "loss";
   const auto device = ctx.device();
   const bool has_held = held_idx.numel() > 0;
-  AttackData held;
-  if (has_held) {
-    held.samples.x = train.samples.x.index_select(0, held_idx);
-    held.samples.y =
-        train.samples.y.defined() ? train.samples.y.index_select(0, held_idx) : at::Tensor();
-    if (features.defined()) held.features = train.features.index_select(0, held_idx);
-  }
+  const AttackData held =
+      has_held ? held_out_rows(train, features.defined(), held_idx) : AttackData{};
   const auto held_y = has_held ? y.index_select(0, held_idx) : at::Tensor();
 
   DropoutScope dropout_draws(&ctx.generator());

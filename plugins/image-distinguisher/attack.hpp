@@ -38,6 +38,9 @@ class DistinguisherAttack final : public Attack {
  private:
   at::Tensor logits(const AttackData& data, Context& ctx);
   at::Tensor standardized(const AttackData& data) const;
+  /// The network's shape from the options and the training data; keeps the features' mean and
+  /// standard deviation when the feature branch is on.
+  DistinguisherOptions network_options(const AttackData& train, Context& ctx);
 
   Distinguisher net_{nullptr};
   image::Normalization normalization_;

@@ -9,13 +9,9 @@ namespace panoramia::mlp {
 namespace {
 
 TrainOptions train_options(const OptionValues& o) {
-  TrainOptions t;
-  t.epochs = o.get_int("epochs");
-  t.batch_size = o.get_int("batch_size");
-  t.lr = o.get_double("lr");
-  t.weight_decay = o.get_double("weight_decay");
-  t.patience = o.get_int("patience");
-  return t;
+  // In the order of the struct's fields (network.hpp).
+  return TrainOptions{o.get_int("epochs"), o.get_int("batch_size"), o.get_double("lr"),
+                      o.get_double("weight_decay"), o.get_int("patience")};
 }
 
 std::vector<OptionSpec> base_target_options() {

@@ -5,7 +5,7 @@
 // MLP attack on featurizer output. With `dp = true` the target trains with DP-SGD instead
 // (dp_training.hpp) and save() also writes dp.json with the spent (epsilon, delta).
 
-#include <panoramia/interfaces.hpp>
+#include <panoramia/trained_target.hpp>
 
 #include <optional>
 
@@ -18,11 +18,9 @@ namespace panoramia::mlp {
 std::vector<OptionSpec> target_options();
 std::vector<OptionSpec> attack_options();
 
-class MlpTarget final : public TargetAdapter {
+class MlpTarget final : public BestAndFinalTarget {
  public:
-  bool can_fit() const override { return true; }
   void fit(const Batch& train, const Batch& validation, Context& ctx) override;
-  std::vector<std::string> variants() const override { return {"best", "final"}; }
   SideSignals side_signals(const Batch& samples, const std::string& variant, Context& ctx) override;
   void save(const std::filesystem::path& dir, Context& ctx) const override;
   void load(const std::filesystem::path& dir, Context& ctx) override;

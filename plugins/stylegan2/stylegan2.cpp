@@ -97,6 +97,19 @@ void StyleGan2::update_ema() {
   for (auto& b : g_ema_->named_buffers()) b.value().copy_(buffers[b.key()]);
 }
 
+namespace {
+
+// One optimiser step on `loss`, its gradients summed over the ranks.
+void descend(torch::optim::Optimizer& optimizer, DataParallel& dp, const at::Tensor& loss) {
+  optimizer.zero_grad();
+  dp.prepare();
+  loss.backward();
+  dp.synchronize();
+  optimizer.step();
+}
+
+}  // namespace
+
 StepLosses StyleGan2::train_step(const at::Tensor& reals, const at::Tensor& labels, Context& ctx) {
   if (!g_) throw std::logic_error("train_step() before initialize()");
   const auto device = ctx.device();
@@ -139,11 +152,7 @@ StepLosses StyleGan2::train_step(const at::Tensor& reals, const at::Tensor& labe
     const auto fake = g_->forward(z, c, NoiseMode::kRandom, &gen, 1.0, shard);
     const auto loss =
         weighted(torch::softplus(-d_->forward(augment_.apply(fake, gen, shard), c)).mean());
-    g_opt_->zero_grad();
-    g_dp->prepare();
-    loss.backward();
-    g_dp->synchronize();
-    g_opt_->step();
+    descend(*g_opt_, *g_dp, loss);
     out.g_loss = loss.item<double>();
   }
   set_requires_grad(*d_, true);
@@ -162,11 +171,7 @@ StepLosses StyleGan2::train_step(const at::Tensor& reals, const at::Tensor& labe
         weighted(torch::softplus(d_->forward(augment_.apply(fake, gen, shard), c)).mean() +
                  torch::softplus(-real_logits).mean());
     if (t.ada) augment_.observe(real_logits);
-    d_opt_->zero_grad();
-    d_dp->prepare();
-    loss.backward();
-    d_dp->synchronize();
-    d_opt_->step();
+    descend(*d_opt_, *d_dp, loss);
     out.d_loss = loss.item<double>();
   }
 
@@ -177,11 +182,7 @@ StepLosses StyleGan2::train_step(const at::Tensor& reals, const at::Tensor& labe
     const auto grad = torch::autograd::grad({logits.sum()}, {x}, {}, true, true)[0];
     const auto penalty = grad.square().sum({1, 2, 3});
     const auto loss = weighted((penalty * (t.r1_gamma / 2)).mean() * double(t.r1_interval));
-    d_opt_->zero_grad();
-    d_dp->prepare();
-    loss.backward();
-    d_dp->synchronize();
-    d_opt_->step();
+    descend(*d_opt_, *d_dp, loss);
     out.r1 = weighted(penalty.mean()).item<double>();
   }
   if (world > 1) {  // the global batch's losses on every rank

@@ -109,6 +109,70 @@ at::Tensor TextDistinguisherAttack::predict(const at::Tensor& ids, const at::Ten
   return all[0];
 }
 
+namespace {
+
+// Phase 1 trains the side branch, w_side and the bias only.
+std::vector<at::Tensor> side_branch_parameters(Distinguisher& net) {
+  std::vector<at::Tensor> params = net->side_hidden->parameters();
+  params.push_back(net->w_side);
+  params.push_back(net->bias);
+  return params;
+}
+
+// Phase 2 trains everything with AdamW, without weight decay on biases and LayerNorms.
+std::unique_ptr<torch::optim::AdamW> phase2_optimizer(Distinguisher& net, double lr,
+                                                      double weight_decay) {
+  std::vector<at::Tensor> decay, no_decay;
+  for (const auto& p : net->named_parameters()) {
+    const bool skip =
+        p.key().find("bias") != std::string::npos || p.key().find("ln_") != std::string::npos;
+    (skip ? no_decay : decay).push_back(p.value());
+  }
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(decay, std::make_unique<torch::optim::AdamWOptions>(
+                                 torch::optim::AdamWOptions(lr).weight_decay(weight_decay)));
+  groups.emplace_back(no_decay, std::make_unique<torch::optim::AdamWOptions>(
+                                    torch::optim::AdamWOptions(lr).weight_decay(0)));
+  return std::make_unique<torch::optim::AdamW>(groups, torch::optim::AdamWOptions(lr));
+}
+
+// Phase 2's learning rate at step 1..steps: linear warmup to `lr`, then linear decay to 0.
+double warmup_then_decay(double lr, std::int64_t step, std::int64_t warmup, std::int64_t steps) {
+  if (step <= warmup) return lr * double(step) / double(std::max<std::int64_t>(warmup, 1));
+  return lr * std::max(0.0, double(steps - step + 1) /
+                                double(std::max<std::int64_t>(steps - warmup, 1)));
+}
+
+// Whole shuffled epochs of `rows` row indices, one batch at a time.
+class EpochBatches {
+ public:
+  EpochBatches(std::int64_t rows, std::int64_t batch) : rows_(rows), batch_(batch) {}
+  at::Tensor next(at::Generator& generator) {
+    if (!order_.defined() || cursor_ >= order_.size(0)) {
+      order_ = torch::randperm(rows_, generator, torch::kInt64);
+      cursor_ = 0;
+    }
+    const auto idx = order_.slice(0, cursor_, std::min(order_.size(0), cursor_ + batch_));
+    cursor_ += batch_;
+    return idx;
+  }
+
+ private:
+  std::int64_t rows_, batch_;
+  at::Tensor order_;
+  std::int64_t cursor_ = 0;
+};
+
+// Token ids, side features and membership labels of some rows.
+struct Rows {
+  at::Tensor ids, side, y;
+  Rows select(const at::Tensor& idx) const {
+    return {ids.index_select(0, idx), side.index_select(0, idx), y.index_select(0, idx)};
+  }
+};
+
+}  // namespace
+
 void TextDistinguisherAttack::fit(const AttackData& train, const at::Tensor& is_member,
                                   Context& ctx) {
   const auto& o = ctx.options();
@@ -118,20 +182,18 @@ void TextDistinguisherAttack::fit(const AttackData& train, const at::Tensor& is_
     throw std::invalid_argument(
         "the text-distinguisher needs side features [n, d] aligned with "
         "the samples (featurizer text)");
-  const auto ids = train.samples.x;
-  const auto side = train.features.to(torch::kFloat32);
-  const auto y = is_member.to(torch::kFloat32).reshape({-1});
+  const Rows all{train.samples.x, train.features.to(torch::kFloat32),
+                 is_member.to(torch::kFloat32).reshape({-1})};
+  const auto ids = all.ids;
   auto [train_idx, val_idx] =
-      stratified_split(y, o.get_double("validation_fraction"), ctx.generator());
-  const auto xt = ids.index_select(0, train_idx), st = side.index_select(0, train_idx);
-  const auto yt = y.index_select(0, train_idx);
-  const auto xv = ids.index_select(0, val_idx), sv = side.index_select(0, val_idx);
-  const auto yv = y.index_select(0, val_idx);
+      stratified_split(all.y, o.get_double("validation_fraction"), ctx.generator());
+  const Rows fitted = all.select(train_idx), validation = all.select(val_idx);
+  const auto& yv = validation.y;
   const bool has_val = yv.size(0) > 0 && yv.min().item<float>() != yv.max().item<float>();
 
   auto backbone = gpt2::make_model(o, ctx);
   gpt2::check_vocabulary(ids, backbone->config(), "vocab_size");
-  const auto d = side.size(1);
+  const auto d = all.side.size(1);
   const auto hidden =
       o.get_int("hidden") > 0 ? o.get_int("hidden") : std::max<std::int64_t>(1, d / 2);
   net_ = Distinguisher(backbone, d, hidden);
@@ -158,33 +220,23 @@ void TextDistinguisherAttack::fit(const AttackData& train, const at::Tensor& is_
   DataParallel dp(ctx.communicator(), *net_);
   auto& comm = ctx.communicator();
 
-  at::Tensor order;
-  std::int64_t cursor = 0;
-  const auto next_batch = [&] {  // whole shuffled epochs, one batch at a time
-    if (!order.defined() || cursor >= order.size(0)) {
-      order = torch::randperm(xt.size(0), ctx.generator(), torch::kInt64);
-      cursor = 0;
-    }
-    const auto idx = order.slice(0, cursor, std::min(order.size(0), cursor + batch));
-    cursor += batch;
-    return idx;
-  };
+  EpochBatches batches(fitted.ids.size(0), batch);
   const auto run_phase = [&](torch::optim::Optimizer& optimizer, std::int64_t count, bool with_text,
                              const std::function<double(std::int64_t)>& lr_at, const char* phase) {
     for (std::int64_t step = 1; step <= count; ++step) {
       net_->train();
       if (lr_at)
         for (auto& group : optimizer.param_groups()) group.options().set_lr(lr_at(step));
-      const auto idx = next_batch();
+      const auto idx = batches.next(ctx.generator());
       const auto rows = dp.shard(idx);
       const auto [first, last] = dp.shard_range(idx.size(0));
       std::optional<DropoutScope> masks;  // the global batch's dropout masks
       if (dp.world_size() > 1) masks.emplace(nullptr, BatchRows{idx.size(0), first, last});
       optimizer.zero_grad();
-      const auto logits = net_->forward(xt.index_select(0, rows).to(device),
-                                        st.index_select(0, rows).to(device), with_text);
-      const auto losses = torch::binary_cross_entropy_with_logits(
-          logits, yt.index_select(0, rows).to(device), {}, {}, at::Reduction::None);
+      const Rows b = fitted.select(rows);
+      const auto logits = net_->forward(b.ids.to(device), b.side.to(device), with_text);
+      const auto losses = torch::binary_cross_entropy_with_logits(logits, b.y.to(device), {}, {},
+                                                                  at::Reduction::None);
       // This rank's share of the global batch's mean loss (an empty share contributes zero).
       const auto loss =
           rows.size(0) > 0 ? losses.mean() * dp.loss_weight(idx.size(0)) : losses.sum();
@@ -193,8 +245,9 @@ void TextDistinguisherAttack::fit(const AttackData& train, const at::Tensor& is_
       dp.synchronize();
       optimizer.step();
       if (has_val && (step % eval_every == 0 || step == count)) {
-        const double metric =
-            selection_metric(selection, predict(xv, sv, with_text, eval_batch, comm), yv, max_fpr);
+        const double metric = selection_metric(
+            selection, predict(validation.ids, validation.side, with_text, eval_batch, comm), yv,
+            max_fpr);
         if (metric > best) {
           best = metric;
           best_at = fmt::format("{} step {}", phase, step);
@@ -205,11 +258,9 @@ void TextDistinguisherAttack::fit(const AttackData& train, const at::Tensor& is_
     }
   };
 
-  // Phase 1: the side branch, w_side and the bias only.
-  std::vector<at::Tensor> side_params = net_->side_hidden->parameters();
-  side_params.push_back(net_->w_side);
-  side_params.push_back(net_->bias);
-  torch::optim::Adam phase1(side_params, torch::optim::AdamOptions(o.get_double("phase1_lr")));
+  // Phase 1: the side branch alone.
+  torch::optim::Adam phase1(side_branch_parameters(net_),
+                            torch::optim::AdamOptions(o.get_double("phase1_lr")));
   run_phase(phase1, phase1_steps, false, {}, "phase 1");
 
   // Phase 2: w_text redrawn, then everything with AdamW, warmup and linear decay.
@@ -217,25 +268,10 @@ void TextDistinguisherAttack::fit(const AttackData& train, const at::Tensor& is_
     torch::NoGradGuard no_grad;
     net_->w_text.normal_(0, 1, ctx.generator());
   }
-  std::vector<at::Tensor> decay, no_decay;
-  for (const auto& p : net_->named_parameters()) {
-    const bool skip =
-        p.key().find("bias") != std::string::npos || p.key().find("ln_") != std::string::npos;
-    (skip ? no_decay : decay).push_back(p.value());
-  }
-  std::vector<torch::optim::OptimizerParamGroup> groups;
-  groups.emplace_back(
-      decay, std::make_unique<torch::optim::AdamWOptions>(
-                 torch::optim::AdamWOptions(lr).weight_decay(o.get_double("weight_decay"))));
-  groups.emplace_back(no_decay, std::make_unique<torch::optim::AdamWOptions>(
-                                    torch::optim::AdamWOptions(lr).weight_decay(0)));
-  torch::optim::AdamW phase2(groups, torch::optim::AdamWOptions(lr));
-  const auto lr_at = [&](std::int64_t step) {
-    if (step <= warmup) return lr * double(step) / double(std::max<std::int64_t>(warmup, 1));
-    return lr * std::max(0.0, double(steps - step + 1) /
-                                  double(std::max<std::int64_t>(steps - warmup, 1)));
-  };
-  run_phase(phase2, steps, true, lr_at, "phase 2");
+  const auto phase2 = phase2_optimizer(net_, lr, o.get_double("weight_decay"));
+  run_phase(
+      *phase2, steps, true,
+      [&](std::int64_t step) { return warmup_then_decay(lr, step, warmup, steps); }, "phase 2");
   progress->finish();
 
   if (has_val) restore_params(*net_, best_state);

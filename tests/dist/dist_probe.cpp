@@ -87,10 +87,8 @@ std::vector<at::Tensor> train_wrn(Context& ctx, std::int64_t epochs) {
   std::vector<at::Tensor> state;
   for (const auto& p : net->parameters()) {
     state.push_back(p.detach().clone());
-    const double gradient = p.grad().defined() ? 2 * p.grad().abs().max().item<double>() : 0.0;
     const double bound =
-        sgd_rounding_bound(recipe.optimizer.lr, recipe.optimizer.momentum, epochs * 3, rho,
-                           gradient, p.abs().max().item<double>());
+        sgd_parameter_bound(p, recipe.optimizer.lr, recipe.optimizer.momentum, epochs * 3, rho);
     // --optimizer adam|adamw (for debugging): only Adam's drift bound holds (see above).
     const double drift = adam_drift_bound(recipe.optimizer.lr, recipe.optimizer.beta1,
                                           recipe.optimizer.beta2, epochs * 3);

@@ -82,10 +82,8 @@ std::vector<at::Tensor> wrn_dp(Context& ctx, std::int64_t epochs) {
   std::vector<at::Tensor> state;
   for (const auto& p : net->parameters()) {
     state.push_back(p.detach().clone());
-    const double gradient = p.grad().defined() ? 2 * p.grad().abs().max().item<double>() : 0.0;
     const double bound =
-        sgd_rounding_bound(recipe.optimizer.lr, recipe.optimizer.momentum, epochs * 3, rho,
-                           gradient, p.abs().max().item<double>());
+        sgd_parameter_bound(p, recipe.optimizer.lr, recipe.optimizer.momentum, epochs * 3, rho);
     probes::tolerances().push_back({bound, bound});
   }
   return state;

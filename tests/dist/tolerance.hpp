@@ -7,6 +7,8 @@
 #include <cmath>
 #include <cstdint>
 
+#include <ATen/ATen.h>
+
 namespace panoramia::testing {
 
 /// Unit roundoff: half the machine epsilon, 2^-24 for float32 and 2^-53 for float64.
@@ -66,6 +68,14 @@ inline double sgd_rounding_bound(double lr, double momentum, std::int64_t steps,
   for (std::int64_t t = 1; t <= steps; ++t)
     sum += (1 - std::pow(momentum, double(t))) / (1 - momentum);
   return lr * sum * rho * gradient_scale + double(steps) * 2 * kUnit32 * max_abs_weight;
+}
+
+/// `sgd_rounding_bound` of the trained parameter `p`, with the gradient scale taken as twice the
+/// largest element of its last gradient (0 when it has none).
+inline double sgd_parameter_bound(const at::Tensor& p, double lr, double momentum,
+                                  std::int64_t steps, double rho) {
+  const double gradient = p.grad().defined() ? 2 * p.grad().abs().max().item<double>() : 0.0;
+  return sgd_rounding_bound(lr, momentum, steps, rho, gradient, p.abs().max().item<double>());
 }
 
 }  // namespace panoramia::testing

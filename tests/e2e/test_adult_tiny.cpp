@@ -77,6 +77,14 @@ TEST(AdultTinyAudit, RunsEndToEndAndReportsBothVariantsAndCloseness) {
   EXPECT_THAT(result.output, HasSubstr("m = 533"));  // a third of 80% of max_samples = 2000
   EXPECT_THAT(result.output, HasSubstr("ks:age"));
   EXPECT_THAT(result.output, HasSubstr("tv:workclass"));
+  // The csv reader's previews and closeness measures are on the report's page.
+  std::string error;
+  const std::string page = report_page(dir / "work" / "results.db", 1, &error);
+  ASSERT_TRUE(error.empty()) << error;
+  EXPECT_THAT(page, HasSubstr("<caption>Real samples</caption><tr><th>age</th><th>workclass</th>"));
+  EXPECT_THAT(page, HasSubstr("<caption>Generated samples</caption><tr><th>age</th>"));
+  EXPECT_THAT(page, HasSubstr("<tr><td>age</td><td>ks</td>"));
+  EXPECT_THAT(page, HasSubstr("<tr><td>workclass</td><td>tv</td>"));
   // The generator wrote its synthetic rows for inspection, with the data's column names.
   const auto written = find_files(dir / "work", "synthetic-1.csv");
   ASSERT_FALSE(written.empty());

@@ -95,8 +95,16 @@ TEST(QuickstartAudit, TinyImageAuditCompletesStoresTheMeasurementsAndRepeats) {
   EXPECT_THAT(first.output, HasSubstr("m = 83 "));
   // The game with real held-out non-members ran too ([game] nonmembers = both).
   EXPECT_THAT(first.output, HasSubstr("real {eps+c}_lb"));
-  // The generator drew its sample grid for the report.
+  // The generator drew its sample grid for inspection, and the idx reader's previews (PNG grids
+  // of real and generated images) are on the report's page.
   EXPECT_FALSE(find_files(dir / "work1", "samples.png").empty());
+  {
+    std::string error;
+    const std::string page = report_page(dir / "work1" / "results.db", 1, &error);
+    ASSERT_TRUE(error.empty()) << error;
+    EXPECT_THAT(page, HasSubstr("alt=\"Real samples\" src=\"data:image/png;base64,iVBORw0KGgo"));
+    EXPECT_THAT(page, HasSubstr("alt=\"Generated samples\" src=\"data:image/png;base64,"));
+  }
 
   const auto metrics = metrics_of(dir / "work1" / "results.db");
   ASSERT_TRUE(metrics.count("audit") && metrics.at("audit").count("c_lb"));

@@ -54,6 +54,12 @@ TEST(TextTinyAudit, RunsEndToEndAndReportsEveryCheckpoint) {
   EXPECT_THAT(result.output, HasSubstr("mia_epoch20_pred"));
   // 1,200 blocks: the target trains on 960, a third of them (320) are attack-test members.
   EXPECT_THAT(result.output, HasSubstr("m = 320"));
+  // The text reader's previews: real and generated blocks decoded to text on the report's page.
+  std::string error;
+  const std::string page = report_page(dir / "work" / "results.db", 1, &error);
+  ASSERT_TRUE(error.empty()) << error;
+  EXPECT_THAT(page, HasSubstr("<p>Real:</p><ol class=\"texts\"><li>"));
+  EXPECT_THAT(page, HasSubstr("<p>Generated:</p><ol class=\"texts\"><li>"));
   // The generator wrote its samples as text for inspection, one JSON object per line.
   int samples = 0;
   for (const auto& file : find_files(dir / "work", "samples.jsonl")) {

@@ -1,7 +1,8 @@
 // The results database as the read-only commands read it (`runs`, `show`, `export --csv|--json`,
 // `report`, `compare`): any file, a foreign or corrupted SQLite file included, gives their output
 // or one sentence. gnuplot is kept out of reach (PATH is emptied), so the report is its page
-// without plots: the reading and the escaping of every stored string, not the drawing.
+// without plots: the reading and the escaping of every stored string (the previews included, also
+// for a run without measurements, whose report is refused), not the drawing.
 #include <cstdlib>
 #include <sstream>
 
@@ -29,9 +30,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       (void)panoramia::run_to_json(db, run.id);
       std::ostringstream csv;
       panoramia::write_reference_csv(db.scores(run.id), csv);
-      panoramia::report::write_report(
-          db, run.id, fuzz::scratch_dir() / "report.html",
-          [](const panoramia::ResultsDb&, const panoramia::RunRecord&) { return std::string(); });
+      (void)db.previews(run.id);
+      panoramia::report::write_report(db, run.id, fuzz::scratch_dir() / "report.html");
     }
     if (!ids.empty()) (void)panoramia::report::compare_table(db, ids, {});
   } catch (const std::exception& e) {

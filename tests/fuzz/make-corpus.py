@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -129,6 +130,28 @@ def torch_save():
             put("torch_save", "state_dict.pth", f.read())
 
 
+def tiny_png():
+    """A 2x1 grey PNG (signature, IHDR, IDAT, IEND), as an image reader's preview holds."""
+    def chunk(kind, data):
+        return (struct.pack(">I", len(data)) + kind + data +
+                struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+    header = struct.pack(">IIBBBBB", 2, 1, 8, 0, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) +
+            chunk(b"IDAT", zlib.compress(b"\x00\x10\xf0")) + chunk(b"IEND", b""))
+
+
+def add_previews(con):
+    """The gaussian reader draws no preview: the seed gets one of each kind (image, table, texts)."""
+    con.execute("CREATE TABLE IF NOT EXISTS previews (run_id INTEGER NOT NULL REFERENCES runs(id), "
+                "role TEXT NOT NULL, png BLOB, data TEXT NOT NULL, PRIMARY KEY (run_id, role))")
+    empty = {"columns": [], "rows": [], "texts": []}
+    con.execute("INSERT INTO previews VALUES (1, 'real', ?, ?)", (tiny_png(), json.dumps(empty)))
+    table = dict(empty, columns=["age", "work"], rows=[["39", "State-gov"], ["50", "<b>&"]])
+    con.execute("INSERT INTO previews VALUES (1, 'generated', NULL, ?)", (json.dumps(table),))
+    texts = dict(empty, texts=[" = Valkyria = \n", "caf\u00e9"])
+    con.execute("INSERT INTO previews VALUES (1, 'texts', NULL, ?)", (json.dumps(texts),))
+
+
 def results_db(panoramia):
     with tempfile.TemporaryDirectory() as tmp:
         ini = os.path.join(tmp, "toy.ini")
@@ -150,6 +173,7 @@ def results_db(panoramia):
             if isinstance(curve, dict):
                 curve = {k: (v[:4] if isinstance(v, list) else v) for k, v in curve.items()}
             con.execute("UPDATE curves SET data = ? WHERE rowid = ?", (json.dumps(curve), rowid))
+        add_previews(con)
         con.commit()
         con.execute("PRAGMA journal_mode=DELETE")
         con.execute("PRAGMA page_size=512")

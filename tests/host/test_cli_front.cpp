@@ -50,6 +50,19 @@ TEST(CliFront, StatsRunsWithoutLoadingLibTorch) {
   EXPECT_THAT(result.output, Not(HasSubstr("libpanoramia_engine")));
 }
 
+TEST(CliFront, TheReportRunsWithoutLoadingLibTorch) {
+  // Its sample previews are stored with the run (the reader drew them during the audit).
+  testing::TempDir dir;
+  testing::write_file(dir / "toy.ini", testing::toy_config(2));
+  ASSERT_EQ(shell(bin() + " audit toy.ini --log-level off", dir.path()).exit_code, 0);
+  const auto report = shell("LD_DEBUG=files " + bin() + " report 1 --out r.html", dir.path());
+  ASSERT_EQ(report.exit_code, 0) << report.output;
+  EXPECT_THAT(report.output, Not(HasSubstr("libtorch")));
+  EXPECT_THAT(report.output, Not(HasSubstr("libpanoramia_engine")));
+  EXPECT_THAT(testing::read_file(dir / "r.html"),
+              HasSubstr("<caption>Generated samples</caption>"));
+}
+
 TEST(CliFront, DoctorAndTheAuditSayWhichWaitPolicyIsInForce) {
   // The test's environment may set the variable (scripts/run-tests does): remove it.
   const auto by_us = shell("env -u OMP_WAIT_POLICY " + bin() + " doctor");

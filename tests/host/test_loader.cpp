@@ -52,7 +52,7 @@ TEST(Loader, RefusesWrongApiVersion) {
   ASSERT_EQ(registry.refusals().size(), 1u);
   EXPECT_THAT(registry.refusals()[0], HasSubstr("libfixture_wrong_api.so"));
   EXPECT_THAT(registry.refusals()[0],
-              HasSubstr("built for plugin API version 999 but this host speaks version 4"));
+              HasSubstr("built for plugin API version 999 but this host speaks version 5"));
 }
 
 TEST(Loader, RefusesWrongTorchVersion) {

@@ -71,7 +71,12 @@ TEST_F(ReportTest, TableNumbersMatchTheDatabase) {
   EXPECT_THAT(html, HasSubstr(c_lb));
   EXPECT_THAT(html, HasSubstr("not a proven lower bound"));
   EXPECT_THAT(html, HasSubstr("<pre id=\"config\">[audit]"));
-  EXPECT_THAT(html, HasSubstr("<table class=\"samples\"><caption>generated samples"));
+  // The gaussian reader's previews (a table of coordinates and labels), stored with the run.
+  EXPECT_THAT(html, HasSubstr("<table class=\"samples\"><caption>Real samples</caption><tr>"
+                              "<th>x0</th>"));
+  EXPECT_THAT(html, HasSubstr("<table class=\"samples\"><caption>Generated samples</caption><tr>"
+                              "<th>x0</th>"));
+  EXPECT_EQ(db.previews(1).size(), 2u);
   for (const std::string png : {"bound-recall", "precision-recall", "roc", "hist-baseline_pred"})
     EXPECT_TRUE(std::filesystem::exists(*dir_ / "r-plots" / (png + ".png"))) << png;
   // Self-contained: no resource is fetched (namespace URIs such as xmlns="http://..." are names).

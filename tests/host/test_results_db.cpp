@@ -11,6 +11,8 @@
 
 #include <torch/torch.h>
 
+#include <panoramia/testing.hpp>
+
 #include "batch_io.hpp"
 #include "plugin_error.hpp"
 #include "results_db.hpp"
@@ -46,6 +48,66 @@ TEST(ResultsDb, StoresAndReadsBackARun) {
       "member,baseline_pred,mia_final_pred\n1,0.90000000000000002,0.80000000000000004\n"
       "0,0.10000000000000001,0.29999999999999999\n1,0.40000000000000002,0.69999999999999996\n");
   EXPECT_THROW(db.run(id + 1), UserError);
+}
+
+TEST(ResultsDb, PreviewsAreStoredWithTheResults) {
+  testing::TempDir dir;
+  const auto file = dir / "r.db";
+  {
+    ResultsDb db(file);
+    const auto id = db.begin_run("toy", "toy.ini", "", 1, "{}");
+    Preview image;
+    image.png = std::string("\x89PNG\r\n\x1a\n\0\xff", 10);  // bytes kept as they are, NUL too
+    Preview table;
+    table.columns = {"age", "work"};
+    table.rows = {{"39", "State-gov"}, {"50", "<b>"}};
+    Preview texts;
+    texts.texts = {"caf\xc3\xa9", "line\nbreak"};
+    db.store_results(id, {}, {}, {}, {{"real", image}, {"generated", table}, {"texts", texts}});
+  }
+  const ResultsDb db(file, DbAccess::kReadOnly);
+  const auto previews = db.previews(1);
+  ASSERT_EQ(previews.size(), 3u);
+  EXPECT_EQ(previews[0].role, "real");
+  EXPECT_EQ(previews[0].preview.png, std::string("\x89PNG\r\n\x1a\n\0\xff", 10));
+  EXPECT_TRUE(previews[0].preview.columns.empty() && previews[0].preview.texts.empty());
+  EXPECT_EQ(previews[1].preview.columns, (std::vector<std::string>{"age", "work"}));
+  EXPECT_EQ(previews[1].preview.rows[1], (std::vector<std::string>{"50", "<b>"}));
+  EXPECT_TRUE(previews[1].preview.png.empty());
+  EXPECT_EQ(previews[2].preview.texts, (std::vector<std::string>{"caf\xc3\xa9", "line\nbreak"}));
+}
+
+TEST(ResultsDb, PreviewsOfOlderFilesAndCorruptedOnes) {
+  testing::TempDir dir;
+  const auto file = dir / "r.db";
+  {
+    ResultsDb db(file);
+    db.begin_run("toy", "toy.ini", "", 1, "{}");
+    Preview texts;
+    texts.texts = {"a"};
+    db.store_results(1, {}, {}, {}, {{"real", texts}});
+  }
+  {
+    SQLite::Database raw(file.string(), SQLite::OPEN_READWRITE);
+    raw.exec("UPDATE previews SET data = '{\"texts\": 7}'");
+  }
+  EXPECT_THAT(testing::message_of([&] { ResultsDb(file, DbAccess::kReadOnly).previews(1); }),
+              ::testing::HasSubstr("run 1 has a real preview whose texts is not a list"));
+  {
+    SQLite::Database raw(file.string(), SQLite::OPEN_READWRITE);
+    raw.exec("UPDATE previews SET data = 'not json'");
+  }
+  EXPECT_THAT(testing::message_of([&] { ResultsDb(file, DbAccess::kReadOnly).previews(1); }),
+              ::testing::HasSubstr("whose data is not a JSON object"));
+  // A file written before previews were stored has no table: read-only, the run has none; opened
+  // for writing, the table is added.
+  {
+    SQLite::Database raw(file.string(), SQLite::OPEN_READWRITE);
+    raw.exec("DROP TABLE previews");
+  }
+  EXPECT_TRUE(ResultsDb(file, DbAccess::kReadOnly).previews(1).empty());
+  ResultsDb(file).store_results(1, {}, {}, {}, {{"generated", Preview{}}});
+  EXPECT_EQ(ResultsDb(file, DbAccess::kReadOnly).previews(1).size(), 1u);
 }
 
 TEST(ResultsDb, ResultsAreAllOrNothing) {

@@ -119,6 +119,19 @@ inline StoredMetrics stored_metrics(const std::filesystem::path& db, int run, st
   return metrics;
 }
 
+/// The HTML page of `panoramia report RUN` on the database `db` (written beside it); empty, with
+/// the command's output in `error`, when the report fails.
+inline std::string report_page(const std::filesystem::path& db, int run, std::string* error) {
+  const auto page = db.parent_path() / ("report-" + std::to_string(run) + ".html");
+  const auto r = run_shell("'" + binary().string() + "' report " + std::to_string(run) + " --db '" +
+                           db.string() + "' --out '" + page.string() + "'");
+  if (r.exit_code != 0) {
+    *error = "report exited with " + std::to_string(r.exit_code) + " and printed: " + r.output;
+    return "";
+  }
+  return read_file(page);
+}
+
 /// A toy audit config (Gaussian vectors, MLP target overfitting, loss features, MLP attack).
 inline std::string toy_config(int target_epochs = 40, const std::string& extra = "") {
   return "[audit]\nname = toy-test\nseed = 3\n\n"

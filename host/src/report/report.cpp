@@ -11,6 +11,7 @@
 
 #include "plugin_error.hpp"
 #include "repetitions.hpp"
+#include "report/base64.hpp"
 #include "report/gnuplot.hpp"
 #include "results_io.hpp"
 
@@ -28,7 +29,7 @@ th{background:#f2f2f2}td:first-child,th:first-child{text-align:left}
 figure{margin:1em 1em 1em 0;display:inline-block;vertical-align:top;width:520px}
 figure svg{width:520px;height:auto}figcaption{font-size:.9em;color:#444}
 pre{background:#f7f7f7;padding:.8em;overflow:auto;font-size:.85em}
-img.grid{image-rendering:pixelated;border:1px solid #ddd}table.samples td{font-size:.85em}
+img.grid{image-rendering:pixelated;border:1px solid #ddd;height:7em;display:block}table.samples td{font-size:.85em}
 )css";
 
 std::vector<double> json_vector(const nlohmann::json& j, const std::string& key) {
@@ -48,8 +49,13 @@ std::string td(double v) {
   return "<td data-value=\"" + std::to_string(v) + "\">" + fmt(v) + "</td>";
 }
 
+// Everything the report shows of a run, read from the database once.
 struct RunData {
   RunRecord run;
+  std::vector<MetricRecord> metric_records;
+  std::vector<StageRecord> stages;
+  std::vector<ScoreColumn> scores;
+  std::vector<PreviewRecord> previews;
   std::vector<MeasurementRow> rows;
   std::map<std::string, std::map<std::string, nlohmann::json>> curves;  // column -> name -> data
   std::map<std::string, double> audit;
@@ -59,9 +65,10 @@ struct RunData {
 RunData load_run(const ResultsDb& db, std::int64_t id) {
   RunData d;
   d.run = db.run(id);
+  d.metric_records = db.metrics(id);
   d.rows = measurement_rows(db, id);
   for (const auto& c : db.curves(id)) d.curves[c.attack][c.name] = nlohmann::json::parse(c.data);
-  for (const auto& m : db.metrics(id)) {
+  for (const auto& m : d.metric_records) {
     if (m.attack == "audit") d.audit[m.name] = m.value;
     d.metrics[m.attack][m.name] = m.value;
   }
@@ -253,9 +260,9 @@ std::string strip_plot(const std::vector<RepeatedMetric>& metrics) {
   return svg.str();
 }
 
-std::string repetitions_section(const ResultsDb& db, std::int64_t id) {
+std::string repetitions_section(const std::vector<MetricRecord>& records) {
   std::vector<RepeatedMetric> metrics;
-  for (auto& m : repeated_metrics(db.metrics(id)))
+  for (auto& m : repeated_metrics(records))
     if (m.name != "auc") metrics.push_back(std::move(m));
   if (metrics.empty()) return "";
   std::ostringstream body;
@@ -333,6 +340,57 @@ std::string comparison_section(const RunData& d) {
   return out.str();
 }
 
+// A reader's preview as HTML: every stored string escaped, the PNG inlined as a data URI.
+std::string preview_html(const Preview& preview, const std::string& role) {
+  if (!preview.png.empty())
+    return "<p>" + html_escape(role) + ":</p><img class=\"grid\" alt=\"" + html_escape(role) +
+           " samples\" src=\"data:image/png;base64," + base64(preview.png) + "\">\n";
+  std::ostringstream out;
+  if (!preview.columns.empty() || !preview.rows.empty()) {
+    out << "<table class=\"samples\"><caption>" << html_escape(role) << " samples</caption><tr>";
+    for (const auto& column : preview.columns) out << "<th>" << html_escape(column) << "</th>";
+    out << "</tr>\n";
+    for (const auto& row : preview.rows) {
+      out << "<tr>";
+      for (const auto& cell : row) out << "<td>" << html_escape(cell) << "</td>";
+      out << "</tr>\n";
+    }
+    out << "</table>\n";
+  } else if (!preview.texts.empty()) {
+    out << "<p>" << html_escape(role) << ":</p><ol class=\"texts\">";
+    for (const auto& text : preview.texts) out << "<li>" << html_escape(text) << "</li>";
+    out << "</ol>\n";
+  }
+  return out.str();
+}
+
+// The data reader's previews of real and generated samples and its closeness measures.
+std::string samples_section(const RunData& d) {
+  std::ostringstream out;
+  if (d.previews.empty())
+    out << "<p class=\"note\" id=\"no-preview\">The run recorded no sample previews (its data "
+           "reader draws none, or the run was recorded before previews were stored).</p>\n";
+  for (const auto& record : d.previews)
+    out << preview_html(record.preview, record.role == "real"        ? "Real"
+                                        : record.role == "generated" ? "Generated"
+                                                                     : record.role);
+  const auto generator = d.metrics.find("generator");
+  if (generator != d.metrics.end()) {
+    out << "<p>Closeness of generated to held-out real samples, by the reader's measures (0: the "
+           "same distribution):</p>\n<table id=\"closeness\"><tr><th>feature</th><th>measure</th>"
+           "<th>distance</th></tr>\n";
+    for (const auto& [name, value] : generator->second) {
+      const auto colon = name.find(':');
+      const std::string measure = colon == std::string::npos ? "" : name.substr(0, colon);
+      const std::string feature = colon == std::string::npos ? name : name.substr(colon + 1);
+      out << "<tr><td>" << html_escape(feature) << "</td><td>" << html_escape(measure) << "</td>"
+          << td(value) << "</tr>\n";
+    }
+    out << "</table>\n";
+  }
+  return out.str();
+}
+
 // A CSS class name from a stored status: letters only (the database is untrusted).
 std::string status_class(const std::string& status) {
   std::string out;
@@ -342,9 +400,11 @@ std::string status_class(const std::string& status) {
 }
 
 std::vector<std::filesystem::path> write_report(const ResultsDb& db, std::int64_t id,
-                                                const std::filesystem::path& html,
-                                                const SamplesRenderer& samples) {
-  const RunData d = load_run(db, id);
+                                                const std::filesystem::path& html) {
+  RunData d = load_run(db, id);
+  d.stages = db.stages(id);
+  d.scores = db.scores(id);
+  d.previews = db.previews(id);
   if (d.rows.empty())
     throw UserError("run " + std::to_string(id) + " has no measurements (status " + d.run.status +
                     ")");
@@ -374,7 +434,7 @@ std::vector<std::filesystem::path> write_report(const ResultsDb& db, std::int64_
   body << ".</p>\n<p class=\"note\">&epsilon;&#771; = {&epsilon;+c}<sub>lb</sub> &minus; "
           "c<sub>lb</sub> is a measurement of leakage, not a proven lower bound on &epsilon;: "
           "c<sub>lb</sub> only bounds the generator's closeness c from below.</p>\n";
-  body << repetitions_section(db, id);
+  body << repetitions_section(d.metric_records);
   body << comparison_section(d);
 
   body << "<h2>Plots</h2>\n";
@@ -394,7 +454,7 @@ std::vector<std::filesystem::path> write_report(const ResultsDb& db, std::int64_
                        "Precision against recall; dashed: the theoretical maximum precision at "
                        "each measured bound (97.5% binomial quantile).");
   body << plots.figure("roc", roc_plot({&d}, {}, false), "ROC curves on log-log axes.");
-  for (const auto& column : db.scores(id)) {
+  for (const auto& column : d.scores) {
     Plot h{"Scores: " + column.attack,
            "score",
            "fraction of samples",
@@ -426,10 +486,10 @@ std::vector<std::filesystem::path> write_report(const ResultsDb& db, std::int64_
         "Score histogram of members and generated samples: " + column.attack + ".");
   }
 
-  body << "<h2>Generated beside real data</h2>\n" << samples(db, d.run);
+  body << "<h2>Generated beside real data</h2>\n" << samples_section(d);
   body << "<h2>Stages</h2>\n<table id=\"stages\"><tr><th>stage</th><th>seconds</th><th>cache</th>"
           "<th>key</th></tr>\n";
-  for (const auto& s : db.stages(id))
+  for (const auto& s : d.stages)
     body << "<tr><td>" << html_escape(s.stage) << "</td><td>" << fmt(s.seconds) << "</td><td>"
          << (s.reused ? "reused" : "computed") << "</td><td>" << html_escape(s.cache_key)
          << "</td></tr>\n";

@@ -12,13 +12,10 @@
 namespace panoramia::report {
 
 /// Writes the report of `run` to `html`; PNG plots go to `<html stem>-plots/`. Returns the list of
-/// PNG files written (empty when gnuplot is missing; the page then says so).
-/// `samples` draws the "generated beside real data" section (the samples live in LibTorch files,
-/// so the command line passes the engine's renderer).
-using SamplesRenderer = std::function<std::string(const ResultsDb&, const RunRecord&)>;
+/// PNG files written (empty when gnuplot is missing; the page then says so). The run is read from
+/// `db` once, before anything is written.
 std::vector<std::filesystem::path> write_report(const ResultsDb& db, std::int64_t run,
-                                                const std::filesystem::path& html,
-                                                const SamplesRenderer& samples);
+                                                const std::filesystem::path& html);
 
 /// The side-by-side table of `compare` (rows formatted as `show` prints them, prefixed with the
 /// run); `attacks` filters the score columns (empty: all).

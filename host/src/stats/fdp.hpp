@@ -55,17 +55,10 @@ struct FdpOptions {
   std::uint64_t split_seed = 0;  ///< kSplit: which canaries form the selection half
 };
 
-struct FdpResult {
-  double mu_lb = 0;    ///< the largest μ whose μ-GDP is rejected at `level` (0 when none is)
-  double eps_lb = 0;   ///< gdp_epsilon(mu_lb, delta); see the scope note in the file comment
-  double delta = 0;    ///< the δ of eps_lb
-  std::int64_t m = 0;  ///< canaries in the evaluation (half of them for kSplit)
-  std::int64_t r = 0;
-  std::int64_t v = 0;
-  std::int64_t k_plus = 0;
-  std::int64_t k_minus = 0;
-  double level = 0;
-  std::int64_t tests = 1;  ///< (k+, k−) pairs the level was corrected for
+struct FdpResult : OneRunGuesses {
+  double mu_lb = 0;        ///< the largest μ whose μ-GDP is rejected at `level` (0 when none is)
+  double eps_lb = 0;       ///< gdp_epsilon(mu_lb, delta); see the scope note in the file comment
+  double delta = 0;        ///< the δ of eps_lb
   bool saturated = false;  ///< mu_lb reached kFdpMuMax: the true bound may be larger
 };
 

@@ -173,6 +173,15 @@ const char* to_string(O1Selection selection) {
   return "?";
 }
 
+O1Selection parse_o1_selection(const std::string& name, const std::string& option) {
+  if (name == "fixed") return O1Selection::kFixed;
+  if (name == "bonferroni") return O1Selection::kBonferroni;
+  if (name == "split") return O1Selection::kSplit;
+  if (name == "reference") return O1Selection::kReference;
+  throw std::invalid_argument(option + " '" + name +
+                              "' is not one of fixed, bonferroni, split, reference");
+}
+
 void o1_guesses(const std::vector<double>& loss, const std::vector<int>& member,
                 std::int64_t k_plus, std::int64_t k_minus, std::int64_t& r, std::int64_t& v) {
   const auto m = static_cast<std::int64_t>(loss.size());

@@ -39,15 +39,19 @@ struct O1Options {
   std::uint64_t split_seed = 0;  ///< kSplit: which canaries form the selection half
 };
 
-struct O1Result {
-  double eps_lb = 0;
+/// The guesses a one-run bound (O(1), f-DP) was computed from.
+struct OneRunGuesses {
   std::int64_t m = 0;  ///< canaries in the evaluation (half of them for kSplit)
-  std::int64_t r = 0;
-  std::int64_t v = 0;
+  std::int64_t r = 0;  ///< guesses made (k+ + k−)
+  std::int64_t v = 0;  ///< correct guesses
   std::int64_t k_plus = 0;
   std::int64_t k_minus = 0;
   double level = 0;
-  std::int64_t tests = 1;   ///< (k+, k−) pairs the level was corrected for
+  std::int64_t tests = 1;  ///< (k+, k−) pairs the level was corrected for
+};
+
+struct O1Result : OneRunGuesses {
+  double eps_lb = 0;
   bool optimistic = false;  ///< true for kReference
 };
 
@@ -82,5 +86,8 @@ O1Result o1_audit(const std::vector<double>& loss, const std::vector<int>& membe
                   const O1Options& options);
 
 const char* to_string(O1Selection selection);
+/// "fixed", "bonferroni", "split" or "reference" (the option's names); another name throws
+/// std::invalid_argument naming `option`.
+O1Selection parse_o1_selection(const std::string& name, const std::string& option);
 
 }  // namespace panoramia::stats

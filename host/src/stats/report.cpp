@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdarg>
 #include <cstdio>
+#include <stdexcept>
 
 namespace panoramia::stats {
 namespace {
@@ -132,6 +133,18 @@ const char* to_string(ThresholdMode mode) {
 
 const char* to_string(BoundSearch search) {
   return search == BoundSearch::kReference ? "reference" : "exact";
+}
+
+ThresholdMode parse_threshold_mode(const std::string& name, const std::string& option) {
+  for (const auto mode : {ThresholdMode::kReference, ThresholdMode::kAll})
+    if (name == to_string(mode)) return mode;
+  throw std::invalid_argument(option + " '" + name + "' is not one of reference, all");
+}
+
+BoundSearch parse_bound_search(const std::string& name, const std::string& option) {
+  for (const auto search : {BoundSearch::kReference, BoundSearch::kExact})
+    if (name == to_string(search)) return search;
+  throw std::invalid_argument(option + " '" + name + "' is not one of reference, exact");
 }
 
 std::string format_summary_text(const AuditSummary& summary) {

@@ -22,5 +22,9 @@ nlohmann::json summary_to_json(const AuditSummary& summary);
 /// "reference"/"all" and "reference"/"exact", the names used in the JSON and the text.
 const char* to_string(ThresholdMode mode);
 const char* to_string(BoundSearch search);
+/// The inverses of `to_string`, for option values: an unknown name throws std::invalid_argument
+/// naming `option` and the names allowed.
+ThresholdMode parse_threshold_mode(const std::string& name, const std::string& option);
+BoundSearch parse_bound_search(const std::string& name, const std::string& option);
 
 }  // namespace panoramia::stats

@@ -158,6 +158,8 @@ TEST(ImageBatch, Checks) {
 }  // namespace
 }  // namespace panoramia::image
 
+#include <fstream>
+
 #include "png_grid.hpp"
 
 namespace panoramia::image {
@@ -177,6 +179,24 @@ TEST(PngGrid, WritesAReadableGrid) {
   EXPECT_LE((tile - images[4]).abs().max().item<float>(), 0.5f / 255 + 1e-6);
   EXPECT_EQ(grid[0][0][0].item<float>(), 0.0f);  // border
   EXPECT_THROW(write_png_grid(ctx.work_dir() / "no" / "such.png", images, 2), std::runtime_error);
+}
+
+TEST(PngGrid, ThePreviewIsTheFirstEightImagesInOneRow) {
+  testing::TestContext ctx({}, {}, 7);
+  const auto images = torch::rand({11, 1, 5, 4});
+  const Preview preview = image_preview(Batch{images, {}, "image", nullptr});
+  ASSERT_FALSE(preview.png.empty());
+  EXPECT_TRUE(preview.columns.empty() && preview.rows.empty() && preview.texts.empty());
+  // The bytes are a PNG file that libpng reads back: grey, one row of 8 tiles of 4x5.
+  const auto file = ctx.work_dir() / "preview.png";
+  std::ofstream(file, std::ios::binary) << preview.png;
+  const auto grid = read_png(file);
+  ASSERT_EQ(grid.sizes(), (std::vector<int64_t>{1, 5 + 2, 8 * 5 + 1}));
+  // Tile 7 (the last shown) is image 7; same 8-bit rounding bound as above.
+  const auto tile = grid.narrow(1, 1, 5).narrow(2, 7 * 5 + 1, 4);
+  EXPECT_LE((tile - images[7]).abs().max().item<float>(), 0.5f / 255 + 1e-6);
+  // Samples that are not images give no preview.
+  EXPECT_TRUE(image_preview(Batch{torch::rand({3, 4}), {}, "vector", nullptr}).empty());
 }
 
 }  // namespace

@@ -5,9 +5,13 @@
 /// stage whose result is in the cache is not computed again: its plugin is then only asked to
 /// `load` what its `save` wrote (targets, helpers), or not called at all (readers, generators,
 /// featurizers, attacks: their outputs are cached as tensors).
-/// 1. data: `make_dataset_reader`, then `read` once.
+/// 1. data: `make_dataset_reader`, then `read` once. The reader is made on a cached run too (its
+///    `read` is then not called): it outlives the audit's stages, for step 2's `preview` and
+///    `closeness`.
 /// 2. generator: `make_generator`; `fit` on the generator's share of the members, or `load` of
-///    `[generator] load`; then `save` into an empty directory; then `sample` once.
+///    `[generator] load`; then `save` into an empty directory; then `sample` once. Then, once per
+///    audit (also when the stage was cached), the reader's `preview` of a few real samples and of
+///    as many generated ones, and its `closeness` of held-out real samples to generated ones.
 /// 3. target: `make_target`; `fit` (only if `can_fit()`), or `load` of `[target] load`; then
 ///    `save` into an empty directory. On a cached run only `load` of that directory. Then
 ///    `variants`.
@@ -50,6 +54,7 @@
 
 #include "panoramia/context.hpp"
 #include "panoramia/data.hpp"
+#include "panoramia/preview.hpp"
 
 namespace panoramia {
 
@@ -60,6 +65,25 @@ class BOOST_SYMBOL_VISIBLE DatasetReader {
   /// Reads every sample. Bad input (missing file, truncated data, wrong magic number) is an
   /// exception naming the file and the position.
   virtual Batch read(Context& ctx) = 0;
+  /// A few samples of this reader's kind (real ones, or generated ones of the same shape) as the
+  /// report shows them: an image, a table or texts (`preview.hpp`). `samples` holds at most
+  /// `kPreviewSamples` rows. The default shows nothing (the report then says the reader has no
+  /// preview). Called with the data stage's context.
+  virtual Preview preview(const Batch& samples, Context& ctx) const {
+    (void)samples;
+    (void)ctx;
+    return {};
+  }
+  /// How close `synthetic` is to `real` (held-out samples, the same count), on measures of the
+  /// reader's choosing (e.g. per-column distances for a table); recorded with the run as the
+  /// `generator` metrics `measure:feature`. The default measures nothing.
+  virtual std::vector<Closeness> closeness(const Batch& real, const Batch& synthetic,
+                                           Context& ctx) const {
+    (void)real;
+    (void)synthetic;
+    (void)ctx;
+    return {};
+  }
 };
 
 /// A generative model of the data (`[generator]` section): trained on real members, it produces the

@@ -35,6 +35,25 @@ TEST(GaussianReader, DrawsLabelledVectorsFromTheSeed) {
   EXPECT_FALSE(torch::equal(b.x, other.x));
 }
 
+TEST(GaussianReader, ThePreviewIsATableOfTheFirstCoordinatesAndTheLabel) {
+  auto& factory = *panoramia_plugin_factory();
+  TestContext ctx(factory.options(kDatasetReader), {}, 1);
+  const auto reader = factory.make_dataset_reader(ctx);
+  auto x = torch::zeros({10, 12}, torch::kFloat32);
+  x[0][0] = 1.23456f;
+  x[0][7] = -2.0f;
+  x[0][8] = 99.0f;  // beyond the 8 shown coordinates
+  const Batch b{x, torch::arange(10, torch::kInt64) % 3, "vector", nullptr};
+  const Preview p = reader->preview(b, ctx);
+  EXPECT_EQ(p.columns,
+            (std::vector<std::string>{"x0", "x1", "x2", "x3", "x4", "x5", "x6", "x7", "label"}));
+  ASSERT_EQ(p.rows.size(), kPreviewSamples);
+  EXPECT_EQ(p.rows[0],
+            (std::vector<std::string>{"1.235", "0", "0", "0", "0", "0", "0", "-2", "0"}));
+  EXPECT_EQ(p.rows[7].back(), "1");  // 7 % 3
+  EXPECT_TRUE(p.png.empty() && p.texts.empty());
+}
+
 TEST(GaussianGenerator, SamplesWithTheTrainingMomentsAndSurvivesSaveAndLoad) {
   auto& factory = *panoramia_plugin_factory();
   // One class, mean (3, -2), independent unit-variance coordinates, 4000 rows.

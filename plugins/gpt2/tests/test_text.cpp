@@ -96,6 +96,32 @@ TEST_F(TextTest, WikitextDocumentsFilterAndBlocks) {
   EXPECT_TRUE(torch::equal(TextReader(kData).read(again).x, a));
 }
 
+TEST_F(TextTest, ThePreviewDecodesTheFirstEightBlocks) {
+  const auto path = write("wiki.train.raw", article("Alpha", 30));
+  TestContext ctx(TextReader::option_specs(), {{"path", path.string()},
+                                               {"tokenizer", kData.string()},
+                                               {"block_size", "16"},
+                                               {"documents", "paragraphs"},
+                                               {"shuffle", "false"}});
+  TextReader reader(kData);
+  const auto batch = reader.read(ctx);
+  ASSERT_GT(batch.size(), 8);
+  const Preview preview = reader.preview(batch, ctx);
+  ASSERT_EQ(preview.texts.size(), kPreviewSamples);
+  // Decoding is exact (tokenizer.hpp) and the paragraphs cover the text without a gap (no
+  // length filter here), so the eight blocks put together are the first 8 x 16 tokens' text: a
+  // prefix of the file, and the first text is the first block.
+  std::string joined;
+  for (const auto& text : preview.texts) joined += text;
+  const std::string text = article("Alpha", 30);
+  EXPECT_GE(joined.size(), 8u * 16u);  // every GPT-2 token is at least one byte
+  EXPECT_EQ(text.substr(0, joined.size()), joined);
+  std::vector<std::int64_t> block(batch.x.data_ptr<std::int64_t>(),
+                                  batch.x.data_ptr<std::int64_t>() + 16);
+  EXPECT_EQ(preview.texts[0], Tokenizer::load(kData).decode(block));
+  EXPECT_TRUE(preview.png.empty() && preview.rows.empty());
+}
+
 TEST_F(TextTest, ReaderErrorsNameTheFile) {
   const auto bad = write("bad.txt", "line one\nline two \xC3\x28 here\n");
   EXPECT_THAT(message_of([&] { read_utf8_file(bad); }),

@@ -10,13 +10,13 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
-#include "commands.hpp"
+#include "cli/commands.hpp"
 #include "pipeline.hpp"
 #include "plugin_error.hpp"
 #include "plugin_registry.hpp"
 #include "threads.hpp"
 
-namespace panoramia {
+namespace panoramia::cli {
 namespace {
 
 // The BLAS/LAPACK libraries mapped into this process, resolved through their links.
@@ -117,4 +117,4 @@ int cmd_doctor(const std::vector<std::string>& args) {
   return problems.empty() ? 0 : 1;
 }
 
-}  // namespace panoramia
+}  // namespace panoramia::cli

@@ -10,13 +10,13 @@
 #include <iostream>
 #include <thread>
 
-#include "commands.hpp"
+#include "cli/commands.hpp"
 #include "dist/communicator.hpp"
 #include "plugin_error.hpp"
 
 extern char** environ;
 
-namespace panoramia {
+namespace panoramia::cli {
 namespace {
 
 constexpr const char* kLaunchUsage = R"(usage: panoramia launch -n N CONFIG [audit options]
@@ -195,4 +195,4 @@ int cmd_launch(const std::vector<std::string>& args, const char* argv0) {
   return supervise(pids);
 }
 
-}  // namespace panoramia
+}  // namespace panoramia::cli

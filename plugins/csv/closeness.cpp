@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <stdexcept>
 
 #include <torch/torch.h>
 
-namespace panoramia {
+namespace panoramia::csv {
 
 double total_variation(const std::vector<long>& a, const std::vector<long>& b, long categories) {
   if (a.empty() || b.empty()) return NAN;
@@ -32,13 +34,13 @@ double ks_statistic(std::vector<double> a, std::vector<double> b) {
   return d;
 }
 
-std::vector<ColumnDistance> column_closeness(const Batch& real, const Batch& synthetic) {
+std::vector<Closeness> column_closeness(const Batch& real, const Batch& synthetic) {
   if (!real.schema || !synthetic.schema)
     throw std::invalid_argument("column closeness needs tabular samples");
   const auto& schema = *real.schema;
   const auto xr = real.x.to(torch::kFloat64).contiguous();
   const auto xs = synthetic.x.to(torch::kFloat64).contiguous();
-  std::vector<ColumnDistance> out;
+  std::vector<Closeness> out;
   for (std::size_t c = 0; c < schema.columns.size(); ++c) {
     const auto& col = schema.columns[c];
     const auto ar = xr.select(1, static_cast<int64_t>(c)).contiguous();
@@ -58,4 +60,35 @@ std::vector<ColumnDistance> column_closeness(const Batch& real, const Batch& syn
   return out;
 }
 
-}  // namespace panoramia
+Preview table_preview(const Batch& samples) {
+  // Samples without a schema (a generator that dropped it) cannot be named: no preview.
+  if (!samples.schema) return {};
+  const auto x = samples.x.reshape({samples.size(), -1}).to(torch::kFloat64).contiguous();
+  const auto& columns = samples.schema->columns;
+  if (std::int64_t(columns.size()) > x.size(1))
+    throw std::invalid_argument("a table preview got samples of " + std::to_string(x.size(1)) +
+                                " columns for a schema of " + std::to_string(columns.size()));
+  const std::int64_t n = std::min<std::int64_t>(samples.size(), kPreviewSamples);
+  Preview preview;
+  for (const auto& column : columns) preview.columns.push_back(column.name);
+  for (std::int64_t r = 0; r < n; ++r) {
+    std::vector<std::string> row;
+    for (std::size_t c = 0; c < columns.size(); ++c) {
+      const double v = x[r][static_cast<std::int64_t>(c)].item<double>();
+      if (columns[c].kind == ColumnKind::kCategorical) {
+        const auto code = std::llround(v);
+        row.push_back(code >= 0 && std::size_t(code) < columns[c].categories.size()
+                          ? columns[c].categories[std::size_t(code)]
+                          : "?");
+      } else {
+        char text[32];
+        std::snprintf(text, sizeof text, "%.4g", v);
+        row.emplace_back(text);
+      }
+    }
+    preview.rows.push_back(std::move(row));
+  }
+  return preview;
+}
+
+}  // namespace panoramia::csv
