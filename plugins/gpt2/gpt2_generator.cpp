@@ -19,7 +19,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using T = OptionType;
-constexpr const char* kManifest = "gpt2-generator.json";
+constexpr const char* kGeneratorManifest = "gpt2-generator.json";
 
 }  // namespace
 
@@ -211,20 +211,20 @@ void Gpt2Generator::save(const fs::path& dir, Context&) const {
   save_pretrained(model_, dir / "model");
   if (prompts_.defined() && prompts_.size(0) > 0)
     write_safetensors(dir / "prompts.safetensors", {{"prompts", prompts_}});
-  std::ofstream manifest(dir / kManifest);
+  std::ofstream manifest(dir / kGeneratorManifest);
   manifest << nlohmann::json{{"block_size", block_size_}}.dump(2) << "\n";
-  if (!manifest) throw std::runtime_error("cannot write " + (dir / kManifest).string());
+  if (!manifest) throw std::runtime_error("cannot write " + (dir / kGeneratorManifest).string());
 }
 
 void Gpt2Generator::load(const fs::path& dir, Context& ctx) {
   prompts_ = at::Tensor();
   block_size_ = 0;
-  if (fs::exists(dir / kManifest)) {
-    std::ifstream in(dir / kManifest);
+  if (fs::exists(dir / kGeneratorManifest)) {
+    std::ifstream in(dir / kGeneratorManifest);
     try {
       block_size_ = nlohmann::json::parse(in).at("block_size").get<std::int64_t>();
     } catch (const nlohmann::json::exception& e) {
-      throw std::runtime_error((dir / kManifest).string() + " is malformed: " + e.what());
+      throw std::runtime_error((dir / kGeneratorManifest).string() + " is malformed: " + e.what());
     }
     model_ = load_pretrained(dir / "model", ctx.device());
     if (fs::exists(dir / "prompts.safetensors")) {
@@ -237,7 +237,7 @@ void Gpt2Generator::load(const fs::path& dir, Context& ctx) {
   } else if (is_pretrained_dir(dir)) {
     model_ = load_pretrained(dir, ctx.device());
   } else {
-    throw std::runtime_error("no GPT-2 generator in " + dir.string() + ": expected " + kManifest +
+    throw std::runtime_error("no GPT-2 generator in " + dir.string() + ": expected " + kGeneratorManifest +
                              " (a saved generator) or config.json + model.safetensors (a Hugging "
                              "Face model)");
   }

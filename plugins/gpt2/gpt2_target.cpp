@@ -18,7 +18,7 @@ namespace panoramia::gpt2 {
 namespace {
 
 namespace fs = std::filesystem;
-constexpr const char* kManifest = "gpt2-target.json";
+constexpr const char* kTargetManifest = "gpt2-target.json";
 constexpr const char* kDpReport = "dp.json";
 
 }  // namespace
@@ -149,9 +149,9 @@ void Gpt2Target::save(const fs::path& dir, Context&) const {
         fs::copy_file(from / f, out / f, fs::copy_options::overwrite_existing);
     }
   }
-  std::ofstream manifest(dir / kManifest);
+  std::ofstream manifest(dir / kTargetManifest);
   manifest << nlohmann::json{{"variants", variants_}}.dump(2) << "\n";
-  if (!manifest) throw std::runtime_error("cannot write " + (dir / kManifest).string());
+  if (!manifest) throw std::runtime_error("cannot write " + (dir / kTargetManifest).string());
   if (dp_report_) {
     std::ofstream out(dir / kDpReport);
     out << dp::dp_report_json(*dp_report_);
@@ -173,21 +173,21 @@ void Gpt2Target::load(const fs::path& dir, Context& ctx) {
   states_.clear();
   sources_.clear();
   active_.clear();
-  if (fs::exists(dir / kManifest)) {
-    std::ifstream in(dir / kManifest);
+  if (fs::exists(dir / kTargetManifest)) {
+    std::ifstream in(dir / kTargetManifest);
     try {
       variants_ = nlohmann::json::parse(in).at("variants").get<std::vector<std::string>>();
     } catch (const nlohmann::json::exception& e) {
-      throw std::runtime_error((dir / kManifest).string() + " is malformed: " + e.what());
+      throw std::runtime_error((dir / kTargetManifest).string() + " is malformed: " + e.what());
     }
     if (variants_.empty())
-      throw std::runtime_error((dir / kManifest).string() + " lists no variant");
+      throw std::runtime_error((dir / kTargetManifest).string() + " lists no variant");
     for (const auto& v : variants_) sources_[v] = dir / v;
   } else if (is_pretrained_dir(dir)) {
     variants_ = {"final"};
     sources_["final"] = dir;
   } else {
-    throw std::runtime_error("no GPT-2 target in " + dir.string() + ": expected " + kManifest +
+    throw std::runtime_error("no GPT-2 target in " + dir.string() + ": expected " + kTargetManifest +
                              " (a saved target) or config.json + model.safetensors (a Hugging "
                              "Face model)");
   }

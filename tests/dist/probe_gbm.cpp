@@ -32,7 +32,7 @@ std::vector<at::Tensor> gbm(Context& outer, std::int64_t) {
           torch::tensor({attack.cv_loss()}, torch::kFloat64)};
 }
 
-const Register registered("gbm", gbm);
+const Register gbm_registered("gbm", gbm);
 
 }  // namespace
 }  // namespace panoramia::probes

@@ -128,7 +128,7 @@ std::vector<at::Tensor> text_distinguisher(Context& outer, std::int64_t epochs) 
   return state;
 }
 
-const Register registered("text-distinguisher", text_distinguisher);
+const Register text_distinguisher_registered("text-distinguisher", text_distinguisher);
 
 }  // namespace
 }  // namespace panoramia::probes

@@ -12,7 +12,7 @@ namespace panoramia::stats {
 namespace {
 
 // The level of a 95% confidence bound, computed as the code does.
-const double kAlpha = 1 - 0.95;
+const double kO1Alpha = 1 - 0.95;
 
 TEST(O1, GuessesCountMembersAmongLowAndNonMembersAmongHighLosses) {
   const std::vector<double> loss{0.1, 0.2, 0.3, 0.9, 0.8};
@@ -41,8 +41,8 @@ TEST(O1, FixedModeIsTheSteinkeBoundOfItsGuesses) {
   o1_guesses(loss, member, 100, 50, rr, vv);
   EXPECT_EQ(r.r, 150);
   EXPECT_EQ(r.v, vv);
-  EXPECT_DOUBLE_EQ(r.level, kAlpha);
-  EXPECT_DOUBLE_EQ(r.eps_lb, lower_bound(BoundQuery{1000, 150, vv, kAlpha, 1e-5, 0}));
+  EXPECT_DOUBLE_EQ(r.level, kO1Alpha);
+  EXPECT_DOUBLE_EQ(r.eps_lb, lower_bound(BoundQuery{1000, 150, vv, kO1Alpha, 1e-5, 0}));
   EXPECT_GT(r.eps_lb, 0.5);
   // The δ term only lowers the bound.
   o.delta = 0;
@@ -57,14 +57,14 @@ TEST(O1, BonferroniTakesTheMaxOverThePairsAtTheCorrectedLevel) {
   o.grid = {0.0, 0.05, 0.1, 0.25};
   const O1Result r = o1_audit(loss, member, o);
   EXPECT_EQ(r.tests, 15);  // 4x4 pairs minus (0, 0)
-  EXPECT_DOUBLE_EQ(r.level, kAlpha / 15);
+  EXPECT_DOUBLE_EQ(r.level, kO1Alpha / 15);
   double best = 0;
   for (std::int64_t kp : {0, 100, 200, 500})
     for (std::int64_t km : {0, 100, 200, 500}) {
       if (kp + km == 0) continue;
       std::int64_t rr = 0, vv = 0;
       o1_guesses(loss, member, kp, km, rr, vv);
-      best = std::max(best, lower_bound(BoundQuery{2000, rr, vv, kAlpha / 15, 0, 0}));
+      best = std::max(best, lower_bound(BoundQuery{2000, rr, vv, kO1Alpha / 15, 0, 0}));
     }
   EXPECT_DOUBLE_EQ(r.eps_lb, best);
   EXPECT_FALSE(r.optimistic);
@@ -90,7 +90,7 @@ TEST(O1, SplitEvaluatesOnTheHeldOutHalf) {
   o.split_seed = 9;
   const O1Result r = o1_audit(loss, member, o);
   EXPECT_EQ(r.m, 501);
-  EXPECT_DOUBLE_EQ(r.level, kAlpha);
+  EXPECT_DOUBLE_EQ(r.level, kO1Alpha);
   EXPECT_GT(r.eps_lb, 0.5);
   EXPECT_LE(r.k_plus + r.k_minus, 501);
 }

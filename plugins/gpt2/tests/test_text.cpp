@@ -12,6 +12,7 @@
 #include "checkpoint.hpp"
 #include "gpt2_generator.hpp"
 #include "gpt2_target.hpp"
+#include "small_config.hpp"
 #include "text_blocks.hpp"
 #include "text_reader.hpp"
 #include "tokenizer.hpp"
@@ -25,8 +26,6 @@ using panoramia::testing::TestContext;
 using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-
-const fs::path kData = GPT2_TEST_DATA;
 
 class TextTest : public ::testing::Test {
  protected:

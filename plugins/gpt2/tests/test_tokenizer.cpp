@@ -11,6 +11,7 @@
 
 #include <panoramia/testing.hpp>
 
+#include "small_config.hpp"
 #include "tokenizer.hpp"
 
 namespace panoramia::gpt2 {
@@ -19,8 +20,6 @@ namespace {
 namespace fs = std::filesystem;
 using panoramia::testing::message_of;
 using ::testing::HasSubstr;
-
-const fs::path kData = GPT2_TEST_DATA;
 
 std::string slurp(const fs::path& file) {
   std::ifstream in(file, std::ios::binary);
