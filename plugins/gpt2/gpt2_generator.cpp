@@ -237,7 +237,8 @@ void Gpt2Generator::load(const fs::path& dir, Context& ctx) {
   } else if (is_pretrained_dir(dir)) {
     model_ = load_pretrained(dir, ctx.device());
   } else {
-    throw std::runtime_error("no GPT-2 generator in " + dir.string() + ": expected " + kGeneratorManifest +
+    throw std::runtime_error("no GPT-2 generator in " + dir.string() + ": expected " +
+                             kGeneratorManifest +
                              " (a saved generator) or config.json + model.safetensors (a Hugging "
                              "Face model)");
   }

@@ -187,7 +187,8 @@ void Gpt2Target::load(const fs::path& dir, Context& ctx) {
     variants_ = {"final"};
     sources_["final"] = dir;
   } else {
-    throw std::runtime_error("no GPT-2 target in " + dir.string() + ": expected " + kTargetManifest +
+    throw std::runtime_error("no GPT-2 target in " + dir.string() + ": expected " +
+                             kTargetManifest +
                              " (a saved target) or config.json + model.safetensors (a Hugging "
                              "Face model)");
   }
