@@ -615,12 +615,12 @@ void AuditPipeline::describe_generator(std::vector<MetricRecord>& metrics,
   const std::string plugin = config_.section("data").plugin;
   const std::string who = "reader '" + plugin + "'";
   // A few of the members the generator learnt from, and as many of its samples.
-  const auto shown = [](const at::Tensor& rows) {
-    return rows.slice(0, 0, std::min<std::int64_t>(rows.size(0), kPreviewSamples));
+  const auto shown = [](std::int64_t rows) {
+    return std::min<std::int64_t>(rows, kPreviewSamples);
   };
   const std::vector<std::pair<std::string, Batch>> samples{
-      {"real", select_rows(data_, shown(split_.generator))},
-      {"generated", select_rows(synthetic_, shown(range(0, synthetic_.size())))}};
+      {"real", select_rows(data_, split_.generator.slice(0, 0, shown(split_.generator.size(0))))},
+      {"generated", select_rows(synthetic_, range(0, shown(synthetic_.size())))}};
   for (const auto& sample : samples) {
     Preview preview = guarded(plugin, "preview",
                               [&] { return reader_->preview(sample.second, *reader_context_); });

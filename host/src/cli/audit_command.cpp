@@ -2,7 +2,6 @@
 #include <iostream>
 
 #include <spdlog/spdlog.h>
-#include <torch/torch.h>
 
 #include <panoramia/plugin.hpp>
 

@@ -1,9 +1,6 @@
 // `panoramia plugins list|show`: the loaded plugins, their refusals and their options.
 #include <iostream>
 
-#include <spdlog/spdlog.h>
-#include <torch/torch.h>
-
 #include <panoramia/plugin.hpp>
 
 #include "cli/commands.hpp"

@@ -1,5 +1,4 @@
 // `panoramia report` and `compare`: HTML pages of one run, and several runs side by side.
-#include <fstream>
 #include <iostream>
 
 #include <boost/program_options.hpp>

@@ -3,7 +3,6 @@
 #include <iostream>
 
 #include <boost/program_options.hpp>
-#include <panoramia/options.hpp>
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"

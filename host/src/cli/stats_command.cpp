@@ -1,9 +1,7 @@
 // `panoramia stats`: the audit of scores produced elsewhere (a CSV in the reference format).
-#include <fstream>
 #include <iostream>
 
 #include <boost/program_options.hpp>
-#include <panoramia/options.hpp>
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"

@@ -3,7 +3,6 @@
 // sample images as data URIs; nothing fetched) with PNG copies of every plot beside them.
 
 #include <filesystem>
-#include <functional>
 #include <string>
 #include <vector>
 
