@@ -1,5 +1,6 @@
 #include "audit_pipeline.hpp"
 
+#include <chrono>
 #include <cmath>
 
 #include <spdlog/spdlog.h>
@@ -79,6 +80,7 @@ AuditPipeline::AuditPipeline(const ResolvedConfig& config, const PluginRegistry&
   o1_options_.k_minus = o1.get_int("k_minus");
   o1_options_.grid = o1.get_double_list("grid");
   o1_options_.split_seed = derive_seed(seed_, "o1-split");
+  helper_count_ = config.section("helper").host.get_int("count");
 }
 
 HostContext& AuditPipeline::context(const std::string& section, const std::string& stage,
@@ -106,7 +108,8 @@ HostContext& AuditPipeline::context(const std::string& section, const std::strin
 std::uint64_t AuditPipeline::section_seed(const std::string& section) const {
   if (section == "target" || section == "helper") return model_seed_;
   if (section == "generator") return repeat_generator_ ? model_seed_ : seed_;
-  if (section == "attack" || section == "featurizer") return attack_seed_;
+  if (section == "attack" || section == "featurizer" || section.rfind(kListedAttackPrefix, 0) == 0)
+    return attack_seed_;
   return seed_;
 }
 
@@ -168,9 +171,10 @@ stats::AuditSummary AuditPipeline::play_game(std::vector<MetricRecord>& metrics,
   build_game();
   compute_signals();
   if (target_rep_ == 0 && game_rep_ == 0) describe_generator(metrics, previews);
-  stats::AuditSummary summary = play("", "train", "test", scores);
+  stats::AuditSummary summary = play("", "train", "test", scores, metrics);
   if (sets_.count("real-test") != 0) {
-    const stats::AuditSummary real_summary = play("real/", "real-train", "real-test", scores);
+    const stats::AuditSummary real_summary =
+        play("real/", "real-train", "real-test", scores, metrics);
     for (auto& m : summary_metrics(real_summary)) {
       m.attack = "real/" + m.attack;
       metrics.push_back(std::move(m));
@@ -183,23 +187,46 @@ stats::AuditSummary AuditPipeline::play_game(std::vector<MetricRecord>& metrics,
 
 stats::AuditSummary AuditPipeline::play(const std::string& prefix, const std::string& train_set,
                                         const std::string& test_set,
-                                        std::vector<ScoreColumn>& scores) {
+                                        std::vector<ScoreColumn>& scores,
+                                        std::vector<MetricRecord>& metrics) {
   const AttackSet& test = sets_.at(test_set);
-  stats::ScoreTable table;
-  table.source = prefix.empty() ? "audit" : prefix + "audit";
+  std::vector<int> member;
   for (std::int64_t i = 0; i < test.is_member.size(0); ++i)
-    table.member.push_back(test.is_member[i].item<float>() > 0.5f ? 1 : 0);
+    member.push_back(test.is_member[i].item<float>() > 0.5f ? 1 : 0);
   std::vector<std::pair<std::string, std::string>> columns{{"baseline_pred", "baseline"}};
   for (const auto& v : variants_) columns.emplace_back("mia_" + v + "_pred", "mia_" + v);
-  for (const auto& [column, side] : columns) {
-    table.names.push_back(column);
-    table.scores.push_back(attack(side, train_set, test_set));
-    scores.push_back(ScoreColumn{prefix + column, table.member, table.scores.back()});
+  stats::AuditSummary primary;
+  for (const std::string& section : config_.attack_sections()) {
+    // The [attack] plugin's rows keep their names; a listed attack's are under attacks/NAME/.
+    const std::string listed =
+        section == "attack" ? "" : "attacks/" + config_.section(section).plugin + "/";
+    stats::ScoreTable table;
+    table.source = listed + prefix + "audit";
+    table.member = member;
+    double seconds = 0;
+    for (const auto& [column, side] : columns) {
+      double side_seconds = 0;
+      table.names.push_back(column);
+      table.scores.push_back(attack(section, side, train_set, test_set, side_seconds));
+      scores.push_back(ScoreColumn{listed + prefix + column, table.member, table.scores.back()});
+      seconds += side_seconds;
+    }
+    stats::AuditSummary summary = stats::summarize(table, sweep_options_);
+    const std::string game = prefix.empty() ? "" : prefix + " game: ";
+    for (const std::string& warning : summary.warnings)
+      logger_->warn("{}{}{}", listed.empty() ? "" : config_.section(section).plugin + ": ", game,
+                    warning);
+    metrics.push_back(MetricRecord{listed + prefix + "audit", "attack_seconds", seconds, {}, {}});
+    if (listed.empty()) {
+      primary = std::move(summary);
+      continue;
+    }
+    for (auto& m : summary_metrics(summary)) {
+      m.attack = listed + prefix + m.attack;
+      metrics.push_back(std::move(m));
+    }
   }
-  stats::AuditSummary summary = stats::summarize(table, sweep_options_);
-  for (const std::string& warning : summary.warnings)
-    logger_->warn("{}{}", prefix.empty() ? "" : prefix + " game: ", warning);
-  return summary;
+  return primary;
 }
 
 void AuditPipeline::load_data() {
@@ -278,10 +305,14 @@ void AuditPipeline::generate() {
   const auto& section = config_.section("generator");
   const std::int64_t helper_samples = section.host.get_int("helper_samples");
   n_helper_ = helper_samples > 0 ? helper_samples : split_.generator.size(0);
-  const std::int64_t total = n_helper_ + split_.attack_train.size(0) + split_.attack_test.size(0);
+  // Rows: helper 1's, the game's (attack-train, then attack-test), then each reference model's.
+  const std::int64_t total =
+      n_helper_ * helper_count_ + split_.attack_train.size(0) + split_.attack_test.size(0);
   const std::string load = section.host.get_string("load");
   Hasher h;
   h.add(plugin_key("generator")).add(fingerprint_).add(split_.key);
+  // More helpers draw more samples (one helper keeps the key it always had).
+  if (helper_count_ > 1) h.add("samples").add(static_cast<std::uint64_t>(total));
   generator_key_ = h.hex();
   const std::string plugin = section.plugin;
   cache_.run(
@@ -344,26 +375,38 @@ void AuditPipeline::train_target() {
 void AuditPipeline::train_helper() {
   const auto& section = config_.section("helper");
   const std::string plugin = section.plugin;
-  Hasher h;
-  h.add(plugin_key("helper")).add(generator_key_);
-  helper_key_ = h.hex();
-  auto& ctx = context("helper", "helper", cache_.dir("helper", helper_key_) / "work");
-  helper_ = registry_.make_target(plugin, ctx);
-  cache_.run(
-      "helper", helper_key_,
-      [&](const std::filesystem::path& dir) {
-        if (!helper_->can_fit()) throw UserError("helper plugin '" + plugin + "' cannot train");
-        const double vf = section.host.get_double("validation_fraction");
-        const auto n_val = static_cast<std::int64_t>(std::floor(vf * n_helper_));
-        const Batch train = select_rows(synthetic_, range(n_val, n_helper_));
-        const Batch validation = select_rows(synthetic_, range(0, n_val));
-        guarded(plugin, "fit", [&] { helper_->fit(train, validation, ctx); });
-        std::filesystem::create_directories(dir / "model");
-        guarded(plugin, "save", [&] { helper_->save(dir / "model", ctx); });
-      },
-      [&](const std::filesystem::path& dir) {
-        guarded(plugin, "load", [&] { helper_->load(dir / "model", ctx); });
-      });
+  helpers_.clear();
+  helper_keys_.clear();
+  const std::int64_t game_rows = split_.attack_train.size(0) + split_.attack_test.size(0);
+  for (std::int64_t k = 1; k <= helper_count_; ++k) {
+    // Helper 1 keeps the key, stage name, seed and rows it always had; reference model k trains
+    // on its own synthetic rows (after the game's) with its own seed.
+    const std::string suffix = k == 1 ? "" : "-" + std::to_string(k);
+    const std::int64_t first = k == 1 ? 0 : n_helper_ + game_rows + (k - 2) * n_helper_;
+    Hasher h;
+    h.add(plugin_key("helper")).add(generator_key_);
+    if (k > 1) h.add("reference").add(static_cast<std::uint64_t>(k));
+    helper_keys_.push_back(h.hex());
+    const std::string stage = "helper" + suffix;
+    auto& ctx = context("helper", stage, cache_.dir(stage, helper_keys_.back()) / "work");
+    auto helper = registry_.make_target(plugin, ctx);
+    cache_.run(
+        stage, helper_keys_.back(),
+        [&](const std::filesystem::path& dir) {
+          if (!helper->can_fit()) throw UserError("helper plugin '" + plugin + "' cannot train");
+          const double vf = section.host.get_double("validation_fraction");
+          const auto n_val = static_cast<std::int64_t>(std::floor(vf * n_helper_));
+          const Batch train = select_rows(synthetic_, range(first + n_val, first + n_helper_));
+          const Batch validation = select_rows(synthetic_, range(first, first + n_val));
+          guarded(plugin, "fit", [&] { helper->fit(train, validation, ctx); });
+          std::filesystem::create_directories(dir / "model");
+          guarded(plugin, "save", [&] { helper->save(dir / "model", ctx); });
+        },
+        [&](const std::filesystem::path& dir) {
+          guarded(plugin, "load", [&] { helper->load(dir / "model", ctx); });
+        });
+    helpers_.push_back(std::move(helper));
+  }
 }
 
 void AuditPipeline::build_game() {
@@ -446,17 +489,28 @@ void AuditPipeline::build_game() {
 
 void AuditPipeline::compute_signals() {
   Hasher h;
-  h.add(target_key_).add(helper_key_).add(game_key_);
+  h.add(target_key_);
+  for (const auto& key : helper_keys_) h.add(key);
+  h.add(game_key_);
   signals_key_ = h.hex();
-  const std::string helper_variant = helper_->variants().at(0);
   struct Side {
     std::string name;
     std::shared_ptr<TargetAdapter> model;
     std::string variant;
     std::string section;
   };
-  std::vector<Side> sides{{"baseline", helper_, helper_variant, "helper"}};
+  const std::string helper_plugin = config_.section("helper").plugin;
+  const auto first_variant = [&](const std::shared_ptr<TargetAdapter>& helper) {
+    const auto variants = guarded(helper_plugin, "variants", [&] { return helper->variants(); });
+    if (variants.empty())
+      throw PluginError(helper_plugin, "variants", "it returned no model variant");
+    return variants.front();
+  };
+  std::vector<Side> sides{{"baseline", helpers_.at(0), first_variant(helpers_.at(0)), "helper"}};
   for (const auto& v : variants_) sides.push_back({"mia_" + v, target_, v, "target"});
+  for (std::size_t k = 1; k < helpers_.size(); ++k)
+    sides.push_back(
+        {"reference_" + std::to_string(k + 1), helpers_[k], first_variant(helpers_[k]), "helper"});
   cache_.run(
       "signals", signals_key_,
       [&](const std::filesystem::path& dir) {
@@ -465,7 +519,7 @@ void AuditPipeline::compute_signals() {
           auto& ctx = context(side.section, "signals", dir / "work");
           const std::string op = "side_signals(" + side.variant + ")";
           for (const auto& [set, data] : sets_) {
-            if (set == "canaries" && side.name == "baseline") continue;
+            if (set == "canaries" && side.name.rfind("mia_", 0) != 0) continue;
             auto signals = guarded(plugin, op, [&] {
               return side.model->side_signals(data.samples, side.variant, ctx);
             });
@@ -478,33 +532,45 @@ void AuditPipeline::compute_signals() {
       [&](const std::filesystem::path& dir) {
         for (const auto& side : sides)
           for (const auto& [set, data] : sets_)
-            if (!(set == "canaries" && side.name == "baseline"))
+            if (!(set == "canaries" && side.name.rfind("mia_", 0) != 0))
               signals_[side.name][set] = load_signals(dir / (side.name + "." + set + ".pt"));
       });
 }
 
-std::vector<double> AuditPipeline::attack(const std::string& side, const std::string& train_set,
-                                          const std::string& test_set) {
+std::vector<double> AuditPipeline::attack(const std::string& section, const std::string& side,
+                                          const std::string& train_set, const std::string& test_set,
+                                          double& seconds) {
   Hasher h;
-  h.add(plugin_key("attack")).add(plugin_key("featurizer")).add(signals_key_).add(side);
+  h.add(plugin_key(section)).add(plugin_key("featurizer")).add(signals_key_).add(side);
   h.add(train_set).add(test_set);
   const AttackSet& train_data = sets_.at(train_set);
   const AttackSet& test_data = sets_.at(test_set);
-  const std::string stage = (train_set == "train" ? "attack-" : "attack-real-") + side;
+  const std::string attack_plugin = config_.section(section).plugin;
+  const std::string stage = std::string(train_set == "train" ? "attack-" : "attack-real-") +
+                            (section == "attack" ? "" : attack_plugin + "-") + side;
   const std::string key = h.hex();
   at::Tensor scores;
-  const std::string attack_plugin = config_.section("attack").plugin;
   const std::string feat_plugin = config_.section("featurizer").plugin;
+  // The reference models' signals: the same for the baseline and every MIA.
+  const auto references = [&](const std::string& set) {
+    std::vector<SideSignals> out;
+    for (std::int64_t k = 2; k <= helper_count_; ++k)
+      out.push_back(signals_.at("reference_" + std::to_string(k)).at(set));
+    return out;
+  };
   cache_.run(
       stage, key,
       [&](const std::filesystem::path& dir) {
+        const auto start = std::chrono::steady_clock::now();
         // Same stage seed for the baseline and every MIA: they differ only in the side model.
         auto& fctx = context("featurizer", "featurizer", dir / "featurizer");
-        auto& actx = context("attack", "attack", dir / "work");
+        auto& actx = context(section, "attack", dir / "work");
         auto featurizer = registry_.make_featurizer(feat_plugin, fctx);
         auto attack = registry_.make_attack(attack_plugin, actx);
-        AttackData train{train_data.samples, signals_.at(side).at(train_set), {}};
-        AttackData test{test_data.samples, signals_.at(side).at(test_set), {}};
+        AttackData train{
+            train_data.samples, signals_.at(side).at(train_set), {}, references(train_set)};
+        AttackData test{
+            test_data.samples, signals_.at(side).at(test_set), {}, references(test_set)};
         train.features = guarded(feat_plugin, "featurize", [&] {
           return featurizer->featurize(train.samples, train.side, fctx);
         });
@@ -522,8 +588,16 @@ std::vector<double> AuditPipeline::attack(const std::string& side, const std::st
             scores.max().item<double>() > 1)
           throw PluginError(attack_plugin, "score", "it returned scores outside [0, 1]");
         save_tensor(scores, dir / "scores.pt");
+        seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        save_tensor(torch::tensor({seconds}, torch::kFloat64), dir / "seconds.pt");
       },
-      [&](const std::filesystem::path& dir) { scores = load_tensor(dir / "scores.pt"); });
+      [&](const std::filesystem::path& dir) {
+        scores = load_tensor(dir / "scores.pt");
+        // Entries written before the attack times were kept have no time: 0.
+        seconds = std::filesystem::exists(dir / "seconds.pt")
+                      ? load_tensor(dir / "seconds.pt").item<double>()
+                      : 0.0;
+      });
   return std::vector<double>(scores.data_ptr<double>(), scores.data_ptr<double>() + scores.numel());
 }
 

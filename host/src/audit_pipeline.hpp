@@ -76,10 +76,18 @@ class AuditPipeline {
   void train_helper();
   void build_game();
   void compute_signals();
-  std::vector<double> attack(const std::string& side, const std::string& train_set,
-                             const std::string& test_set);
+  /// One attack (`section`: "attack" or "attack:NAME") with one side model: fits on `train_set`,
+  /// scores `test_set`. `seconds` gets the time of featurizing, fitting and scoring (as computed,
+  /// also when the scores come from the cache).
+  std::vector<double> attack(const std::string& section, const std::string& side,
+                             const std::string& train_set, const std::string& test_set,
+                             double& seconds);
+  /// The game on `test_set` for every attack of the audit. Returns the `[attack]` plugin's
+  /// summary; the listed attacks' summaries go to `metrics` under "attacks/NAME/<prefix>...",
+  /// each attack's time under "<...>audit" `attack_seconds`.
   stats::AuditSummary play(const std::string& prefix, const std::string& train_set,
-                           const std::string& test_set, std::vector<ScoreColumn>& scores);
+                           const std::string& test_set, std::vector<ScoreColumn>& scores,
+                           std::vector<MetricRecord>& metrics);
   void o1(std::vector<MetricRecord>& metrics, std::map<std::string, double>& eps_lb) const;
   void fdp(const std::vector<double>& losses, const std::vector<int>& member,
            const stats::O1Options& o1, double delta, const std::string& variant,
@@ -116,14 +124,19 @@ class AuditPipeline {
   Batch synthetic_;
   std::int64_t n_helper_ = 0;
   std::string generator_key_;
-  std::shared_ptr<TargetAdapter> target_, helper_;
-  std::string target_key_, helper_key_;
+  std::shared_ptr<TargetAdapter> target_;
+  std::string target_key_;
+  // Helper 1 (the baseline's side model), then the reference models 2..K of `[helper] count`.
+  std::vector<std::shared_ptr<TargetAdapter>> helpers_;
+  std::vector<std::string> helper_keys_;
+  std::int64_t helper_count_ = 1;
   std::vector<std::string> variants_;
   // Named sets: "train"/"test" (generated non-members), "real-train"/"real-test" (real held-out
   // non-members), "canaries" (O(1)).
   std::map<std::string, AttackSet> sets_;
   std::string game_key_, signals_key_;
-  // Side signals per side ("baseline", "mia_<variant>") and set.
+  // Side signals per side ("baseline", "mia_<variant>", "reference_<k>" for helper k >= 2) and
+  // set.
   std::map<std::string, std::map<std::string, SideSignals>> signals_;
 };
 

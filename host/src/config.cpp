@@ -180,9 +180,19 @@ const std::vector<SectionSchema>& config_schema() {
        {plugin_key(false),
         option("validation_fraction", T::kDouble, "0.1",
                "fraction of the helper's synthetic data held out for its model selection")
-            .within_below(0, 1)}},
+            .within_below(0, 1),
+        option("count", T::kInt, "1",
+               "helpers trained, each on its own synthetic samples and seed: helper 1 is the "
+               "baseline's side model, helpers 2..count are every attack's reference models")
+            .within(1, 64)}},
       {"featurizer", kFeaturizer, true, {plugin_key(true)}},
       {"attack", kAttack, true, {plugin_key(true)}},
+      {"attacks",
+       std::nullopt,
+       false,
+       {option("list", T::kString, "",
+               "more attacks run beside [attack] on the same generator, target and helpers "
+               "(comma-separated plugin names); NAME.key = value sets one of their options")}},
       {"game",
        std::nullopt,
        false,
@@ -323,6 +333,74 @@ std::vector<std::filesystem::path> config_plugin_paths(const RawConfig& raw) {
   return out;
 }
 
+namespace {
+
+std::string joined(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+// The attacks of `[attacks] list` and their `NAME.key` options, as sections "attack:NAME".
+void resolve_attack_list(const std::string& file, const std::string& list,
+                         const ConfigValue& list_value,
+                         const std::map<std::string, ConfigValue>& options,
+                         const PluginRegistry& registry, ResolvedConfig& resolved) {
+  const std::string where = describe_origin(list_value, "attacks", "list");
+  const std::string primary = resolved.section("attack").plugin;
+  std::vector<std::string> names;
+  for (const std::string& name : detail::split_list(list)) {
+    if (name.empty()) throw UserError(where + " = '" + list + "' has an empty name");
+    if (name == primary)
+      throw UserError(where + " names '" + name +
+                      "', which is already the [attack] plugin; list only the attacks to run "
+                      "beside it");
+    if (std::find(names.begin(), names.end(), name) != names.end())
+      throw UserError(where + " names '" + name + "' twice");
+    try {
+      registry.get(name, kAttack);
+    } catch (const UserError& e) {
+      throw UserError(where + ": " + e.what());
+    }
+    names.push_back(name);
+  }
+  for (const auto& [key, value] : options) {
+    const std::string name = key.substr(0, key.find('.'));
+    if (std::find(names.begin(), names.end(), name) == names.end())
+      throw UserError(describe_origin(value, "attacks", key) + " sets an option of '" + name +
+                      "', which is not in [attacks] list" +
+                      (names.empty() ? std::string() : " (" + joined(names) + ")"));
+  }
+  for (const std::string& name : names) {
+    // Validated under their full names (messages say `[attacks] rmia.gamma`), stored without
+    // the prefix, as the plugin declared them.
+    const std::vector<OptionSpec> specs = registry.options(name, kAttack);
+    std::vector<OptionSpec> prefixed = specs;
+    for (auto& spec : prefixed) spec.name = name + "." + spec.name;
+    std::map<std::string, ConfigValue> given;
+    for (const auto& [key, value] : options)
+      if (key.rfind(name + ".", 0) == 0) given[key] = value;
+    check_unknown("attacks", given, {&prefixed}, " or of plugin '" + name + "'");
+    const OptionValues checked = validate_keys(file, "attacks", prefixed, given);
+    std::map<std::string, std::string> values;
+    for (const auto& [key, value] : checked.values()) values[key.substr(name.size() + 1)] = value;
+    ResolvedSection section;
+    section.plugin = name;
+    section.plugin_options = OptionValues(specs, std::move(values));
+    resolved.sections_[kListedAttackPrefix + name] = std::move(section);
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> ResolvedConfig::attack_sections() const {
+  std::vector<std::string> out{"attack"};
+  if (!has("attacks")) return out;
+  for (const std::string& name : detail::split_list(section("attacks").host.get_string("list")))
+    out.push_back(kListedAttackPrefix + name);
+  return out;
+}
+
 ResolvedConfig resolve(const RawConfig& raw, const PluginRegistry& registry) {
   const std::string file = raw.file().string();
   const auto& schema = config_schema();
@@ -347,6 +425,18 @@ ResolvedConfig resolve(const RawConfig& raw, const PluginRegistry& registry) {
     if (!present && section.required)
       throw UserError(file + ": section [" + section.name + "] is missing");
     std::map<std::string, ConfigValue> given = present ? it->second : kEmpty;
+    // [attacks] NAME.key = value: options of the listed attacks, resolved below.
+    std::map<std::string, ConfigValue> attack_options;
+    if (section.name == "attacks") {
+      for (auto entry = given.begin(); entry != given.end();) {
+        if (entry->first.find('.') != std::string::npos) {
+          attack_options.insert(*entry);
+          entry = given.erase(entry);
+        } else {
+          ++entry;
+        }
+      }
+    }
 
     // A missing or plugin-less [helper] is a second instance of the target's plugin and options.
     if (section.name == "helper" && !given.count("plugin")) {
@@ -389,6 +479,13 @@ ResolvedConfig resolve(const RawConfig& raw, const PluginRegistry& registry) {
     out.plugin = plugin;
     out.host = validate_keys(file, section.name, host_keys, host_given);
     out.plugin_options = validate_keys(file, section.name, plugin_specs, plugin_given);
+    if (section.name == "attacks") {
+      const std::string list = out.host.get_string("list");
+      resolved.sections_[section.name] = std::move(out);
+      resolve_attack_list(file, list, given.count("list") ? given.at("list") : ConfigValue{},
+                          attack_options, registry, resolved);
+      continue;
+    }
     resolved.sections_[section.name] = std::move(out);
   }
   return resolved;
@@ -406,6 +503,15 @@ std::string ResolvedConfig::section_text(const std::string& name) const {
   out << "[" << name << "]\n";
   for (const auto& [k, v] : s.host.values()) out << k << " = " << v << "\n";
   for (const auto& [k, v] : s.plugin_options.values()) out << k << " = " << v << "\n";
+  if (name == "attacks") {
+    // The listed attacks' options, as a config file writes them.
+    const auto sections = attack_sections();
+    for (auto it = sections.begin() + 1; it != sections.end(); ++it) {
+      const std::string attack = it->substr(std::string(kListedAttackPrefix).size());
+      for (const auto& [k, v] : section(*it).plugin_options.values())
+        out << attack << "." << k << " = " << v << "\n";
+    }
+  }
   return out.str();
 }
 

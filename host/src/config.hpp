@@ -57,9 +57,15 @@ struct ResolvedSection {
   OptionValues plugin_options;
 };
 
+/// The section name under which an attack of `[attacks] list` is resolved ("attack:NAME").
+constexpr const char* kListedAttackPrefix = "attack:";
+
 class ResolvedConfig {
  public:
   const ResolvedSection& section(const std::string& name) const;
+  /// The attacks of the audit, as section names: "attack" (the `[attack]` plugin, the audit's
+  /// headline), then "attack:NAME" for each plugin of `[attacks] list`, in its order.
+  std::vector<std::string> attack_sections() const;
   bool has(const std::string& name) const { return sections_.count(name) != 0; }
   /// The full config as INI text (deterministic order), stored with every run.
   std::string to_ini() const;

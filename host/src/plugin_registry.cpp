@@ -157,7 +157,8 @@ bool PluginRegistry::load_file(const std::filesystem::path& path) {
   }
   if (info->api_version != kApiVersion) {
     refuse(path, "it was built for plugin API version " + std::to_string(info->api_version) +
-                     " but this host speaks version " + std::to_string(kApiVersion));
+                     " but this host speaks version " + std::to_string(kApiVersion) +
+                     " (rebuild it against this host's plugin-api headers)");
     return false;
   }
   const std::string torch = info->torch_version ? info->torch_version : "";

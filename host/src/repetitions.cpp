@@ -63,6 +63,11 @@ stats::Spread repetition_spread(const std::string& attack, const std::vector<std
 }
 
 bool repeated_metric(const std::string& attack, const std::string& name) {
+  // An attack of [attacks] list ("attacks/NAME/<row>"): the same rule as the [attack] plugin's.
+  if (attack.rfind("attacks/", 0) == 0) {
+    const auto slash = attack.find('/', 8);
+    return slash != std::string::npos && repeated_metric(attack.substr(slash + 1), name);
+  }
   if (attack == "audit" || attack == "generator" || attack == "real/audit") return false;
   // The real-non-member game quotes its MIA bounds only: its eps_tilde and baseline have no use
   // (c = 0 there).

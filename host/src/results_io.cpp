@@ -1,5 +1,6 @@
 #include "results_io.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <iomanip>
@@ -287,6 +288,123 @@ std::string format_measurement_row(const MeasurementRow& r) {
   return line;
 }
 
+std::vector<AttackRow> attack_rows(const std::vector<MetricRecord>& metrics,
+                                   const std::string& primary) {
+  std::map<std::string, std::map<std::string, const MetricRecord*>> by;
+  std::vector<std::string> listed, columns;
+  const std::string kListed = "attacks/";
+  for (const auto& m : metrics) {
+    by[m.attack][m.name] = &m;
+    if (m.attack.rfind(kListed, 0) == 0) {
+      const auto slash = m.attack.find('/', kListed.size());
+      const std::string name = m.attack.substr(kListed.size(), slash - kListed.size());
+      if (std::find(listed.begin(), listed.end(), name) == listed.end()) listed.push_back(name);
+    } else if (m.attack.find('/') == std::string::npos && m.attack != "audit" &&
+               m.attack != "generator" &&
+               std::find(columns.begin(), columns.end(), m.attack) == columns.end()) {
+      columns.push_back(m.attack);
+    }
+  }
+  std::vector<AttackRow> rows;
+  if (listed.empty()) return rows;
+  std::vector<std::pair<std::string, std::string>> attacks{{"", primary}};
+  for (const auto& name : listed) attacks.emplace_back(kListed + name + "/", name);
+  const auto value = [&](const std::string& attack,
+                         const std::string& name) -> const MetricRecord* {
+    const auto a = by.find(attack);
+    if (a == by.end()) return nullptr;
+    const auto n = a->second.find(name);
+    return n == a->second.end() ? nullptr : n->second;
+  };
+  const auto spread_of = [&](const std::string& attack,
+                             const std::string& name) -> std::optional<stats::Spread> {
+    const MetricRecord* mean = value("repeat/" + attack, name);
+    if (mean == nullptr || !mean->ci_low || !mean->ci_high) return std::nullopt;
+    stats::Spread s;
+    s.mean = mean->value;
+    s.ci_low = *mean->ci_low;
+    s.ci_high = *mean->ci_high;
+    if (const MetricRecord* sd = value("repeat/" + attack, name + "_sd")) s.sd = sd->value;
+    return s;
+  };
+  for (const auto& [prefix, name] : attacks) {
+    for (const auto& column : columns) {
+      const std::string key = prefix + column;
+      if (!by.count(key)) continue;
+      AttackRow row;
+      row.attack = name;
+      row.column = column;
+      row.baseline = value(key, "c_lb") != nullptr;
+      const std::string bound_name = row.baseline ? "c_lb" : "eps_c_lb";
+      if (const auto* m = value(key, bound_name)) row.bound = m->value;
+      if (const auto* m = value(key, "eps_tilde")) row.eps_tilde = m->value;
+      if (const auto* m = value(key, "auc")) row.auc = m->value;
+      if (const auto* m = value(key, fpr_name(0.01))) row.tpr_1 = m->value;
+      if (const auto* m = value(key, fpr_name(0.001))) row.tpr_01 = m->value;
+      if (value(key, "null_permutations") != nullptr)
+        row.signal = value(key, "above_null") != nullptr && value(key, "above_null")->value > 0;
+      if (!row.baseline)
+        if (const auto* m = value(prefix + "real/" + column, "eps_c_lb")) row.real_bound = m->value;
+      if (const auto* m = value(prefix + "audit", "attack_seconds")) row.seconds = m->value;
+      row.bound_spread = spread_of(key, bound_name);
+      if (!row.baseline) row.eps_tilde_spread = spread_of(key, "eps_tilde");
+      rows.push_back(std::move(row));
+    }
+  }
+  return rows;
+}
+
+std::string format_attack_table(const std::vector<AttackRow>& rows) {
+  if (rows.empty()) return "";
+  const bool spreads = std::any_of(rows.begin(), rows.end(),
+                                   [](const AttackRow& r) { return r.bound_spread.has_value(); });
+  std::ostringstream out;
+  char line[512];
+  out << "\nattacks side by side (same generator, target and reference models; bound: c_lb for "
+         "the baseline, {eps+c}_lb for an MIA):\n";
+  std::snprintf(line, sizeof line, "  %-16s %-18s %9s %9s %7s %8s %9s %10s %9s%s\n", "attack",
+                "side", "bound", "eps_tilde", "AUC", "TPR@1%", "TPR@0.1%", "real bound", "seconds",
+                spreads ? "   bound 95% interval    eps_tilde 95% interval" : "");
+  out << line;
+  bool any_null = false;
+  for (const auto& r : rows) {
+    char tilde[32] = "-", real[32] = "-", intervals[96] = "";
+    if (!r.baseline) std::snprintf(tilde, sizeof tilde, "%.4f", r.eps_tilde);
+    if (r.real_bound) std::snprintf(real, sizeof real, "%.4f", *r.real_bound);
+    if (r.bound_spread) {
+      char e[40] = "-";
+      if (r.eps_tilde_spread)
+        std::snprintf(e, sizeof e, "[%7.4f, %7.4f]", r.eps_tilde_spread->ci_low,
+                      r.eps_tilde_spread->ci_high);
+      std::snprintf(intervals, sizeof intervals, "   [%7.4f, %7.4f]  %s", r.bound_spread->ci_low,
+                    r.bound_spread->ci_high, e);
+    }
+    any_null = any_null || !r.signal;
+    std::snprintf(line, sizeof line, "  %-16s %-18s %8.4f%s %9s %7.4f %8.4f %9.4f %10s %9.2f%s\n",
+                  r.attack.c_str(), r.column.c_str(), r.bound, r.signal ? " " : "*", tilde, r.auc,
+                  r.tpr_1, r.tpr_01, real, r.seconds, intervals);
+    out << line;
+  }
+  if (any_null)
+    out << "  * not above the null's 95th percentile: this attack saw no membership signal here\n";
+  if (spreads)
+    out << "  bound and eps_tilde columns: the first repetition; intervals: 95% t over the "
+           "repetitions\n";
+  return out.str();
+}
+
+std::string primary_attack(const RunRecord& run) {
+  try {
+    const auto plugins = nlohmann::json::parse(run.plugins);
+    if (plugins.contains("attack") && plugins["attack"].contains("plugin") &&
+        plugins["attack"]["plugin"].is_string())
+      return plugins["attack"]["plugin"].get<std::string>();
+  } catch (const nlohmann::json::exception&) {
+    // A run stored without (or with an unreadable) plugins record: the generic name.
+  }
+  return "attack";
+}
+
 std::string format_run(const ResultsDb& db, std::int64_t id) {
   const RunRecord r = db.run(id);
   std::ostringstream out;
@@ -372,6 +490,7 @@ std::string format_run(const ResultsDb& db, std::int64_t id) {
     }
   }
   out << format_repetitions(db.metrics(id), audit);
+  out << format_attack_table(attack_rows(db.metrics(id), primary_attack(r)));
   out << format_checks(by_attack, measurement_rows(db, id));
   if (by_attack.count("generator")) {
     out << "\ngenerator closeness to held-out real data (the reader's measures, 0: the same "

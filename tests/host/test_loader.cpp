@@ -1,4 +1,6 @@
 // The loader: every refusal is one sentence naming the file and the reason, and the host goes on.
+#include <algorithm>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
@@ -52,7 +54,21 @@ TEST(Loader, RefusesWrongApiVersion) {
   ASSERT_EQ(registry.refusals().size(), 1u);
   EXPECT_THAT(registry.refusals()[0], HasSubstr("libfixture_wrong_api.so"));
   EXPECT_THAT(registry.refusals()[0],
-              HasSubstr("built for plugin API version 999 but this host speaks version 5"));
+              HasSubstr("built for plugin API version 999 but this host speaks version 6"));
+}
+
+TEST(Loader, RefusesAPluginOfThePreviousApiInOneSentence) {
+  // API 6 added the reference models' signals to AttackData: a plugin built against API 5 would
+  // read the struct with the old layout, so it is refused before any of its code runs.
+  PluginRegistry registry;
+  EXPECT_FALSE(registry.load_file(so("previous_api", "fixture_previous_api")));
+  ASSERT_EQ(registry.refusals().size(), 1u);
+  const std::string& refusal = registry.refusals()[0];
+  EXPECT_THAT(refusal, HasSubstr("libfixture_previous_api.so"));
+  EXPECT_THAT(refusal, HasSubstr("it was built for plugin API version 5 but this host speaks "
+                                 "version 6 (rebuild it against this host's plugin-api headers)"));
+  EXPECT_EQ(std::count(refusal.begin(), refusal.end(), '\n'), 0);
+  EXPECT_EQ(registry.find("previous-api"), nullptr);
 }
 
 TEST(Loader, RefusesWrongTorchVersion) {

@@ -18,7 +18,9 @@ int cmd_audit(const std::vector<std::string>& args) {
   auto opts = common_options();
   opts.add_options()("config", po::value<std::string>(), "the audit config (INI)")(
       "set", po::value<std::vector<std::string>>()->composing(), "override: section.key=value")(
-      "fresh", po::bool_switch(), "ignore the stage cache");
+      "fresh", po::bool_switch(), "ignore the stage cache")(
+      "attacks", po::value<std::string>(),
+      "more attacks to run beside [attack], comma-separated (sets [attacks] list)");
   po::options_description ranks("data-parallel training (one command per rank)");
   ranks.add_options()("world-size", po::value<int>()->default_value(1), "number of ranks")(
       "rank", po::value<int>()->default_value(0), "this process's rank, 0..world-size-1")(
@@ -60,6 +62,8 @@ int cmd_audit(const std::vector<std::string>& args) {
                         "] [%l] %v");
   request.config_file = vm["config"].as<std::string>();
   if (vm.count("set")) request.overrides = vm["set"].as<std::vector<std::string>>();
+  if (vm.count("attacks"))
+    request.overrides.push_back("attacks.list=" + vm["attacks"].as<std::string>());
   if (vm.count("plugin-path"))
     for (const auto& p : vm["plugin-path"].as<std::vector<std::string>>())
       request.plugin_paths.emplace_back(p);

@@ -340,6 +340,39 @@ std::string comparison_section(const RunData& d) {
   return out.str();
 }
 
+// Every attack of the run side by side ([attack] and [attacks] list); nothing for one attack.
+std::string attacks_section(const RunData& d) {
+  const auto rows = attack_rows(d.metric_records, primary_attack(d.run));
+  if (rows.empty()) return "";
+  const auto interval = [](const std::optional<stats::Spread>& s) {
+    return s ? "<td>[" + fmt(s->ci_low) + ", " + fmt(s->ci_high) + "]</td>"
+             : std::string("<td>&ndash;</td>");
+  };
+  const bool spreads = rows.front().bound_spread.has_value();
+  std::ostringstream out;
+  out << "<h2>Attacks side by side</h2>\n<p>Every attack on the same generator, target and "
+         "reference models; the baseline of each uses helper 1 as its side model, each MIA the "
+         "target, and both the same reference models.</p>\n<table id=\"attacks\"><tr><th>attack"
+         "</th><th>side</th><th>bound</th><th>&epsilon;&#771;</th><th>AUC</th><th>TPR at 1% "
+         "FPR</th><th>TPR at 0.1% FPR</th><th>real {&epsilon;+c}<sub>lb</sub></th><th>seconds"
+         "</th>"
+      << (spreads ? "<th>bound 95% interval</th><th>&epsilon;&#771; 95% interval</th>" : "")
+      << "</tr>\n";
+  for (const auto& r : rows) {
+    out << "<tr><td>" << html_escape(r.attack) << "</td><td>" << html_escape(r.column) << "</td>"
+        << "<td>" << fmt(r.bound) << (r.signal ? "" : "*") << "</td>"
+        << (r.baseline ? std::string("<td>&ndash;</td>") : td(r.eps_tilde)) << td(r.auc)
+        << td(r.tpr_1) << td(r.tpr_01)
+        << (r.real_bound ? td(*r.real_bound) : std::string("<td>&ndash;</td>")) << td(r.seconds);
+    if (spreads) out << interval(r.bound_spread) << interval(r.eps_tilde_spread);
+    out << "</tr>\n";
+  }
+  out << "</table>\n<p class=\"note\">bound: c<sub>lb</sub> for a baseline, "
+         "{&epsilon;+c}<sub>lb</sub> for an MIA; * not above the null's 95th percentile (no "
+         "membership signal).</p>\n";
+  return out.str();
+}
+
 // A reader's preview as HTML: every stored string escaped, the PNG inlined as a data URI.
 std::string preview_html(const Preview& preview, const std::string& role) {
   if (!preview.png.empty())
@@ -435,6 +468,7 @@ std::vector<std::filesystem::path> write_report(const ResultsDb& db, std::int64_
           "c<sub>lb</sub> is a measurement of leakage, not a proven lower bound on &epsilon;: "
           "c<sub>lb</sub> only bounds the generator's closeness c from below.</p>\n";
   body << repetitions_section(d.metric_records);
+  body << attacks_section(d);
   body << comparison_section(d);
 
   body << "<h2>Plots</h2>\n";
@@ -559,6 +593,12 @@ std::string compare_table(const ResultsDb& db, const std::vector<std::int64_t>& 
       out << prefix << format_measurement_row(r);
     }
   }
+  for (const auto id : runs) {
+    const RunData d = load_run(db, id);
+    const std::string table =
+        format_attack_table(attack_rows(d.metric_records, primary_attack(d.run)));
+    if (!table.empty()) out << "\nrun " << id << ":" << table;
+  }
   out << compare_repetitions(db, runs);
   return out.str();
 }
@@ -578,7 +618,7 @@ std::vector<std::filesystem::path> write_compare(const ResultsDb& db,
   body << "</h1>\n";
   for (const auto& d : data)
     body << "<h2>Run " << d.run.id << " (" << html_escape(d.run.name) << ")</h2>\n"
-         << summary_table(d, attacks, true);
+         << summary_table(d, attacks, true) << attacks_section(d);
   if (!plots.available())
     body << "<p class=\"note\" id=\"no-gnuplot\">gnuplot is not installed: no plots.</p>\n";
   body << plots.figure("bound-recall", bound_plot(ptrs, attacks, true),

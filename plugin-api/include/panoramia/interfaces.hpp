@@ -15,11 +15,14 @@
 /// 3. target: `make_target`; `fit` (only if `can_fit()`), or `load` of `[target] load`; then
 ///    `save` into an empty directory. On a cached run only `load` of that directory. Then
 ///    `variants`.
-/// 4. helper: a second instance of a target adapter, built the same way from synthetic data only.
-/// 5. signals: `side_signals` of the helper's first variant and of each target variant on each
+/// 4. helper: a second instance of a target adapter, built the same way from synthetic data only;
+///    with `[helper] count = K`, K of them, each on its own synthetic samples and seed (helper 1
+///    is the baseline's side model, helpers 2..K are the reference models of every attack).
+/// 5. signals: `side_signals` of each helper's first variant and of each target variant on each
 ///    set of the game (several calls, any order of sets, same object).
-/// 6. attacks: for the baseline and for each MIA, a fresh featurizer and a fresh attack:
-///    `featurize` the training set and the test set, then `fit` once, then `score` once.
+/// 6. attacks: for each attack of the audit (`[attack]`, then `[attacks] list`), for the baseline
+///    and for each MIA, a fresh featurizer and a fresh attack: `featurize` the training set and
+///    the test set, then `fit` once, then `score` once.
 /// No method is called again after it threw. With several ranks (`panoramia launch`) every rank
 /// runs every stage and calls the same methods in the same order.
 ///
@@ -137,11 +140,16 @@ class BOOST_SYMBOL_VISIBLE Featurizer {
   virtual at::Tensor featurize(const Batch& samples, const SideSignals& side, Context& ctx) = 0;
 };
 
-/// What an attack sees about a set of samples; all three fields are row-aligned.
+/// What an attack sees about a set of samples; every field is row-aligned with `samples`.
+/// `references` holds the signals of the reference models (helpers 2..K of `[helper] count`,
+/// trained on synthetic data only, never on a member) on the same samples, in helper order; it is
+/// empty when the audit has one helper. The baseline and every MIA get the same references: only
+/// `side` differs.
 struct AttackData {
   Batch samples;
   SideSignals side;
   at::Tensor features;
+  std::vector<SideSignals> references;
 };
 
 /// A classifier telling real members from generated samples (`[attack]` section). The baseline and

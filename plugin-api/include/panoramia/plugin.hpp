@@ -22,7 +22,7 @@
 namespace panoramia {
 
 /// Version of this API. The host refuses a plugin built against another one.
-constexpr std::uint32_t kApiVersion = 5;
+constexpr std::uint32_t kApiVersion = 6;
 
 /// The kinds of component a plugin can provide (a bit mask: one library may provide several).
 enum Kind : std::uint32_t {
