@@ -47,9 +47,15 @@ TEST(TextTinyAudit, RunsEndToEndAndReportsEveryCheckpoint) {
   const auto result =
       run_panoramia("audit '" + (source_dir() / "configs" / "text-tiny.ini").string() +
                     "' --set data.path='" + (dir / "bios.txt").string() + "' --workdir '" +
-                    (dir / "work").string() + "' --log-level warn");
+                    (dir / "work").string() + "' --log-level warn --attacks min-k-prob,zlib-ratio");
   ASSERT_EQ(result.exit_code, 0) << result.output;
   EXPECT_THAT(result.output, HasSubstr("c_lb = "));
+  // The LLM attacks that need no reference model, on the GPT-2 target's real per-token losses and
+  // the text blocks' token ids, beside the config's loss-vector attack.
+  for (const std::string attack : {"loss-vector", "min-k-prob", "zlib-ratio"})
+    for (const std::string side : {"baseline_pred", "mia_epoch5_pred", "mia_epoch20_pred"})
+      EXPECT_THAT(result.output, ::testing::ContainsRegex("  " + attack + " +" + side + " +[0-9]"))
+          << attack << " " << side;
   EXPECT_THAT(result.output, HasSubstr("mia_epoch5_pred"));
   EXPECT_THAT(result.output, HasSubstr("mia_epoch20_pred"));
   // 1,200 blocks: the target trains on 960, a third of them (320) are attack-test members.
