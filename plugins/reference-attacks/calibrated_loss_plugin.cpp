@@ -9,6 +9,7 @@ namespace {
 class CalibratedLoss final : public panoramia::attacks::ScoreAttack {
  public:
   CalibratedLoss() : ScoreAttack("calibrated-loss") {}
+  static std::vector<panoramia::OptionSpec> options() { return {}; }
 
  private:
   at::Tensor raw_score(const panoramia::AttackData& data, panoramia::Context&) override {
@@ -16,15 +17,7 @@ class CalibratedLoss final : public panoramia::attacks::ScoreAttack {
   }
 };
 
-class Factory final : public panoramia::PluginFactory {
- public:
-  std::vector<panoramia::OptionSpec> options(panoramia::Kind) const override {
-    return {panoramia::attacks::calibration_option()};
-  }
-  std::unique_ptr<panoramia::Attack> make_attack(panoramia::Context&) override {
-    return std::make_unique<CalibratedLoss>();
-  }
-};
+using Factory = panoramia::attacks::ScoreAttackFactory<CalibratedLoss>;
 
 }  // namespace
 

@@ -13,6 +13,12 @@ constexpr std::int64_t kPerExampleFrom = 64;
 class LiraOffline final : public panoramia::attacks::ScoreAttack {
  public:
   LiraOffline() : ScoreAttack("lira-offline") {}
+  static std::vector<panoramia::OptionSpec> options() {
+    return {panoramia::option("variance", OptionType::kString, "auto",
+                              "the Gaussian's variance: per-example (each sample's references), "
+                              "global (every reference value), auto (global below 64 references)",
+                              {"auto", "global", "per-example"})};
+  }
 
  private:
   at::Tensor raw_score(const panoramia::AttackData& data, panoramia::Context& ctx) override {
@@ -27,19 +33,7 @@ class LiraOffline final : public panoramia::attacks::ScoreAttack {
   }
 };
 
-class Factory final : public panoramia::PluginFactory {
- public:
-  std::vector<panoramia::OptionSpec> options(panoramia::Kind) const override {
-    return {panoramia::attacks::calibration_option(),
-            panoramia::option("variance", OptionType::kString, "auto",
-                              "the Gaussian's variance: per-example (each sample's references), "
-                              "global (every reference value), auto (global below 64 references)",
-                              {"auto", "global", "per-example"})};
-  }
-  std::unique_ptr<panoramia::Attack> make_attack(panoramia::Context&) override {
-    return std::make_unique<LiraOffline>();
-  }
-};
+using Factory = panoramia::attacks::ScoreAttackFactory<LiraOffline>;
 
 }  // namespace
 

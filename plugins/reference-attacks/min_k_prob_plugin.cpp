@@ -10,6 +10,12 @@ using panoramia::OptionType;
 class MinKProb final : public panoramia::attacks::ScoreAttack {
  public:
   MinKProb() : ScoreAttack("min-k-prob") {}
+  static std::vector<panoramia::OptionSpec> options() {
+    auto k = panoramia::option("k", OptionType::kDouble, "0.2",
+                               "fraction of each block's tokens with the lowest probabilities");
+    k.range = panoramia::OptionRange{0, 1, /*low_open=*/true, /*high_open=*/false};
+    return {k};
+  }
 
  private:
   at::Tensor raw_score(const panoramia::AttackData& data, panoramia::Context& ctx) override {
@@ -17,18 +23,7 @@ class MinKProb final : public panoramia::attacks::ScoreAttack {
   }
 };
 
-class Factory final : public panoramia::PluginFactory {
- public:
-  std::vector<panoramia::OptionSpec> options(panoramia::Kind) const override {
-    auto k = panoramia::option("k", OptionType::kDouble, "0.2",
-                               "fraction of each block's tokens with the lowest probabilities");
-    k.range = panoramia::OptionRange{0, 1, /*low_open=*/true, /*high_open=*/false};
-    return {panoramia::attacks::calibration_option(), k};
-  }
-  std::unique_ptr<panoramia::Attack> make_attack(panoramia::Context&) override {
-    return std::make_unique<MinKProb>();
-  }
-};
+using Factory = panoramia::attacks::ScoreAttackFactory<MinKProb>;
 
 }  // namespace
 

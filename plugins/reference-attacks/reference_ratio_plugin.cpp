@@ -8,6 +8,7 @@ namespace {
 class ReferenceRatio final : public panoramia::attacks::ScoreAttack {
  public:
   ReferenceRatio() : ScoreAttack("reference-ratio") {}
+  static std::vector<panoramia::OptionSpec> options() { return {}; }
 
  private:
   at::Tensor raw_score(const panoramia::AttackData& data, panoramia::Context&) override {
@@ -15,15 +16,7 @@ class ReferenceRatio final : public panoramia::attacks::ScoreAttack {
   }
 };
 
-class Factory final : public panoramia::PluginFactory {
- public:
-  std::vector<panoramia::OptionSpec> options(panoramia::Kind) const override {
-    return {panoramia::attacks::calibration_option()};
-  }
-  std::unique_ptr<panoramia::Attack> make_attack(panoramia::Context&) override {
-    return std::make_unique<ReferenceRatio>();
-  }
-};
+using Factory = panoramia::attacks::ScoreAttackFactory<ReferenceRatio>;
 
 }  // namespace
 

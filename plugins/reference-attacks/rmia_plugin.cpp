@@ -13,6 +13,18 @@ using panoramia::OptionType;
 class Rmia final : public panoramia::attacks::ScoreAttack {
  public:
   Rmia() : ScoreAttack("rmia") {}
+  static std::vector<panoramia::OptionSpec> options() {
+    return {panoramia::option("gamma", OptionType::kDouble, "1",
+                              "a population sample z counts when the ratio r(x)/r(z) exceeds gamma")
+                .above(0),
+            panoramia::option("offline_a", OptionType::kDouble, "0.3",
+                              "offline correction a: Pr(x) = ((1+a) mean OUT p(x) + 1 - a) / 2")
+                .within_below(0, 1),
+            panoramia::option("population", OptionType::kInt, "0",
+                              "population samples z (generated samples of the attack-training "
+                              "set; 0: all of them)")
+                .at_least(0)};
+  }
 
  private:
   void prepare(const panoramia::AttackData& train, const at::Tensor& is_member,
@@ -45,25 +57,7 @@ class Rmia final : public panoramia::attacks::ScoreAttack {
   at::Tensor population_side_, population_references_;
 };
 
-class Factory final : public panoramia::PluginFactory {
- public:
-  std::vector<panoramia::OptionSpec> options(panoramia::Kind) const override {
-    return {panoramia::attacks::calibration_option(),
-            panoramia::option("gamma", OptionType::kDouble, "1",
-                              "a population sample z counts when Pr(x)/Pr(z) ratio exceeds gamma")
-                .above(0),
-            panoramia::option("offline_a", OptionType::kDouble, "0.3",
-                              "offline correction a: Pr(x) = ((1+a) mean OUT p(x) + 1 - a) / 2")
-                .within_below(0, 1),
-            panoramia::option("population", OptionType::kInt, "0",
-                              "population samples z (generated samples of the attack-training "
-                              "set; 0: all of them)")
-                .at_least(0)};
-  }
-  std::unique_ptr<panoramia::Attack> make_attack(panoramia::Context&) override {
-    return std::make_unique<Rmia>();
-  }
-};
+using Factory = panoramia::attacks::ScoreAttackFactory<Rmia>;
 
 }  // namespace
 

@@ -1,9 +1,10 @@
 #pragma once
 // The common shape of the score attacks: a raw score per sample (scores.hpp), turned into a member
 // probability by a monotone map fitted on the attack-training set (attack-common's
-// MonotoneCalibration), so that the game, the bounds, the null check and the report treat them
-// like any attack.
+// MonotoneCalibration on the raw score's rank among the training scores), so that the game, the
+// bounds, the null check and the report treat them like any attack.
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -35,7 +36,20 @@ class ScoreAttack : public Attack {
 
  private:
   std::string name_;
-  MonotoneCalibration calibration_;
+  MonotoneCalibration calibration_{MonotoneCalibration::Transform::kRank};
+};
+
+/// The factory of score attack `A`: its options are the calibration's `l2` and `A::options()`;
+/// every `make_attack` a fresh `A`.
+template <class A>
+class ScoreAttackFactory final : public PluginFactory {
+ public:
+  std::vector<OptionSpec> options(Kind) const override {
+    std::vector<OptionSpec> specs{calibration_option()};
+    for (auto& spec : A::options()) specs.push_back(std::move(spec));
+    return specs;
+  }
+  std::unique_ptr<Attack> make_attack(Context&) override { return std::make_unique<A>(); }
 };
 
 }  // namespace panoramia::attacks

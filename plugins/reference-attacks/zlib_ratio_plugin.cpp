@@ -8,6 +8,7 @@ namespace {
 class ZlibRatio final : public panoramia::attacks::ScoreAttack {
  public:
   ZlibRatio() : ScoreAttack("zlib-ratio") {}
+  static std::vector<panoramia::OptionSpec> options() { return {}; }
 
  private:
   at::Tensor raw_score(const panoramia::AttackData& data, panoramia::Context&) override {
@@ -21,15 +22,7 @@ class ZlibRatio final : public panoramia::attacks::ScoreAttack {
   }
 };
 
-class Factory final : public panoramia::PluginFactory {
- public:
-  std::vector<panoramia::OptionSpec> options(panoramia::Kind) const override {
-    return {panoramia::attacks::calibration_option()};
-  }
-  std::unique_ptr<panoramia::Attack> make_attack(panoramia::Context&) override {
-    return std::make_unique<ZlibRatio>();
-  }
-};
+using Factory = panoramia::attacks::ScoreAttackFactory<ZlibRatio>;
 
 }  // namespace
 

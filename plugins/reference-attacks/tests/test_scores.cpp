@@ -210,5 +210,30 @@ TEST(Calibration, FitsTheMemberFractionOfEachLevelAndStaysMonotone) {
   EXPECT_NEAR(q[1].item<double>(), 0.5, 1e-6);
 }
 
+TEST(Calibration, TheRankTransformInterpolatesTheTrainingScores) {
+  // Training scores 0, 1, 10, 100 (n - 1 = 3 gaps): 5.5 is half-way between 1 and 10, at
+  // (1 + 0.5) / 3 = 0.5; 10 is at 2/3; below the smallest 0, above the largest 1. Exact in binary
+  // up to the division by 3 (1e-15).
+  MonotoneCalibration c(MonotoneCalibration::Transform::kRank);
+  c.fit(t({10, 0, 100, 1}), t({1, 0, 1, 0}), 0.0);
+  expect_values(c.transform(t({5.5, 10, -3, 1000, 0})), {0.5, 2.0 / 3, 0.0, 1.0, 0.0}, 1e-15);
+  // The probabilities keep the order of the raw scores.
+  const auto p = c(t({-3, 0, 1, 5.5, 10, 100, 1000}));
+  for (std::int64_t i = 1; i < p.size(0); ++i)
+    EXPECT_GE(p[i].item<float>(), p[i - 1].item<float>()) << i;
+  // The two-level fit of the identity transform holds on ranks too: each level's member fraction.
+  std::vector<double> raw, member;
+  for (int i = 0; i < 4; ++i) {
+    raw.push_back(5.0);
+    member.push_back(i < 3 ? 1 : 0);
+    raw.push_back(-2.0);
+    member.push_back(i < 1 ? 1 : 0);
+  }
+  c.fit(t(raw), t(member), 0.0);
+  const auto q = c(t({5.0, -2.0}));
+  EXPECT_NEAR(q[0].item<double>(), 0.75, 1e-6);
+  EXPECT_NEAR(q[1].item<double>(), 0.25, 1e-6);
+}
+
 }  // namespace
 }  // namespace panoramia::attacks
