@@ -417,10 +417,13 @@ std::string format_run(const ResultsDb& db, std::int64_t id) {
   const auto stages = db.stages(id);
   if (!stages.empty()) {
     out << "\nstages:\n";
+    // As wide as the longest stage name (a listed attack's are long: attack-real-NAME-SIDE).
+    int width = 18;
+    for (const auto& s : stages) width = std::max(width, static_cast<int>(s.stage.size()));
     for (const auto& s : stages) {
-      char line[160];
-      std::snprintf(line, sizeof line, "  %-18s %9.2f s  %s  %s\n", s.stage.c_str(), s.seconds,
-                    s.reused ? "cached  " : "computed", s.cache_key.c_str());
+      char line[512];
+      std::snprintf(line, sizeof line, "  %-*s %9.2f s  %s  %s\n", width, s.stage.c_str(),
+                    s.seconds, s.reused ? "cached  " : "computed", s.cache_key.c_str());
       out << line;
     }
   }
