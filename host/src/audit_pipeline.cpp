@@ -379,7 +379,7 @@ void AuditPipeline::train_helper() {
   helper_keys_.clear();
   const std::int64_t game_rows = split_.attack_train.size(0) + split_.attack_test.size(0);
   for (std::int64_t k = 1; k <= helper_count_; ++k) {
-    // Helper 1 keeps the key, stage name, seed and rows it always had; reference model k trains
+    // Helper 1 keeps the stage name, seed and rows it always had; reference model k trains
     // on its own synthetic rows (after the game's) with its own seed.
     const std::string suffix = k == 1 ? "" : "-" + std::to_string(k);
     const std::int64_t first = k == 1 ? 0 : n_helper_ + game_rows + (k - 2) * n_helper_;

@@ -362,8 +362,16 @@ std::string format_attack_table(const std::vector<AttackRow>& rows) {
   char line[512];
   out << "\nattacks side by side (same generator, target and reference models; bound: c_lb for "
          "the baseline, {eps+c}_lb for an MIA):\n";
-  std::snprintf(line, sizeof line, "  %-16s %-18s %9s %9s %7s %8s %9s %10s %9s%s\n", "attack",
-                "side", "bound", "eps_tilde", "AUC", "TPR@1%", "TPR@0.1%", "real bound", "seconds",
+  // Columns as wide as the longest attack and side names (at most 64: names come from the file).
+  int attack_width = 16, side_width = 18;
+  for (const auto& r : rows) {
+    attack_width =
+        std::max(attack_width, static_cast<int>(std::min<std::size_t>(r.attack.size(), 64)));
+    side_width = std::max(side_width, static_cast<int>(std::min<std::size_t>(r.column.size(), 64)));
+  }
+  std::snprintf(line, sizeof line, "  %-*s %-*s %9s %9s %7s %8s %9s %10s %9s%s\n", attack_width,
+                "attack", side_width, "side", "bound", "eps_tilde", "AUC", "TPR@1%", "TPR@0.1%",
+                "real bound", "seconds",
                 spreads ? "   bound 95% interval    eps_tilde 95% interval" : "");
   out << line;
   bool any_null = false;
@@ -380,9 +388,10 @@ std::string format_attack_table(const std::vector<AttackRow>& rows) {
                     r.bound_spread->ci_high, e);
     }
     any_null = any_null || !r.signal;
-    std::snprintf(line, sizeof line, "  %-16s %-18s %8.4f%s %9s %7.4f %8.4f %9.4f %10s %9.2f%s\n",
-                  r.attack.c_str(), r.column.c_str(), r.bound, r.signal ? " " : "*", tilde, r.auc,
-                  r.tpr_1, r.tpr_01, real, r.seconds, intervals);
+    std::snprintf(line, sizeof line, "  %-*s %-*s %8.4f%s %9s %7.4f %8.4f %9.4f %10s %9.2f%s\n",
+                  attack_width, r.attack.c_str(), side_width, r.column.c_str(), r.bound,
+                  r.signal ? " " : "*", tilde, r.auc, r.tpr_1, r.tpr_01, real, r.seconds,
+                  intervals);
     out << line;
   }
   if (any_null)
