@@ -126,6 +126,7 @@ std::string AuditPipeline::plugin_key(const std::string& section) const {
 }
 
 stats::AuditSummary AuditPipeline::run(AuditRecords& records) {
+  listed_curves_ = &records.curves;
   const auto& repeat = config_.section("repeat").host;
   const std::int64_t target_seeds = repeat.get_int("target_seeds");
   const std::int64_t game_seeds = repeat.get_int("game_seeds");
@@ -224,6 +225,12 @@ stats::AuditSummary AuditPipeline::play(const std::string& prefix, const std::st
     for (auto& m : summary_metrics(summary)) {
       m.attack = listed + prefix + m.attack;
       metrics.push_back(std::move(m));
+    }
+    if (prefix.empty() && target_rep_ == 0 && game_rep_ == 0 && listed_curves_ != nullptr) {
+      for (auto& c : summary_curves(summary)) {
+        c.attack = listed + c.attack;
+        listed_curves_->push_back(std::move(c));
+      }
     }
   }
   return primary;

@@ -39,6 +39,7 @@ struct AuditRecords {
   std::vector<ScoreColumn> scores;
   std::vector<Repetition> repetitions;
   std::vector<PreviewRecord> previews;
+  std::vector<CurveRecord> curves;  // the listed attacks' curves (attacks/NAME/...), first game
 };
 
 class AuditPipeline {
@@ -92,6 +93,8 @@ class AuditPipeline {
   void fdp(const std::vector<double>& losses, const std::vector<int>& member,
            const stats::O1Options& o1, double delta, const std::string& variant,
            std::vector<MetricRecord>& metrics) const;
+  /// Where `play` keeps the listed attacks' curves of the first repetition's generated game.
+  std::vector<CurveRecord>* listed_curves_ = nullptr;
   /// The data stage's reader, made on a cached run too (for `describe_generator`).
   void make_reader(const std::filesystem::path& work_dir);
   /// The reader's previews of real and generated samples and its closeness measures (metrics of

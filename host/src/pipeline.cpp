@@ -101,8 +101,9 @@ AuditOutcome run_audit(const AuditRequest& request, const std::shared_ptr<spdlog
     for (auto& m : repetition_metrics(records.repetitions, repeat.get_int("target_seeds"),
                                       repeat.get_int("game_seeds")))
       metrics.push_back(std::move(m));
-    db.store_results(run, metrics, records.scores, summary_curves(outcome.summary),
-                     records.previews);
+    std::vector<CurveRecord> curves = summary_curves(outcome.summary);
+    for (auto& c : records.curves) curves.push_back(std::move(c));
+    db.store_results(run, metrics, records.scores, curves, records.previews);
     db.finish_run(run, "completed");
     outcome.run = run;
     outcome.db = db_path;

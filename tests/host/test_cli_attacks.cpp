@@ -101,6 +101,14 @@ TEST(CliAttacks, EveryListedAttackPlaysTheSameGameWithTheSameReferences) {
   const std::string html = testing::read_file(dir / "r.html");
   EXPECT_THAT(html, HasSubstr("<table id=\"attacks\">"));
   EXPECT_THAT(html, HasSubstr("<td>reference-ratio</td><td>mia_final_pred</td>"));
+  // The listed attacks' curves are stored with the run, and the report overlays every attack's ROC
+  // for each MIA (gnuplot-nox is installed by scripts/install-deps).
+  std::set<std::string> curves;
+  for (const auto& c : db.curves(1)) curves.insert(c.attack + " " + c.name);
+  EXPECT_TRUE(curves.count("attacks/rmia/mia_final_pred roc"));
+  EXPECT_TRUE(curves.count("attacks/lira-offline/baseline_pred bound_vs_recall"));
+  EXPECT_THAT(html, HasSubstr("<figure id=\"attacks-roc-1-mia_final_pred\""));
+  EXPECT_THAT(html, HasSubstr("<figure id=\"attacks-roc-1-mia_best_pred\""));
 }
 
 TEST(CliAttacks, WithRepetitionsEveryAttackGetsItsInterval) {

@@ -340,8 +340,9 @@ std::string comparison_section(const RunData& d) {
   return out.str();
 }
 
-// Every attack of the run side by side ([attack] and [attacks] list); nothing for one attack.
-std::string attacks_section(const RunData& d) {
+// Every attack of the run side by side ([attack] and [attacks] list), with the ROC of each
+// attack's MIA on every model variant overlaid; nothing for one attack.
+std::string attacks_section(const RunData& d, PlotWriter& plots) {
   const auto rows = attack_rows(d.metric_records, primary_attack(d.run));
   if (rows.empty()) return "";
   const auto interval = [](const std::optional<stats::Spread>& s) {
@@ -370,6 +371,33 @@ std::string attacks_section(const RunData& d) {
   out << "</table>\n<p class=\"note\">bound: c<sub>lb</sub> for a baseline, "
          "{&epsilon;+c}<sub>lb</sub> for an MIA; * not above the null's 95th percentile (no "
          "membership signal).</p>\n";
+  std::vector<std::string> columns;
+  for (const auto& r : rows)
+    if (!r.baseline && std::find(columns.begin(), columns.end(), r.column) == columns.end())
+      columns.push_back(r.column);
+  for (const auto& column : columns) {
+    Plot p{"ROC of every attack: " + column,
+           "false positive rate",
+           "true positive rate",
+           true,
+           true,
+           "[1e-4:1]",
+           "[1e-4:1]",
+           {}};
+    for (const auto& r : rows) {
+      if (r.column != column) continue;
+      const std::string key =
+          r.attack == primary_attack(d.run) ? column : "attacks/" + r.attack + "/" + column;
+      const auto curves = d.curves.find(key);
+      if (curves == d.curves.end() || !curves->second.count("roc")) continue;
+      const auto& roc = curves->second.at("roc");
+      p.series.push_back({r.attack, json_vector(roc, "fpr"), json_vector(roc, "tpr"), "lines"});
+    }
+    if (p.series.size() < 2) continue;  // runs stored before the listed attacks' curves were
+    p.series.push_back({"chance", {1e-4, 1.0}, {1e-4, 1.0}, "dashed"});
+    out << plots.figure("attacks-roc-" + std::to_string(d.run.id) + "-" + column, p,
+                        "ROC of each attack's " + html_escape(column) + ", overlaid (log-log).");
+  }
   return out.str();
 }
 
@@ -468,7 +496,7 @@ std::vector<std::filesystem::path> write_report(const ResultsDb& db, std::int64_
           "c<sub>lb</sub> is a measurement of leakage, not a proven lower bound on &epsilon;: "
           "c<sub>lb</sub> only bounds the generator's closeness c from below.</p>\n";
   body << repetitions_section(d.metric_records);
-  body << attacks_section(d);
+  body << attacks_section(d, plots);
   body << comparison_section(d);
 
   body << "<h2>Plots</h2>\n";
@@ -618,7 +646,7 @@ std::vector<std::filesystem::path> write_compare(const ResultsDb& db,
   body << "</h1>\n";
   for (const auto& d : data)
     body << "<h2>Run " << d.run.id << " (" << html_escape(d.run.name) << ")</h2>\n"
-         << summary_table(d, attacks, true) << attacks_section(d);
+         << summary_table(d, attacks, true) << attacks_section(d, plots);
   if (!plots.available())
     body << "<p class=\"note\" id=\"no-gnuplot\">gnuplot is not installed: no plots.</p>\n";
   body << plots.figure("bound-recall", bound_plot(ptrs, attacks, true),
