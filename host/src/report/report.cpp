@@ -167,16 +167,21 @@ Plot bound_plot(const std::vector<const RunData*>& runs, const std::vector<std::
   return p;
 }
 
+// An empty log-log ROC plot on [1e-4, 1] x [1e-4, 1].
+Plot roc_axes(std::string title) {
+  return Plot{std::move(title),
+              "false positive rate",
+              "true positive rate",
+              true,
+              true,
+              "[1e-4:1]",
+              "[1e-4:1]",
+              {}};
+}
+
 Plot roc_plot(const std::vector<const RunData*>& runs, const std::vector<std::string>& attacks,
               bool label_runs) {
-  Plot p{"ROC (log-log)",
-         "false positive rate",
-         "true positive rate",
-         true,
-         true,
-         "[1e-4:1]",
-         "[1e-4:1]",
-         {}};
+  Plot p = roc_axes("ROC (log-log)");
   for (const auto* d : runs)
     for (const auto& r : d->rows) {
       if (!wanted(r.column, attacks)) continue;
@@ -376,14 +381,7 @@ std::string attacks_section(const RunData& d, PlotWriter& plots) {
     if (!r.baseline && std::find(columns.begin(), columns.end(), r.column) == columns.end())
       columns.push_back(r.column);
   for (const auto& column : columns) {
-    Plot p{"ROC of every attack: " + column,
-           "false positive rate",
-           "true positive rate",
-           true,
-           true,
-           "[1e-4:1]",
-           "[1e-4:1]",
-           {}};
+    Plot p = roc_axes("ROC of every attack: " + column);
     for (const auto& r : rows) {
       if (r.column != column) continue;
       const std::string key =
