@@ -126,7 +126,6 @@ std::string AuditPipeline::plugin_key(const std::string& section) const {
 }
 
 stats::AuditSummary AuditPipeline::run(AuditRecords& records) {
-  listed_curves_ = &records.curves;
   const auto& repeat = config_.section("repeat").host;
   const std::int64_t target_seeds = repeat.get_int("target_seeds");
   const std::int64_t game_seeds = repeat.get_int("game_seeds");
@@ -152,7 +151,8 @@ stats::AuditSummary AuditPipeline::run(AuditRecords& records) {
                       target_rep_ + 1, target_seeds, game_rep_ + 1, game_seeds);
       std::vector<MetricRecord> metrics;
       std::vector<ScoreColumn> game_scores;
-      stats::AuditSummary summary = play_game(metrics, game_scores, records.previews);
+      std::vector<CurveRecord> game_curves;
+      stats::AuditSummary summary = play_game(metrics, game_scores, game_curves, records.previews);
       Repetition rep{label, summary_metrics(summary)};
       rep.metrics.insert(rep.metrics.end(), metrics.begin(), metrics.end());
       records.repetitions.push_back(std::move(rep));
@@ -160,6 +160,7 @@ stats::AuditSummary AuditPipeline::run(AuditRecords& records) {
         first = std::move(summary);
         records.metrics = std::move(metrics);
         records.scores = std::move(game_scores);
+        records.curves = std::move(game_curves);
       }
     }
   }
@@ -168,14 +169,15 @@ stats::AuditSummary AuditPipeline::run(AuditRecords& records) {
 
 stats::AuditSummary AuditPipeline::play_game(std::vector<MetricRecord>& metrics,
                                              std::vector<ScoreColumn>& scores,
+                                             std::vector<CurveRecord>& curves,
                                              std::vector<PreviewRecord>& previews) {
   build_game();
   compute_signals();
   if (target_rep_ == 0 && game_rep_ == 0) describe_generator(metrics, previews);
-  stats::AuditSummary summary = play("", "train", "test", scores, metrics);
+  stats::AuditSummary summary = play("", "train", "test", scores, metrics, &curves);
   if (sets_.count("real-test") != 0) {
     const stats::AuditSummary real_summary =
-        play("real/", "real-train", "real-test", scores, metrics);
+        play("real/", "real-train", "real-test", scores, metrics, nullptr);
     for (auto& m : summary_metrics(real_summary)) {
       m.attack = "real/" + m.attack;
       metrics.push_back(std::move(m));
@@ -189,7 +191,8 @@ stats::AuditSummary AuditPipeline::play_game(std::vector<MetricRecord>& metrics,
 stats::AuditSummary AuditPipeline::play(const std::string& prefix, const std::string& train_set,
                                         const std::string& test_set,
                                         std::vector<ScoreColumn>& scores,
-                                        std::vector<MetricRecord>& metrics) {
+                                        std::vector<MetricRecord>& metrics,
+                                        std::vector<CurveRecord>* curves) {
   const AttackSet& test = sets_.at(test_set);
   std::vector<int> member;
   for (std::int64_t i = 0; i < test.is_member.size(0); ++i)
@@ -226,10 +229,10 @@ stats::AuditSummary AuditPipeline::play(const std::string& prefix, const std::st
       m.attack = listed + prefix + m.attack;
       metrics.push_back(std::move(m));
     }
-    if (prefix.empty() && target_rep_ == 0 && game_rep_ == 0 && listed_curves_ != nullptr) {
+    if (curves != nullptr) {
       for (auto& c : summary_curves(summary)) {
         c.attack = listed + c.attack;
-        listed_curves_->push_back(std::move(c));
+        curves->push_back(std::move(c));
       }
     }
   }

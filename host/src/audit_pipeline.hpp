@@ -39,7 +39,7 @@ struct AuditRecords {
   std::vector<ScoreColumn> scores;
   std::vector<Repetition> repetitions;
   std::vector<PreviewRecord> previews;
-  std::vector<CurveRecord> curves;  // the listed attacks' curves (attacks/NAME/...), first game
+  std::vector<CurveRecord> curves;  // the listed attacks' curves (attacks/NAME/...)
 };
 
 class AuditPipeline {
@@ -66,8 +66,9 @@ class AuditPipeline {
   /// generator, when repeated) of a target repetition > 0 and the attacks of a game repetition > 0.
   std::uint64_t section_seed(const std::string& section) const;
   /// One game on the current models: the generated-non-member game, the real one and O(1).
+  /// `curves` gets the listed attacks' curves of the generated game.
   stats::AuditSummary play_game(std::vector<MetricRecord>& metrics,
-                                std::vector<ScoreColumn>& scores,
+                                std::vector<ScoreColumn>& scores, std::vector<CurveRecord>& curves,
                                 std::vector<PreviewRecord>& previews);
 
   void load_data();
@@ -85,16 +86,15 @@ class AuditPipeline {
                              double& seconds);
   /// The game on `test_set` for every attack of the audit. Returns the `[attack]` plugin's
   /// summary; the listed attacks' summaries go to `metrics` under "attacks/NAME/<prefix>...",
-  /// each attack's time under "<...>audit" `attack_seconds`.
+  /// each attack's time under "<...>audit" `attack_seconds`, and, unless `curves` is null, their
+  /// curves under "attacks/NAME/...".
   stats::AuditSummary play(const std::string& prefix, const std::string& train_set,
                            const std::string& test_set, std::vector<ScoreColumn>& scores,
-                           std::vector<MetricRecord>& metrics);
+                           std::vector<MetricRecord>& metrics, std::vector<CurveRecord>* curves);
   void o1(std::vector<MetricRecord>& metrics, std::map<std::string, double>& eps_lb) const;
   void fdp(const std::vector<double>& losses, const std::vector<int>& member,
            const stats::O1Options& o1, double delta, const std::string& variant,
            std::vector<MetricRecord>& metrics) const;
-  /// Where `play` keeps the listed attacks' curves of the first repetition's generated game.
-  std::vector<CurveRecord>* listed_curves_ = nullptr;
   /// The data stage's reader, made on a cached run too (for `describe_generator`).
   void make_reader(const std::filesystem::path& work_dir);
   /// The reader's previews of real and generated samples and its closeness measures (metrics of

@@ -17,10 +17,8 @@ class LossThreshold final : public panoramia::Attack {
  public:
   void fit(const panoramia::AttackData& train, const torch::Tensor& is_member,
            panoramia::Context& ctx) override {
-    const auto x = feature(train);
-    if (x.size(0) != is_member.numel())
-      throw std::invalid_argument("losses and labels are not aligned");
-    calibration_.fit(x, is_member, ctx.options().get_double("l2"));
+    // The calibration refuses losses and labels that are not aligned.
+    calibration_.fit(feature(train), is_member, ctx.options().get_double("l2"));
     ctx.logger()->info("loss-threshold: score = sigmoid({:.4f} - {:.4f} * standardised log loss)",
                        calibration_.intercept(), calibration_.slope());
   }

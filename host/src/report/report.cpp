@@ -348,7 +348,8 @@ std::string comparison_section(const RunData& d) {
 // Every attack of the run side by side ([attack] and [attacks] list), with the ROC of each
 // attack's MIA on every model variant overlaid; nothing for one attack.
 std::string attacks_section(const RunData& d, PlotWriter& plots) {
-  const auto rows = attack_rows(d.metric_records, primary_attack(d.run));
+  const std::string primary = primary_attack(d.run);
+  const auto rows = attack_rows(d.metric_records, primary);
   if (rows.empty()) return "";
   const auto interval = [](const std::optional<stats::Spread>& s) {
     return s ? "<td>[" + fmt(s->ci_low) + ", " + fmt(s->ci_high) + "]</td>"
@@ -384,8 +385,7 @@ std::string attacks_section(const RunData& d, PlotWriter& plots) {
     Plot p = roc_axes("ROC of every attack: " + column);
     for (const auto& r : rows) {
       if (r.column != column) continue;
-      const std::string key =
-          r.attack == primary_attack(d.run) ? column : "attacks/" + r.attack + "/" + column;
+      const std::string key = r.attack == primary ? column : "attacks/" + r.attack + "/" + column;
       const auto curves = d.curves.find(key);
       if (curves == d.curves.end() || !curves->second.count("roc")) continue;
       const auto& roc = curves->second.at("roc");
@@ -610,6 +610,7 @@ std::string compare_table(const ResultsDb& db, const std::vector<std::int64_t>& 
                           const std::vector<std::string>& attacks) {
   std::ostringstream out;
   out << "  run " << measurement_header();
+  std::string attack_tables;
   for (const auto id : runs) {
     const RunData d = load_run(db, id);
     for (const auto& r : d.rows) {
@@ -618,13 +619,11 @@ std::string compare_table(const ResultsDb& db, const std::vector<std::int64_t>& 
       std::snprintf(prefix, sizeof prefix, "  %-4lld", static_cast<long long>(id));
       out << prefix << format_measurement_row(r);
     }
-  }
-  for (const auto id : runs) {
-    const RunData d = load_run(db, id);
     const std::string table =
         format_attack_table(attack_rows(d.metric_records, primary_attack(d.run)));
-    if (!table.empty()) out << "\nrun " << id << ":" << table;
+    if (!table.empty()) attack_tables += "\nrun " + std::to_string(id) + ":" + table;
   }
+  out << attack_tables;
   out << compare_repetitions(db, runs);
   return out.str();
 }
