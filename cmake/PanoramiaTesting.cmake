@@ -1,9 +1,10 @@
-# panoramia_add_test(<name> SOURCES <src>... [LIBRARIES <lib>...])
-# A GoogleTest executable using the shared LibTorch precompiled header; each TEST is one CTest test.
+# panoramia_add_test(<name> SOURCES <src>... [LIBRARIES <lib>...] [NO_PCH] [FIXTURE <name>])
+# A GoogleTest executable using the shared LibTorch precompiled header; each TEST is one CTest test
+# (requiring the CTest fixture FIXTURE when given).
 find_package(GTest REQUIRED)
 include(GoogleTest)
 function(panoramia_add_test name)
-  cmake_parse_arguments(ARG "NO_PCH" "" "SOURCES;LIBRARIES" ${ARGN})
+  cmake_parse_arguments(ARG "NO_PCH" "FIXTURE" "SOURCES;LIBRARIES" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE GTest::gtest_main GTest::gmock ${ARG_LIBRARIES})
   target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/tests)  # tests/support/
@@ -19,6 +20,9 @@ function(panoramia_add_test name)
   # PANORAMIA_SOURCE_DIR; the compile definitions give tests both paths when run by hand.
   target_compile_definitions(${name} PRIVATE PANORAMIA_TEST_BUILD_DIR="${CMAKE_BINARY_DIR}"
                              PANORAMIA_TEST_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
-  gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST
-    PROPERTIES ENVIRONMENT "PANORAMIA_BUILD_DIR=${CMAKE_BINARY_DIR}")
+  set(properties ENVIRONMENT "PANORAMIA_BUILD_DIR=${CMAKE_BINARY_DIR}")
+  if(ARG_FIXTURE)
+    list(APPEND properties FIXTURES_REQUIRED ${ARG_FIXTURE})
+  endif()
+  gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST PROPERTIES ${properties})
 endfunction()

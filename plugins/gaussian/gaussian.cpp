@@ -92,7 +92,7 @@ class GaussianGenerator final : public panoramia::Generator {
       cov = (1 - shrinkage) * cov + shrinkage * avg * torch::eye(x.size(1), torch::kFloat64);
       cov += 1e-9 * torch::eye(x.size(1), torch::kFloat64);
       means_.push_back(mean);
-      factors_.push_back(torch::linalg::cholesky(cov));
+      factors_.push_back(torch::linalg_cholesky(cov));
     }
     class_weights_ = torch::tensor(counts, torch::kFloat64);
     lo_ = x.min().item<double>();

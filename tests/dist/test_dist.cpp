@@ -18,6 +18,8 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <panoramia/torch_compat.hpp>
+
 #include "dist/communicator.hpp"
 #include "harness.hpp"
 #include "support/run_panoramia.hpp"
@@ -191,8 +193,19 @@ TEST(Doctor, ReportsLibTorchTheBlasThreadsAndPlugins) {
   EXPECT_THAT(r.output, HasSubstr("intra-op threads"));
   EXPECT_THAT(r.output, HasSubstr("CUDA"));
   EXPECT_THAT(r.output, HasSubstr("plugins loaded"));
-  // The project's machines have OpenBLAS (scripts/install-deps): doctor finds it and no problem.
-  EXPECT_THAT(r.output, HasSubstr("openblas"));
+  if constexpr (torch_compat::kLibTorch2) {
+    // PyTorch's wheel: MKL inside libtorch_cpu, and its CUDA 13 build with cuDNN 9 and NCCL 2
+    // mapped (no GPU or driver here, which is no problem).
+    EXPECT_THAT(r.output, HasSubstr("Intel MKL, linked into LibTorch"));
+    EXPECT_THAT(r.output, ::testing::ContainsRegex("CUDA runtime +13\\."));
+    EXPECT_THAT(r.output, ::testing::ContainsRegex("cuDNN +9\\."));
+    EXPECT_THAT(r.output, ::testing::ContainsRegex("NCCL +2\\."));
+  } else {
+    // The project's machines have OpenBLAS (scripts/install-deps): doctor finds it. Debian's
+    // LibTorch is CPU-only.
+    EXPECT_THAT(r.output, HasSubstr("openblas"));
+    EXPECT_THAT(r.output, HasSubstr("none (LibTorch built without CUDA)"));
+  }
   EXPECT_EQ(r.exit_code, 0) << r.output;
 }
 

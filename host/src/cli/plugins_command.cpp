@@ -31,8 +31,11 @@ int cmd_plugins(const std::vector<std::string>& args) {
   if (action == "list") {
     for (const auto& [name, p] : registry.plugins()) {
       std::string provided;
-      for (Kind k : kinds)
-        if (p.provides(k)) provided += (provided.empty() ? "" : ",") + std::string(kind_name(k));
+      for (Kind k : kinds) {
+        if (!p.provides(k)) continue;
+        if (!provided.empty()) provided += ',';
+        provided += kind_name(k);
+      }
       std::printf("%-22s %-8s %-34s %s\n", name.c_str(), p.version.c_str(), provided.c_str(),
                   p.path.string().c_str());
     }

@@ -1,6 +1,7 @@
 #include "dist/communicator.hpp"
 
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -17,6 +18,33 @@ namespace {
 
 bool is_loopback(const std::string& host) {
   return host == "localhost" || host.rfind("127.", 0) == 0;
+}
+
+// The address of this machine's interface that routes to `host` (IPv4 address or name), or "" when
+// there is none: a UDP socket connected to it picks the route and sends nothing. Gloo listens on
+// that address, so ranks on other hosts (or other network namespaces) reach each other without
+// naming an interface; the machine's host name may resolve to an address the others cannot reach.
+std::string local_address_towards(const std::string& host, int port) {
+  addrinfo hints{};
+  hints.ai_family = AF_INET;
+  hints.ai_socktype = SOCK_DGRAM;
+  addrinfo* found = nullptr;
+  if (::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0 || !found)
+    return "";
+  std::string local;
+  const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  if (fd >= 0) {
+    sockaddr_in self{};
+    socklen_t len = sizeof(self);
+    char text[INET_ADDRSTRLEN] = {};
+    if (::connect(fd, found->ai_addr, found->ai_addrlen) == 0 &&
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&self), &len) == 0 &&
+        ::inet_ntop(AF_INET, &self.sin_addr, text, sizeof(text)) != nullptr)
+      local = text;
+    ::close(fd);
+  }
+  ::freeaddrinfo(found);
+  return local;
 }
 
 class GlooCommunicator;
@@ -82,6 +110,9 @@ class GlooCommunicator final : public Communicator {
         pg_options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(iface));
       else if (is_loopback(o.master_host))
         pg_options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1"));
+      else if (const auto local = local_address_towards(o.master_host, o.master_port);
+               !local.empty())
+        pg_options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(local));
       else
         pg_options->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
       pg_options->threads = 2;

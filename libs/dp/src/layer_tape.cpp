@@ -6,6 +6,7 @@
 #include <string>
 
 #include <torch/torch.h>
+#include <panoramia/torch_compat.hpp>
 
 namespace panoramia::dp {
 namespace {
@@ -49,9 +50,9 @@ torch::Tensor LayerTape::conv2d(torch::nn::Conv2dImpl& layer, const torch::Tenso
   if (o.groups() != 1)
     throw std::invalid_argument("per-example clipping of Conv2d supports groups = 1 only, got " +
                                 std::to_string(o.groups()));
-  if (!c10::get_if<torch::enumtype::kZeros>(&o.padding_mode()))
+  if (!panoramia::torch_compat::get_if<torch::enumtype::kZeros>(&o.padding_mode()))
     throw std::invalid_argument("per-example clipping of Conv2d supports zero padding only");
-  if (!c10::get_if<torch::ExpandingArray<2>>(&o.padding()))
+  if (!panoramia::torch_compat::get_if<torch::ExpandingArray<2>>(&o.padding()))
     throw std::invalid_argument(
         "per-example clipping of Conv2d needs explicit padding sizes (not 'same' or 'valid')");
   if (x.dim() != 4)
@@ -134,7 +135,8 @@ torch::Tensor LayerTape::squared_norms(const torch::Tensor& losses,
         weight = &layer->weight;
         bias = &layer->bias;
         const auto& o = layer->options;
-        const auto& padding = *c10::get_if<torch::ExpandingArray<2>>(&o.padding());
+        const auto& padding =
+            *panoramia::torch_compat::get_if<torch::ExpandingArray<2>>(&o.padding());
         // im2col: example i's weight gradient is G_i A_iᵀ with A_i [C_in·k², L], G_i [C_out, L].
         const auto cols = F::unfold(a, F::UnfoldFuncOptions(o.kernel_size())
                                            .dilation(o.dilation())

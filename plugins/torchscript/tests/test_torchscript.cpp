@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <torch/script.h>
 #include <torch/torch.h>
+#include <torch/version.h>
 
 #include <panoramia/testing.hpp>
 
@@ -154,6 +155,24 @@ TEST(TorchScriptTarget, LoadsAModuleScriptedInPython) {
   const auto s = target.side_signals(b, "final", ctx);
   EXPECT_EQ(s.logits.sizes(), (std::vector<int64_t>{4, 3}));
   EXPECT_TRUE((s.loss > 0).all().item<bool>());
+}
+
+// What LibTorch 1.13 says when a module saved by PyTorch 2.x calls an operator it lacks (copied
+// from its message's form: the op, a suggestion, and the code with a caret), in one sentence.
+TEST(TorchScriptTarget, AnOperatorThisLibTorchLacksIsNamedWithTheVersion) {
+  const std::string what =
+      "\nUnknown builtin op: aten::scaled_dot_product_attention.\n"
+      "Here are some suggestions: \n\taten::_scaled_dot_product_attention\n\n"
+      "The original call is:\n  File \"code/__torch__.py\", line 13\n";
+  const auto sentence = describe_load_failure("/models/m.pt", what);
+  EXPECT_EQ(sentence.find('\n'), std::string::npos) << sentence;
+  EXPECT_THAT(sentence, HasSubstr("TorchScript model /models/m.pt calls "
+                                  "aten::scaled_dot_product_attention, which this build's "
+                                  "LibTorch " TORCH_VERSION " does not have"));
+  EXPECT_THAT(sentence, HasSubstr("saved by a newer PyTorch"));
+  // Anything else: LibTorch's first line, after the file.
+  EXPECT_EQ(describe_load_failure("/m.pt", "PytorchStreamReader failed reading zip archive\nmore"),
+            "cannot load TorchScript model /m.pt: PytorchStreamReader failed reading zip archive");
 }
 
 }  // namespace
