@@ -1,10 +1,11 @@
-# panoramia_add_test(<name> SOURCES <src>... [LIBRARIES <lib>...] [NO_PCH] [FIXTURE <name>])
+# panoramia_add_test(<name> SOURCES <src>... [LIBRARIES <lib>...] [NO_PCH] [FIXTURE <name>]
+#                    [LABEL <label>])
 # A GoogleTest executable using the shared LibTorch precompiled header; each TEST is one CTest test
-# (requiring the CTest fixture FIXTURE when given).
+# (requiring the CTest fixture FIXTURE, and labelled LABEL, when given).
 find_package(GTest REQUIRED)
 include(GoogleTest)
 function(panoramia_add_test name)
-  cmake_parse_arguments(ARG "NO_PCH" "FIXTURE" "SOURCES;LIBRARIES" ${ARGN})
+  cmake_parse_arguments(ARG "NO_PCH" "FIXTURE;LABEL" "SOURCES;LIBRARIES" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE GTest::gtest_main GTest::gmock ${ARG_LIBRARIES})
   target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/tests)  # tests/support/
@@ -23,6 +24,9 @@ function(panoramia_add_test name)
   set(properties ENVIRONMENT "PANORAMIA_BUILD_DIR=${CMAKE_BINARY_DIR}")
   if(ARG_FIXTURE)
     list(APPEND properties FIXTURES_REQUIRED ${ARG_FIXTURE})
+  endif()
+  if(ARG_LABEL)
+    list(APPEND properties LABELS ${ARG_LABEL})
   endif()
   gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST PROPERTIES ${properties})
 endfunction()

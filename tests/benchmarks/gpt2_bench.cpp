@@ -4,12 +4,13 @@
 // PyTorch-Python; scripts/bench-text runs both and prints the ratios.
 //
 //   gpt2_bench [--layers L] [--heads H] [--width C] [--vocab V] [--block T] [--batch B]
-//              [--steps S] [--new N] [--threads K] [--repeat R]
+//              [--steps S] [--new N] [--threads K] [--repeat R] [--device cpu|cuda]
 #include <chrono>
 #include <cstdio>
 #include <string>
 
 #include <ATen/Parallel.h>
+#include <torch/cuda.h>
 #include <torch/torch.h>
 
 #include <panoramia/testing.hpp>
@@ -32,8 +33,13 @@ double seconds_since(Clock::time_point start) {
 int main(int argc, char** argv) {
   std::int64_t layers = 2, heads = 2, width = 64, vocab = 50257, block = 64, batch = 16, steps = 20,
                new_tokens = 64, threads = 1, repeat = 3;
+  std::string device_name = "cpu";
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
+    if (a == "--device") {
+      device_name = argv[i + 1];
+      continue;
+    }
     const std::int64_t v = std::stoll(argv[i + 1]);
     if (a == "--layers")
       layers = v;
@@ -68,7 +74,12 @@ int main(int argc, char** argv) {
   config.width = width;
   config.vocab = vocab;
   config.context = block + new_tokens;
-  const auto data = torch::randint(0, vocab, {steps * batch, block}, torch::kInt64);
+  const torch::Device device(device_name);
+  // On a GPU the steps are queued: wait for them before reading the clock.
+  const auto sync = [&] {
+    if (device.is_cuda()) torch::cuda::synchronize();
+  };
+  const auto data = torch::randint(0, vocab, {steps * batch, block}, torch::kInt64).to(device);
   const auto prompts = data.slice(0, 0, batch);
   panoramia::panoramia::testing::TestContext ctx({}, {}, 1);
 
@@ -76,6 +87,8 @@ int main(int argc, char** argv) {
   for (std::int64_t r = 0; r < repeat; ++r) {
     gpt2::Gpt2 model(config);
     model->init_weights(ctx.generator());
+    model->to(device);
+    sync();
     gpt2::TrainOptions train;
     train.epochs = 1;
     train.batch_size = batch;
@@ -83,20 +96,24 @@ int main(int argc, char** argv) {
     train.warmup_steps = 5;
     auto start = Clock::now();
     gpt2::train_lm(model, data, {}, train, ctx, "bench");  // the plugin's own loop
+    sync();
     best_train = std::min(best_train, seconds_since(start));
 
     start = Clock::now();
     const auto losses = gpt2::token_losses(model, data, 32);
+    sync();
     best_score = std::min(best_score, seconds_since(start));
     if (!torch::isfinite(losses).all().item<bool>()) return 1;
 
     gpt2::SamplingOptions sampling;  // top-k 200, as the reference
     start = Clock::now();
     gpt2::generate(model, prompts, new_tokens, sampling, ctx.generator());
+    sync();
     best_cached = std::min(best_cached, seconds_since(start));
     sampling.use_cache = false;
     start = Clock::now();
     gpt2::generate(model, prompts, new_tokens, sampling, ctx.generator());
+    sync();
     best_uncached = std::min(best_uncached, seconds_since(start));
   }
   const double tokens = double(steps * batch * block);

@@ -128,7 +128,7 @@ def generate(model, prompts, new_tokens, use_cache, layers, top_k=200):
     sequence, next_input, out = prompts, prompts, []
     for _ in range(new_tokens):
         logits = model(next_input, cache) if use_cache else model(sequence)
-        token = sample_next(logits[:, -1], top_k, torch.rand(prompts.shape[0]))
+        token = sample_next(logits[:, -1], top_k, torch.rand(prompts.shape[0], device=prompts.device))
         out.append(token)
         sequence = torch.cat([sequence, token], 1)
         next_input = token
@@ -140,23 +140,31 @@ def main():
     for name, default in [("layers", 2), ("heads", 2), ("width", 64), ("vocab", 50257), ("block", 64),
                           ("batch", 16), ("steps", 20), ("new", 64), ("threads", 1), ("repeat", 3)]:
         p.add_argument("--" + name, type=int, default=default)
+    p.add_argument("--device", default="cpu")
     a = p.parse_args()
+    device = torch.device(a.device)
+    # On a GPU the steps are queued: wait for them before reading the clock.
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
-    data = torch.randint(0, a.vocab, (a.steps * a.batch, a.block))
+    data = torch.randint(0, a.vocab, (a.steps * a.batch, a.block)).to(device)
     prompts = data[:a.batch]
     best = {"train": math.inf, "score": math.inf, "cached": math.inf, "uncached": math.inf}
     for _ in range(a.repeat):
-        model = Gpt2(a.layers, a.heads, a.width, a.block + a.new, a.vocab)
+        model = Gpt2(a.layers, a.heads, a.width, a.block + a.new, a.vocab).to(device)
+        sync()
         start = time.perf_counter()
         train_epoch(model, data, a.batch, 1e-4, 5)
+        sync()
         best["train"] = min(best["train"], time.perf_counter() - start)
         start = time.perf_counter()
         token_losses(model, data, 32)
+        sync()
         best["score"] = min(best["score"], time.perf_counter() - start)
         for key, cached in (("cached", True), ("uncached", False)):
             start = time.perf_counter()
             generate(model, prompts, a.new, cached, a.layers)
+            sync()
             best[key] = min(best[key], time.perf_counter() - start)
     tokens = a.steps * a.batch * a.block
     generated = a.batch * a.new

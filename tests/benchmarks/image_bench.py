@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """PyTorch-Python counterpart of image_bench.cpp: the same WRN-16-4 and distinguisher CNN
 (ResNet-18 CIFAR layout), the same batches, optimisers and thread count; prints images/s in the
-same format. Run with Debian's /usr/bin/python3 (python3-torch, the same LibTorch 1.13)."""
+same format. Run with Debian's /usr/bin/python3 (python3-torch, the same LibTorch 1.13), or the
+Python of the LibTorch 2.x line; --device cuda on a GPU (scripts/gpu-check)."""
 import argparse
 import time
 
@@ -88,12 +89,15 @@ class Cnn(nn.Module):
         return self.head(F.adaptive_avg_pool2d(out, 1).flatten(1)).squeeze(1)
 
 
-def images_per_second(step, batch, warmup, iters):
+def images_per_second(step, batch, warmup, iters, device):
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     for _ in range(warmup):
         step()
+    sync()
     start = time.perf_counter()
     for _ in range(iters):
         step()
+    sync()
     return batch * iters / (time.perf_counter() - start)
 
 
@@ -104,19 +108,31 @@ def main():
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--batch-wrn", type=int, default=128)
     parser.add_argument("--batch-cnn", type=int, default=64)
+    parser.add_argument("--device", default="cpu")
     parser.add_argument("--case", action="append")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
+    device = torch.device(args.device)
     wrn, cnn = WideResNet(), Cnn()
     count = lambda m: sum(p.numel() for p in m.parameters())
-    print(f"# torch {torch.__version__} (python), {torch.get_num_threads()} threads; "
+    print(f"# torch {torch.__version__} (python), {torch.get_num_threads()} threads, {device}; "
           f"wrn16-4 {count(wrn)} parameters, cnn {count(cnn)} parameters")
-    xw, yw = torch.rand(args.batch_wrn, 3, 32, 32), torch.randint(0, 10, (args.batch_wrn,))
-    xc = torch.rand(args.batch_cnn, 3, 32, 32)
-    yc = torch.randint(0, 2, (args.batch_cnn,)).float()
+    wrn, cnn = wrn.to(device), cnn.to(device)
+    big = WideResNet(depth=28, width=10).to(device) if "wrn28-10/train" in (args.case or []) else None
+    xw = torch.rand(args.batch_wrn, 3, 32, 32).to(device)
+    yw = torch.randint(0, 10, (args.batch_wrn,)).to(device)
+    xc = torch.rand(args.batch_cnn, 3, 32, 32).to(device)
+    yc = torch.randint(0, 2, (args.batch_cnn,)).float().to(device)
     wrn_opt = torch.optim.SGD(wrn.parameters(), lr=0.01, momentum=0.9)
     cnn_opt = torch.optim.SGD(cnn.parameters(), lr=0.01, momentum=0.9)
+    big_opt = torch.optim.SGD(big.parameters(), lr=0.01, momentum=0.9) if big is not None else None
+
+    def big_train():
+        big.train()
+        big_opt.zero_grad()
+        F.cross_entropy(big(xw), yw).backward()
+        big_opt.step()
 
     def wrn_train():
         wrn.train()
@@ -141,10 +157,11 @@ def main():
             torch.sigmoid(cnn(xc))
 
     cases = {"wrn16-4/train": (wrn_train, args.batch_wrn), "wrn16-4/loss": (wrn_loss, args.batch_wrn),
-             "cnn/train": (cnn_train, args.batch_cnn), "cnn/loss": (cnn_loss, args.batch_cnn)}
-    for name in args.case or list(cases):
+             "cnn/train": (cnn_train, args.batch_cnn), "cnn/loss": (cnn_loss, args.batch_cnn),
+             "wrn28-10/train": (big_train, args.batch_wrn)}
+    for name in args.case or [c for c in cases if c != "wrn28-10/train"]:
         step, batch = cases[name]
-        print(f"{name:<14} batch {batch:4d}  {images_per_second(step, batch, args.warmup, args.iters):10.1f}"
+        print(f"{name:<14} batch {batch:4d}  {images_per_second(step, batch, args.warmup, args.iters, device):10.1f}"
               " images/s", flush=True)
 
 

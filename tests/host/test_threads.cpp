@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <spdlog/sinks/ostream_sink.h>
 #include <torch/torch.h>
+#include <panoramia/torch_compat.hpp>
 
 #include "context_impl.hpp"
 #include "support/run_panoramia.hpp"
@@ -17,17 +18,26 @@ namespace panoramia {
 namespace {
 
 TEST(Threads, SetThreadsReachesLibTorchAndOpenBlas) {
-  using GetFn = int (*)();
-  auto openblas = reinterpret_cast<GetFn>(::dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
-  // The project's machines use OpenBLAS (scripts/install-deps); make sure it is the BLAS here.
   (void)torch::mm(torch::ones({2, 2}), torch::ones({2, 2}));
-  ASSERT_NE(openblas, nullptr) << "OpenBLAS is not this process's BLAS";
-  set_threads(1);
-  EXPECT_EQ(torch::get_num_threads(), 1);
-  EXPECT_EQ(openblas(), 1);
-  set_threads(2);
-  EXPECT_EQ(torch::get_num_threads(), 2);
-  EXPECT_EQ(openblas(), 2);
+  if constexpr (torch_compat::kLibTorch2) {
+    // PyTorch's wheel: Intel MKL inside libtorch_cpu, whose threads LibTorch's count sets.
+    EXPECT_TRUE(at::hasMKL());
+    set_threads(1);
+    EXPECT_EQ(torch::get_num_threads(), 1);
+    set_threads(2);
+    EXPECT_EQ(torch::get_num_threads(), 2);
+  } else {
+    using GetFn = int (*)();
+    auto openblas = reinterpret_cast<GetFn>(::dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+    // The project's machines use OpenBLAS (scripts/install-deps); make sure it is the BLAS here.
+    ASSERT_NE(openblas, nullptr) << "OpenBLAS is not this process's BLAS";
+    set_threads(1);
+    EXPECT_EQ(torch::get_num_threads(), 1);
+    EXPECT_EQ(openblas(), 1);
+    set_threads(2);
+    EXPECT_EQ(torch::get_num_threads(), 2);
+    EXPECT_EQ(openblas(), 2);
+  }
   EXPECT_GE(default_threads(), 1);
 }
 

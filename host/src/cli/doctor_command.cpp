@@ -19,7 +19,7 @@
 namespace panoramia::cli {
 namespace {
 
-// The BLAS/LAPACK libraries mapped into this process, resolved through their links.
+// The CPU BLAS/LAPACK libraries mapped into this process, resolved through their links.
 std::set<std::string> mapped_blas() {
   std::set<std::string> found;
   std::ifstream maps("/proc/self/maps");
@@ -32,6 +32,7 @@ std::set<std::string> mapped_blas() {
     if (name.find("blas") == std::string::npos && name.find("lapack") == std::string::npos &&
         name.find("mkl") == std::string::npos)
       continue;
+    if (name.find("cublas") != std::string::npos) continue;  // the GPU's, mapped by CUDA LibTorch
     std::error_code ec;
     const auto real = std::filesystem::canonical(path, ec);
     found.insert(ec ? path : real.string());
