@@ -22,17 +22,6 @@ std::string device() {
   return d != nullptr && *d ? d : "cpu";
 }
 
-// The measurement rows of an audit's printed result (log lines, timings and dates left out).
-std::string measurement_rows(const std::string& output) {
-  std::string rows, line;
-  std::istringstream in(output);
-  while (std::getline(in, line))
-    if (line.rfind("[", 0) != 0 &&
-        (line.find("_pred") != std::string::npos || line.find("c_lb") != std::string::npos))
-      rows += line + "\n";
-  return rows;
-}
-
 TEST(AuditDevice, TheSameSeedGivesTheSameNumbersTwiceOnTheDevice) {
   const TempDir dir;
   const std::string args = "audit '" + (source_dir() / "configs" / "toy.ini").string() +

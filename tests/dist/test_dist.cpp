@@ -125,18 +125,6 @@ TEST(DataParallel, AHangingRankMakesTheOtherFailAtTheTimeout) {
   std::cout << "rank 0 stopped " << outcome.seconds << " s after rank 1 hung: " << outcome.log;
 }
 
-// The measurement rows of an audit's printed result (timings, dates and log lines left out: the
-// ranks log their warnings each, the result is printed once).
-std::string measurement_rows(const std::string& output) {
-  std::string rows, line;
-  std::istringstream in(output);
-  while (std::getline(in, line))
-    if (line.rfind("[", 0) != 0 &&
-        (line.find("_pred") != std::string::npos || line.find("c_lb") != std::string::npos))
-      rows += line + "\n";
-  return rows;
-}
-
 TEST(Launch, TwoLocalRanksRunAnAuditWithTheNumbersOfOneProcessAndStoreItOnce) {
   TempDir dir;
   const std::string config = "'" + (source_dir() / "configs" / "toy.ini").string() +

@@ -80,17 +80,6 @@ class TwoHosts : public ::testing::Test {
   std::string ns_[2], link_[2];
 };
 
-// The measurement rows of an audit's printed result (log lines, timings and dates left out).
-std::string measurement_rows(const std::string& output) {
-  std::string rows, line;
-  std::istringstream in(output);
-  while (std::getline(in, line))
-    if (line.rfind("[", 0) != 0 &&
-        (line.find("_pred") != std::string::npos || line.find("c_lb") != std::string::npos))
-      rows += line + "\n";
-  return rows;
-}
-
 TEST_F(TwoHosts, TwoRanksOnTwoAddressesRunAnAuditWithTheNumbersOfOneProcess) {
   TempDir dir;
   const std::string config = "'" + (source_dir() / "configs" / "toy.ini").string() +

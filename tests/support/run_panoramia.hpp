@@ -12,6 +12,7 @@
 #include <fstream>
 #include <map>
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -143,6 +144,18 @@ inline std::string toy_config(int target_epochs = 40, const std::string& extra =
          "[featurizer]\nplugin = loss\n\n"
          "[attack]\nplugin = loss-threshold\n" +
          extra;
+}
+
+// The measurement rows of an audit's printed result (log lines, timings and dates left out: the
+// ranks of a data-parallel audit log their lines each, the result is printed once).
+inline std::string measurement_rows(const std::string& output) {
+  std::string rows, line;
+  std::istringstream in(output);
+  while (std::getline(in, line))
+    if (line.rfind("[", 0) != 0 &&
+        (line.find("_pred") != std::string::npos || line.find("c_lb") != std::string::npos))
+      rows += line + "\n";
+  return rows;
 }
 
 }  // namespace panoramia::testing
