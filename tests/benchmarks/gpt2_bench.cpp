@@ -81,7 +81,7 @@ int main(int argc, char** argv) {
   };
   const auto data = torch::randint(0, vocab, {steps * batch, block}, torch::kInt64).to(device);
   const auto prompts = data.slice(0, 0, batch);
-  panoramia::panoramia::testing::TestContext ctx({}, {}, 1);
+  panoramia::testing::TestContext ctx({}, {}, 1);
 
   double best_train = 1e300, best_score = 1e300, best_cached = 1e300, best_uncached = 1e300;
   for (std::int64_t r = 0; r < repeat; ++r) {
