@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include "batch_io.hpp"
+#include "dist/communicator.hpp"
 #include "hashing.hpp"
 #include "input_fingerprint.hpp"
 #include "plugin_error.hpp"
@@ -62,7 +63,16 @@ AuditPipeline::AuditPipeline(const ResolvedConfig& config, const PluginRegistry&
   if (device == "cuda" || (device == "auto" && torch::cuda::is_available())) {
     if (!torch::cuda::is_available())
       throw UserError("[audit] device = cuda, but this LibTorch has no usable CUDA device");
-    device_ = torch::Device(torch::kCUDA);
+    // One GPU per rank of this machine: LOCAL_RANK's (launch sets it), modulo the GPUs visible.
+    int local = 0;
+    try {
+      local = std::max(0, dist::local_rank());
+    } catch (const std::invalid_argument& e) {
+      throw UserError(e.what());
+    }
+    device_ = torch::Device(
+        torch::kCUDA,
+        static_cast<c10::DeviceIndex>(local % static_cast<int>(torch::cuda::device_count())));
   }
   // The options the games read, parsed once (the config's choices are already validated).
   const auto& audit = config.section("audit").host;

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "audit_pipeline.hpp"
+#include "dist/communicator.hpp"
 #include "interrupt_guard.hpp"
 #include "plugin_error.hpp"
 #include "repetitions.hpp"
@@ -53,10 +54,14 @@ AuditOutcome run_audit(const AuditRequest& request, const std::shared_ptr<spdlog
   // Every rank resolves the config first, so that a bad config fails at once on every rank.
   const auto communicator = dist::connect(request.distributed);
   const int rank = communicator->rank();
-  if (communicator->world_size() > 1)
-    logger->info("rank {} of {} joined at {}:{}; {} intra-op thread(s)", rank,
+  if (communicator->world_size() > 1) {
+    const int local = dist::local_rank();
+    logger->info("rank {} of {} joined at {}:{}{}; {} intra-op thread(s)", rank,
                  communicator->world_size(), request.distributed.master_host,
-                 request.distributed.master_port, torch::get_num_threads());
+                 request.distributed.master_port,
+                 local >= 0 ? fmt::format(" (local rank {})", local) : std::string(),
+                 torch::get_num_threads());
+  }
   if (rank != 0) {
     // Ranks other than 0 train their shards and compute what rank 0 computes, but write neither
     // the cache nor the results database.

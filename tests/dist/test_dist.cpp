@@ -149,7 +149,27 @@ TEST(Launch, TwoLocalRanksRunAnAuditWithTheNumbersOfOneProcessAndStoreItOnce) {
                                    (dir / "two").string() + "'");
   ASSERT_EQ(again.exit_code, 0) << again.output;
   EXPECT_THAT(again.output, HasSubstr("[rank 1] [info] [panoramia] stage target: reusing cached"));
+  // launch gives every rank its index on this machine (LOCAL_RANK: a CUDA rank's GPU).
+  EXPECT_THAT(again.output, HasSubstr("(local rank 0);"));
+  EXPECT_THAT(again.output, HasSubstr("(local rank 1);"));
   EXPECT_EQ(measurement_rows(again.output), rows);
+}
+
+TEST(Launch, LocalRankIsReadStrictlyFromTheEnvironment) {
+  ::unsetenv("LOCAL_RANK");
+  EXPECT_EQ(dist::local_rank(), -1);
+  ::setenv("LOCAL_RANK", "3", 1);
+  EXPECT_EQ(dist::local_rank(), 3);
+  for (const char* bad : {"x", "-1", "2x", ""}) {
+    ::setenv("LOCAL_RANK", bad, 1);
+    try {
+      dist::local_rank();
+      ADD_FAILURE() << "LOCAL_RANK='" << bad << "' was accepted";
+    } catch (const std::invalid_argument& e) {
+      EXPECT_THAT(e.what(), HasSubstr("LOCAL_RANK='" + std::string(bad) + "' is not a local rank"));
+    }
+  }
+  ::unsetenv("LOCAL_RANK");
 }
 
 TEST(Launch, ABadConfigStopsEveryRankWithItsExitCode) {

@@ -80,12 +80,16 @@ LaunchArgs parse_launch_args(const std::vector<std::string>& args) {
   return out;
 }
 
-// This process's environment with PANORAMIA_LOCAL_WORLD_SIZE set to the rank count.
-std::vector<std::string> rank_environment(int ranks) {
+// This process's environment with PANORAMIA_LOCAL_WORLD_SIZE set to the rank count and
+// LOCAL_RANK to the rank's index on this machine (as torchrun sets it: a CUDA rank takes that GPU).
+std::vector<std::string> rank_environment(int ranks, int rank) {
   std::vector<std::string> env;
   for (char** e = environ; *e != nullptr; ++e)
-    if (std::strncmp(*e, "PANORAMIA_LOCAL_WORLD_SIZE=", 27) != 0) env.emplace_back(*e);
+    if (std::strncmp(*e, "PANORAMIA_LOCAL_WORLD_SIZE=", 27) != 0 &&
+        std::strncmp(*e, "LOCAL_RANK=", 11) != 0)
+      env.emplace_back(*e);
   env.push_back("PANORAMIA_LOCAL_WORLD_SIZE=" + std::to_string(ranks));
+  env.push_back("LOCAL_RANK=" + std::to_string(rank));
   return env;
 }
 
@@ -99,10 +103,10 @@ std::vector<char*> c_strings(std::vector<std::string>& strings) {
 // Starts `panoramia audit ARGS --world-size N --rank r --master 127.0.0.1:PORT` for every rank;
 // if one cannot start, stops those already started and throws.
 std::vector<pid_t> spawn_ranks(const std::string& exe, const LaunchArgs& launch) {
-  auto env = rank_environment(launch.ranks);
-  const auto envp = c_strings(env);
   std::vector<pid_t> pids;
   for (int r = 0; r < launch.ranks; ++r) {
+    auto env = rank_environment(launch.ranks, r);
+    const auto envp = c_strings(env);
     std::vector<std::string> argv{exe, "audit"};
     argv.insert(argv.end(), launch.audit_args.begin(), launch.audit_args.end());
     argv.insert(argv.end(),

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 
 #include <fmt/format.h>
@@ -245,6 +246,18 @@ bool parse_rank_option(const std::string& key, const std::string& value, Options
   else
     return false;
   return true;
+}
+
+int local_rank() {
+  const char* text = std::getenv("LOCAL_RANK");
+  if (text == nullptr) return -1;
+  char* end = nullptr;
+  errno = 0;
+  const long value = std::strtol(text, &end, 10);
+  if (*text == '\0' || *end != '\0' || errno != 0 || value < 0 || value > 65535)
+    throw std::invalid_argument(std::string("LOCAL_RANK='") + text +
+                                "' is not a local rank index (a non-negative integer)");
+  return static_cast<int>(value);
 }
 
 int free_loopback_port() {

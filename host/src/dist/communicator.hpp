@@ -31,6 +31,11 @@ bool parse_rank_option(const std::string& key, const std::string& value, Options
 /// timeout passes; throws std::runtime_error naming the master then). One rank: no network at all.
 std::unique_ptr<Communicator> connect(const Options& options);
 
+/// This rank's index among the ranks on its machine: LOCAL_RANK (set by `launch`, as by torchrun),
+/// or -1 when it is unset. A CUDA rank computes on GPU local_rank mod the GPUs visible. Throws
+/// std::invalid_argument naming the variable when it is not a non-negative integer.
+int local_rank();
+
 /// A loopback TCP port free right now (the OS picks it), for a local rendezvous; throws
 /// std::runtime_error when no socket can be bound.
 int free_loopback_port();
