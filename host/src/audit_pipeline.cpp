@@ -74,6 +74,7 @@ AuditPipeline::AuditPipeline(const ResolvedConfig& config, const PluginRegistry&
         torch::kCUDA,
         static_cast<c10::DeviceIndex>(local % static_cast<int>(torch::cuda::device_count())));
   }
+  bf16_training_ = config.section("audit").host.get_string("precision") == "bf16";
   // The options the games read, parsed once (the config's choices are already validated).
   const auto& audit = config.section("audit").host;
   sweep_options_.mode =
@@ -123,6 +124,11 @@ std::uint64_t AuditPipeline::section_seed(const std::string& section) const {
   return seed_;
 }
 
+std::unique_ptr<torch_compat::AutocastGuard> AuditPipeline::training_precision() const {
+  if (!bf16_training_) return nullptr;
+  return std::make_unique<torch_compat::AutocastGuard>(device_.type(), at::kBFloat16);
+}
+
 std::string AuditPipeline::plugin_key(const std::string& section) const {
   const auto& s = config_.section(section);
   const auto* plugin = registry_.find(s.plugin);
@@ -132,6 +138,9 @@ std::string AuditPipeline::plugin_key(const std::string& section) const {
       .add(plugin ? plugin->version : "")
       .add(config_.section_text(section));
   h.add(section_seed(section));
+  // Models trained under bf16 autocast are other models (fp32 keys stay as they always were).
+  if (bf16_training_ && (section == "generator" || section == "target" || section == "helper"))
+    h.add("precision=bf16");
   return h.hex();
 }
 
@@ -344,7 +353,10 @@ void AuditPipeline::generate() {
           guarded(plugin, "load", [&] { generator->load(load, ctx); });
         } else {
           const Batch pool = select_rows(data_, split_.generator);
-          guarded(plugin, "fit", [&] { generator->fit(pool, ctx); });
+          guarded(plugin, "fit", [&] {
+            const auto autocast = training_precision();
+            generator->fit(pool, ctx);
+          });
         }
         std::filesystem::create_directories(dir / "model");
         guarded(plugin, "save", [&] { generator->save(dir / "model", ctx); });
@@ -380,7 +392,10 @@ void AuditPipeline::train_target() {
             rows = torch::cat({rows, split_.canaries.index({split_.canary_in == 1})});
           const Batch train = select_rows(data_, rows);
           const Batch validation = select_rows(data_, split_.target_validation);
-          guarded(plugin, "fit", [&] { target_->fit(train, validation, ctx); });
+          guarded(plugin, "fit", [&] {
+            const auto autocast = training_precision();
+            target_->fit(train, validation, ctx);
+          });
         }
         std::filesystem::create_directories(dir / "model");
         guarded(plugin, "save", [&] { target_->save(dir / "model", ctx); });
@@ -418,7 +433,10 @@ void AuditPipeline::train_helper() {
           const auto n_val = static_cast<std::int64_t>(std::floor(vf * n_helper_));
           const Batch train = select_rows(synthetic_, range(first + n_val, first + n_helper_));
           const Batch validation = select_rows(synthetic_, range(first, first + n_val));
-          guarded(plugin, "fit", [&] { helper->fit(train, validation, ctx); });
+          guarded(plugin, "fit", [&] {
+            const auto autocast = training_precision();
+            helper->fit(train, validation, ctx);
+          });
           std::filesystem::create_directories(dir / "model");
           guarded(plugin, "save", [&] { helper->save(dir / "model", ctx); });
         },

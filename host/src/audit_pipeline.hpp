@@ -6,6 +6,7 @@
 #include <memory>
 
 #include <panoramia/interfaces.hpp>
+#include <panoramia/torch_compat.hpp>
 
 #include "config.hpp"
 #include "context_impl.hpp"
@@ -62,6 +63,9 @@ class AuditPipeline {
   HostContext& context(const std::string& section, const std::string& stage,
                        const std::filesystem::path& work_dir);
   std::string plugin_key(const std::string& section) const;
+  /// The bf16 autocast of a training stage under [audit] precision = bf16 (null for fp32); held
+  /// for the duration of the plugin's fit.
+  std::unique_ptr<torch_compat::AutocastGuard> training_precision() const;
   /// The seed a section's stages derive from: the audit seed, except for the target, helper (and
   /// generator, when repeated) of a target repetition > 0 and the attacks of a game repetition > 0.
   std::uint64_t section_seed(const std::string& section) const;
@@ -114,6 +118,9 @@ class AuditPipeline {
   std::uint64_t model_seed_ = 0, attack_seed_ = 0;
   bool repeat_generator_ = false;
   c10::Device device_;
+  /// [audit] precision = bf16: the generator's, target's and helpers' fits run under bf16
+  /// autocast on device_ (and their cache keys say so).
+  bool bf16_training_ = false;
   ThreadPolicy threads_;
   stats::SweepOptions sweep_options_;  // [audit]'s threshold mode, bound search and confidence
   stats::O1Options o1_options_;        // [o1]

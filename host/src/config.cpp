@@ -135,6 +135,9 @@ const std::vector<SectionSchema>& config_schema() {
         option("plugin_path", T::kString, "",
                "comma-separated plugin directories, relative to the config file"),
         option("device", T::kString, "auto", "device to compute on", {"auto", "cpu", "cuda"}),
+        option("precision", T::kString, "fp32",
+               "training of the generator, target and helpers: fp32, or bf16 autocast",
+               {"fp32", "bf16"}),
         option("threads", T::kInt, "0", "intra-op threads (0: the cores available)")
             .within(0, 4096),
         option("threshold_mode", T::kString, "reference",

@@ -37,6 +37,31 @@ TEST(AuditDevice, TheSameSeedGivesTheSameNumbersTwiceOnTheDevice) {
   EXPECT_EQ(measurement_rows(second.output), rows);
 }
 
+// [audit] precision = bf16: the generator, target and helper train under bf16 autocast, as new
+// cache entries (not the fp32 ones), and the audit completes with other numbers than fp32's.
+TEST(AuditDevice, Bf16TrainingMakesItsOwnModelsAndCompletes) {
+  const TempDir dir;
+  const std::string args = "audit '" + (source_dir() / "configs" / "toy.ini").string() +
+                           "' --set audit.device=" + device() +
+                           " --set data.samples=1200 --set target.epochs=10 --set helper.epochs=5"
+                           " --set attack.epochs=10 --log-level info --workdir '" +
+                           (dir / "work").string() + "'";
+  const auto fp32 = run_panoramia(args);
+  ASSERT_EQ(fp32.exit_code, 0) << fp32.output;
+  const auto bf16 = run_panoramia(args + " --set audit.precision=bf16");
+  ASSERT_EQ(bf16.exit_code, 0) << bf16.output;
+  for (const std::string stage : {"generator", "target", "helper"})
+    EXPECT_THAT(bf16.output, HasSubstr("stage " + stage + ": computing")) << stage;
+  const auto rows = measurement_rows(bf16.output);
+  ASSERT_THAT(rows, HasSubstr("mia_best_pred "));
+  EXPECT_NE(rows, measurement_rows(fp32.output));
+  // And the fp32 entries are still there for an fp32 run.
+  const auto again = run_panoramia(args);
+  ASSERT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_THAT(again.output, HasSubstr("stage target: reusing cached"));
+  EXPECT_EQ(measurement_rows(again.output), measurement_rows(fp32.output));
+}
+
 TEST(AuditDevice, TheImageAuditRunsOnTheDevice) {
   const TempDir dir;
   std::filesystem::create_directories(dir / "data");

@@ -41,6 +41,25 @@ TEST(Threads, SetThreadsReachesLibTorchAndOpenBlas) {
   EXPECT_GE(default_threads(), 1);
 }
 
+// [audit] precision = bf16 runs the training stages under this guard (torch_compat.hpp, both
+// LibTorch lines): a float32 product comes out in bf16 inside it, float32 again after it.
+TEST(TorchCompat, AutocastGuardCastsProductsToBf16AndRestoresTheState) {
+  const auto a = torch::rand({4, 4}), b = torch::rand({4, 4});
+  ASSERT_FALSE(torch_compat::AutocastGuard::enabled(c10::kCPU));
+  {
+    torch_compat::AutocastGuard guard(c10::kCPU, at::kBFloat16);
+    EXPECT_TRUE(torch_compat::AutocastGuard::enabled(c10::kCPU));
+    EXPECT_EQ(torch::mm(a, b).scalar_type(), at::kBFloat16);
+    {
+      torch_compat::AutocastGuard nested(c10::kCPU, at::kBFloat16);
+      EXPECT_EQ(torch::mm(a, b).scalar_type(), at::kBFloat16);
+    }
+    EXPECT_TRUE(torch_compat::AutocastGuard::enabled(c10::kCPU));
+  }
+  EXPECT_FALSE(torch_compat::AutocastGuard::enabled(c10::kCPU));
+  EXPECT_EQ(torch::mm(a, b).scalar_type(), at::kFloat);
+}
+
 TEST(Threads, LoopsBelowTheMeasuredStepSizeRunOnOneThread) {
   const ThreadPolicy every_core{4, false};
   EXPECT_EQ(loop_threads(every_core, 0.45e6), 1);  // about the toy config's mlp
