@@ -7,7 +7,6 @@
 #include <torch/torch.h>
 
 #include "batch_io.hpp"
-#include "dist/communicator.hpp"
 #include "hashing.hpp"
 #include "input_fingerprint.hpp"
 #include "plugin_error.hpp"
@@ -47,7 +46,7 @@ void check_signals(const SideSignals& s, std::int64_t n, const std::string& who)
 AuditPipeline::AuditPipeline(const ResolvedConfig& config, const PluginRegistry& registry,
                              std::filesystem::path workdir, StageCache& cache,
                              std::shared_ptr<spdlog::logger> logger, Communicator& communicator,
-                             ThreadPolicy threads)
+                             ThreadPolicy threads, int local_rank)
     : config_(config),
       registry_(registry),
       workdir_(std::move(workdir)),
@@ -63,13 +62,9 @@ AuditPipeline::AuditPipeline(const ResolvedConfig& config, const PluginRegistry&
   if (device == "cuda" || (device == "auto" && torch::cuda::is_available())) {
     if (!torch::cuda::is_available())
       throw UserError("[audit] device = cuda, but this LibTorch has no usable CUDA device");
-    // One GPU per rank of this machine: LOCAL_RANK's (launch sets it), modulo the GPUs visible.
-    int local = 0;
-    try {
-      local = std::max(0, dist::local_rank());
-    } catch (const std::invalid_argument& e) {
-      throw UserError(e.what());
-    }
+    // One GPU per rank of this machine: its local rank's (launch sets LOCAL_RANK), modulo the
+    // GPUs visible.
+    const int local = std::max(0, local_rank);
     device_ = torch::Device(
         torch::kCUDA,
         static_cast<c10::DeviceIndex>(local % static_cast<int>(torch::cuda::device_count())));

@@ -48,7 +48,7 @@ class AuditPipeline {
   AuditPipeline(const ResolvedConfig& config, const PluginRegistry& registry,
                 std::filesystem::path workdir, StageCache& cache,
                 std::shared_ptr<spdlog::logger> logger, Communicator& communicator,
-                ThreadPolicy threads);
+                ThreadPolicy threads, int local_rank);
 
   /// Runs every stage, once per repetition of `[repeat]` (target seeds × game seeds; the first is
   /// the configured audit). Returns the first repetition's summary of the generated-non-member

@@ -55,7 +55,7 @@ AuditOutcome run_audit(const AuditRequest& request, const std::shared_ptr<spdlog
   const auto communicator = dist::connect(request.distributed);
   const int rank = communicator->rank();
   if (communicator->world_size() > 1) {
-    const int local = dist::local_rank();
+    const int local = request.distributed.local_rank;
     logger->info("rank {} of {} joined at {}:{}{}; {} intra-op thread(s)", rank,
                  communicator->world_size(), request.distributed.master_host,
                  request.distributed.master_port,
@@ -67,7 +67,8 @@ AuditOutcome run_audit(const AuditRequest& request, const std::shared_ptr<spdlog
     // the cache nor the results database.
     StageCache cache(workdir / "cache", request.fresh, logger, nullptr, 0);
     cache.set_ranks(communicator.get(), workdir / "ranks" / std::to_string(rank) / "cache");
-    AuditPipeline pipeline(config, registry, workdir, cache, logger, *communicator, threads);
+    AuditPipeline pipeline(config, registry, workdir, cache, logger, *communicator, threads,
+                           request.distributed.local_rank);
     AuditRecords records;
     AuditOutcome outcome;
     outcome.rank = rank;
@@ -96,7 +97,8 @@ AuditOutcome run_audit(const AuditRequest& request, const std::shared_ptr<spdlog
   try {
     StageCache cache(workdir / "cache", request.fresh, logger, &db, run);
     cache.set_ranks(communicator.get(), workdir / "ranks" / "0" / "cache");
-    AuditPipeline pipeline(config, registry, workdir, cache, logger, *communicator, threads);
+    AuditPipeline pipeline(config, registry, workdir, cache, logger, *communicator, threads,
+                           request.distributed.local_rank);
     AuditRecords records;
     AuditOutcome outcome;
     outcome.summary = pipeline.run(records);

@@ -16,9 +16,7 @@ void Pt2Target::open(const std::filesystem::path& file, Context& ctx) {
   try {
     loader_ = std::make_unique<torch::inductor::AOTIModelPackageLoader>(file.string());
   } catch (const std::exception& e) {
-    const std::string message = e.what();
-    throw std::runtime_error("cannot load " + what + ": " +
-                             message.substr(0, std::min(message.find('\n'), std::size_t(300))));
+    throw std::runtime_error("cannot load " + what + ": " + torchscript::first_line(e.what()));
   }
   // A package runs on the device it was compiled for: say so before the first batch does.
   const auto metadata = loader_->get_metadata();
@@ -35,10 +33,8 @@ at::Tensor Pt2Target::forward(const at::Tensor& batch) {
   try {
     outputs = loader_->run({batch});
   } catch (const std::exception& e) {
-    const std::string message = e.what();
     throw std::runtime_error("AOTInductor package " + file().string() + " failed on a batch of " +
-                             c10::str(batch.sizes()) + ": " +
-                             message.substr(0, std::min(message.find('\n'), std::size_t(300))));
+                             c10::str(batch.sizes()) + ": " + torchscript::first_line(e.what()));
   }
   if (outputs.size() != 1)
     throw std::runtime_error("AOTInductor package " + file().string() + " returned " +

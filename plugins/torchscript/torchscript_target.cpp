@@ -104,6 +104,10 @@ SideSignals FrozenImageTarget::side_signals(const Batch& samples, const std::str
   return s;
 }
 
+std::string first_line(const std::string& message) {
+  return message.substr(0, std::min(message.find('\n'), std::size_t(300)));
+}
+
 std::string describe_load_failure(const std::filesystem::path& file, const std::string& what) {
   static const std::string kUnknownOp = "Unknown builtin op: ";
   const auto at = what.find(kUnknownOp);
@@ -117,9 +121,7 @@ std::string describe_load_failure(const std::filesystem::path& file, const std::
            "against a LibTorch at least as new as that PyTorch (scripts/run-tests-libtorch2 "
            "builds one on the LibTorch of PyTorch's wheel)";
   }
-  // LibTorch's message spans lines (the code and a caret): the first line says what.
-  return "cannot load TorchScript model " + file.string() + ": " +
-         what.substr(0, std::min(what.find('\n'), std::size_t(300)));
+  return "cannot load TorchScript model " + file.string() + ": " + first_line(what);
 }
 
 void TorchScriptTarget::open(const std::filesystem::path& file, Context& ctx) {

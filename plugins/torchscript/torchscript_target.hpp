@@ -5,6 +5,7 @@
 // part it shares with the `pt2` target (AOTInductor packages, on the LibTorch 2.x line).
 
 #include <filesystem>
+#include <string>
 #include <vector>
 
 #include <torch/script.h>
@@ -53,6 +54,10 @@ class FrozenImageTarget : public TargetAdapter {
   std::filesystem::path file_;
   bool loaded_ = false;
 };
+
+/// The first line of a LibTorch message (they go on with code and a caret), at most 300 characters:
+/// what the errors of the frozen targets quote.
+std::string first_line(const std::string& message);
 
 /// Why torch::jit::load refused `file`, in one sentence: an operator this LibTorch lacks (a model
 /// saved by a newer PyTorch) is named with both versions; anything else keeps LibTorch's words.

@@ -15,49 +15,36 @@
 
 #include <panoramia/testing.hpp>
 
+#include "bench_common.hpp"
 #include "dp/clipping.hpp"
 #include "dp/dp_sgd.hpp"
 #include "network.hpp"
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using panoramia::bench::Clock;
+using panoramia::bench::seconds_since;
+
 namespace mlp = panoramia::mlp;
 namespace dp = panoramia::dp;
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 }  // namespace
 
 int main(int argc, char** argv) {
   int64_t rows = 30000, inputs = 108, batch = 256, steps = 50, threads = 1, repeat = 3;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string a = argv[i];
-    const int64_t v = std::stoll(argv[i + 1]);
-    if (a == "--rows")
-      rows = v;
-    else if (a == "--inputs")
-      inputs = v;
-    else if (a == "--batch")
-      batch = v;
-    else if (a == "--steps")
-      steps = v;
-    else if (a == "--threads")
-      threads = v;
-    else if (a == "--repeat")
-      repeat = v;
-    else {
-      std::fprintf(stderr, "unknown argument %s\n", a.c_str());
-      return 2;
-    }
-  }
+  if (!panoramia::bench::parse_flags(argc, argv,
+                                     {{"--rows", &rows},
+                                      {"--inputs", &inputs},
+                                      {"--batch", &batch},
+                                      {"--steps", &steps},
+                                      {"--threads", &threads},
+                                      {"--repeat", &repeat}}))
+    return 2;
   at::set_num_threads(static_cast<int>(threads));
   torch::manual_seed(0);
-  const auto x = torch::randn({rows, inputs});
-  const auto w = torch::randn({inputs});
-  const auto y = (x.matmul(w) + torch::randn({rows}) > 0).to(torch::kFloat32);
+  const auto table = panoramia::bench::random_table(rows, inputs);
+  const auto& x = table.first;
+  const auto& y = table.second;
   mlp::MlpOptions options;
   options.inputs = inputs;
   options.hidden = {150, 100, 50, 10};

@@ -15,18 +15,17 @@
 
 #include <panoramia/testing.hpp>
 
+#include "bench_common.hpp"
 #include "generation.hpp"
 #include "model.hpp"
 #include "training.hpp"
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-namespace gpt2 = panoramia::gpt2;
+using panoramia::bench::Clock;
+using panoramia::bench::seconds_since;
 
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
+namespace gpt2 = panoramia::gpt2;
 
 }  // namespace
 
@@ -34,38 +33,19 @@ int main(int argc, char** argv) {
   std::int64_t layers = 2, heads = 2, width = 64, vocab = 50257, block = 64, batch = 16, steps = 20,
                new_tokens = 64, threads = 1, repeat = 3;
   std::string device_name = "cpu";
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string a = argv[i];
-    if (a == "--device") {
-      device_name = argv[i + 1];
-      continue;
-    }
-    const std::int64_t v = std::stoll(argv[i + 1]);
-    if (a == "--layers")
-      layers = v;
-    else if (a == "--heads")
-      heads = v;
-    else if (a == "--width")
-      width = v;
-    else if (a == "--vocab")
-      vocab = v;
-    else if (a == "--block")
-      block = v;
-    else if (a == "--batch")
-      batch = v;
-    else if (a == "--steps")
-      steps = v;
-    else if (a == "--new")
-      new_tokens = v;
-    else if (a == "--threads")
-      threads = v;
-    else if (a == "--repeat")
-      repeat = v;
-    else {
-      std::fprintf(stderr, "unknown argument %s\n", a.c_str());
-      return 2;
-    }
-  }
+  if (!panoramia::bench::parse_flags(argc, argv,
+                                     {{"--layers", &layers},
+                                      {"--heads", &heads},
+                                      {"--width", &width},
+                                      {"--vocab", &vocab},
+                                      {"--block", &block},
+                                      {"--batch", &batch},
+                                      {"--steps", &steps},
+                                      {"--new", &new_tokens},
+                                      {"--threads", &threads},
+                                      {"--repeat", &repeat}},
+                                     {{"--device", &device_name}}))
+    return 2;
   at::set_num_threads(static_cast<int>(threads));
   torch::manual_seed(0);
   gpt2::Gpt2Config config;

@@ -1,7 +1,8 @@
 // The tests marked for CUDA (CTest label `cuda`): audits on the device PANORAMIA_TEST_DEVICE names
 // (`[audit] device`; cpu when unset, as in the suite; scripts/gpu-check runs them with cuda on a
 // GPU machine and with cpu in its rehearsal). The same config and seed give the same numbers twice
-// on one device (seeded generators on that device), and the image audit runs there end to end.
+// on one device (seeded generators on that device), bf16 training makes its own models, and the
+// image audit runs there end to end.
 #include <cstdlib>
 #include <sstream>
 #include <string>

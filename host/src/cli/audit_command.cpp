@@ -43,6 +43,7 @@ int cmd_audit(const std::vector<std::string>& args) {
   request.distributed.timeout =
       std::chrono::milliseconds(static_cast<std::int64_t>(timeout * 1000));
   try {
+    request.distributed.local_rank = dist::local_rank();
     if (vm.count("master")) dist::parse_master(vm["master"].as<std::string>(), request.distributed);
     if (request.distributed.world_size > 1 && !vm.count("master"))
       throw std::invalid_argument("--world-size > 1 needs --master HOST:PORT (rank 0's address)");

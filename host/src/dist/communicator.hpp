@@ -15,6 +15,8 @@ struct Options {
   int rank = 0;
   std::string master_host = "127.0.0.1";
   int master_port = 29500;
+  /// This rank's index among the ranks on its machine (local_rank(): LOCAL_RANK), -1 when unset.
+  int local_rank = -1;
   /// Rendezvous and every collective give up after this long (a rank that died or hangs).
   std::chrono::milliseconds timeout{std::chrono::seconds(300)};
 };
