@@ -43,6 +43,17 @@ void check_signals(const SideSignals& s, std::int64_t n, const std::string& who)
 
 }  // namespace
 
+c10::Device AuditPipeline::device_for(const ResolvedConfig& config, int local_rank) {
+  const std::string device = config.section("audit").host.get_string("device");
+  if (device != "cuda" && !(device == "auto" && torch::cuda::is_available())) return torch::kCPU;
+  if (!torch::cuda::is_available())
+    throw UserError("[audit] device = cuda, but this LibTorch has no usable CUDA device");
+  // One GPU per rank of this machine: its local rank's, modulo the GPUs visible.
+  const int local = std::max(0, local_rank);
+  return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(
+                                         local % static_cast<int>(torch::cuda::device_count())));
+}
+
 AuditPipeline::AuditPipeline(const ResolvedConfig& config, const PluginRegistry& registry,
                              std::filesystem::path workdir, StageCache& cache,
                              std::shared_ptr<spdlog::logger> logger, Communicator& communicator,
@@ -58,17 +69,7 @@ AuditPipeline::AuditPipeline(const ResolvedConfig& config, const PluginRegistry&
       attack_seed_(seed_),
       device_(torch::kCPU),
       threads_(threads) {
-  const std::string device = config.section("audit").host.get_string("device");
-  if (device == "cuda" || (device == "auto" && torch::cuda::is_available())) {
-    if (!torch::cuda::is_available())
-      throw UserError("[audit] device = cuda, but this LibTorch has no usable CUDA device");
-    // One GPU per rank of this machine: its local rank's (launch sets LOCAL_RANK), modulo the
-    // GPUs visible.
-    const int local = std::max(0, local_rank);
-    device_ = torch::Device(
-        torch::kCUDA,
-        static_cast<c10::DeviceIndex>(local % static_cast<int>(torch::cuda::device_count())));
-  }
+  device_ = device_for(config, local_rank);
   bf16_training_ = config.section("audit").host.get_string("precision") == "bf16";
   // The options the games read, parsed once (the config's choices are already validated).
   const auto& audit = config.section("audit").host;

@@ -45,6 +45,11 @@ struct AuditRecords {
 
 class AuditPipeline {
  public:
+  /// The device `[audit] device` chooses for a rank: the CPU, or the CUDA device of its local rank
+  /// (launch sets LOCAL_RANK; -1 counts as 0) modulo the GPUs visible. Throws UserError for cuda
+  /// without a usable device.
+  static c10::Device device_for(const ResolvedConfig& config, int local_rank);
+
   AuditPipeline(const ResolvedConfig& config, const PluginRegistry& registry,
                 std::filesystem::path workdir, StageCache& cache,
                 std::shared_ptr<spdlog::logger> logger, Communicator& communicator,

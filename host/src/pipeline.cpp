@@ -52,7 +52,11 @@ AuditOutcome run_audit(const AuditRequest& request, const std::shared_ptr<spdlog
       wait != nullptr ? wait : "unset", wait_source ? std::string(", from ") + wait_source : "");
 
   // Every rank resolves the config first, so that a bad config fails at once on every rank.
-  const auto communicator = dist::connect(request.distributed);
+  dist::Options distributed = request.distributed;
+  if (const auto device = AuditPipeline::device_for(config, distributed.local_rank);
+      device.is_cuda())
+    distributed.cuda_device = device.index();
+  const auto communicator = dist::connect(distributed);
   const int rank = communicator->rank();
   if (communicator->world_size() > 1) {
     const int local = request.distributed.local_rank;

@@ -2,7 +2,8 @@
 // (`[audit] device`; cpu when unset, as in the suite; scripts/gpu-check runs them with cuda on a
 // GPU machine and with cpu in its rehearsal). The same config and seed give the same numbers twice
 // on one device (seeded generators on that device), bf16 training makes its own models, and the
-// image audit runs there end to end.
+// image audit runs there end to end; on a CUDA device the NCCL group of the ranks sums and
+// broadcasts.
 #include <cstdlib>
 #include <sstream>
 #include <string>
@@ -10,6 +11,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <torch/torch.h>
+#include <torch/csrc/distributed/c10d/HashStore.hpp>
+
+#include "dist/nccl_group.hpp"
 #include "support/idx_shapes.hpp"
 #include "support/run_panoramia.hpp"
 
@@ -77,6 +82,39 @@ TEST(AuditDevice, TheImageAuditRunsOnTheDevice) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_THAT(r.output, HasSubstr("c_lb = "));
   EXPECT_THAT(r.output, HasSubstr("eps_tilde = "));
+}
+
+// The NCCL group CUDA ranks join (dist::make_nccl_group, what the Communicator uses for CUDA
+// tensors): one rank on the device, an in-process store. Its sum over one rank is the tensor
+// itself, bit for bit, and a broadcast from rank 0 keeps it; the collectives run on the GPU. On the
+// CPU: a build without NCCL refuses in one sentence, and a build with NCCL but no GPU fails to join
+// with an exception (never a crash).
+TEST(AuditDevice, TheNcclGroupSumsAndBroadcastsOnTheDevice) {
+  auto store = c10::make_intrusive<c10d::HashStore>();
+  const auto timeout = std::chrono::milliseconds(60000);
+  if (!dist::nccl_available()) {
+    try {
+      dist::make_nccl_group(store, 0, 1, timeout, 0);
+      FAIL() << "a build without NCCL made an NCCL group";
+    } catch (const std::runtime_error& e) {
+      EXPECT_THAT(e.what(), HasSubstr("without NCCL"));
+    }
+    return;
+  }
+  if (device() != "cuda") {
+    EXPECT_ANY_THROW(dist::make_nccl_group(store, 0, 1, timeout, 0));
+    return;
+  }
+  auto group = dist::make_nccl_group(store, 0, 1, timeout, 0);
+  const auto values = torch::arange(1000, torch::kFloat32).div(7.0);
+  std::vector<at::Tensor> tensors{values.to(torch::kCUDA)};
+  c10d::AllreduceOptions sum;
+  sum.reduceOp = c10d::ReduceOp::SUM;
+  group->allreduce(tensors, sum)->wait();
+  EXPECT_TRUE(torch::equal(tensors[0].cpu(), values));
+  c10d::BroadcastOptions from_zero;
+  group->broadcast(tensors, from_zero)->wait();
+  EXPECT_TRUE(torch::equal(tensors[0].cpu(), values));
 }
 
 }  // namespace

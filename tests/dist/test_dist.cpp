@@ -208,11 +208,14 @@ TEST(Doctor, ReportsLibTorchTheBlasThreadsAndPlugins) {
     EXPECT_THAT(r.output, ::testing::ContainsRegex("CUDA runtime +13\\."));
     EXPECT_THAT(r.output, ::testing::ContainsRegex("cuDNN +9\\."));
     EXPECT_THAT(r.output, ::testing::ContainsRegex("NCCL +2\\."));
+    // CUDA ranks would join an NCCL group (compiled in: the wheel has ProcessGroupNCCL).
+    EXPECT_THAT(r.output, HasSubstr("ProcessGroupNCCL (CUDA ranks)"));
   } else {
     // The project's machines have OpenBLAS (scripts/install-deps): doctor finds it. Debian's
     // LibTorch is CPU-only.
     EXPECT_THAT(r.output, HasSubstr("openblas"));
     EXPECT_THAT(r.output, HasSubstr("none (LibTorch built without CUDA)"));
+    EXPECT_THAT(r.output, HasSubstr("ProcessGroupGloo (CPU and CUDA tensors)"));
   }
   EXPECT_EQ(r.exit_code, 0) << r.output;
 }

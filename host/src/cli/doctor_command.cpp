@@ -11,6 +11,7 @@
 #include <torch/torch.h>
 
 #include "cli/commands.hpp"
+#include "dist/nccl_group.hpp"
 #include "pipeline.hpp"
 #include "plugin_error.hpp"
 #include "plugin_registry.hpp"
@@ -174,7 +175,9 @@ int cmd_doctor(const std::vector<std::string>& args) {
   row("cuDNN", gpu.cudnn.empty() ? "none" : gpu.cudnn);
   row("NCCL", gpu.nccl.empty() ? "none" : gpu.nccl);
   for (const auto& device : gpu.devices) row("GPU", device);
-  row("distributed", "c10d TCPStore + ProcessGroupGloo (CPU)");
+  row("distributed", dist::nccl_available()
+                         ? "c10d TCPStore + ProcessGroupGloo (CPU) + ProcessGroupNCCL (CUDA ranks)"
+                         : "c10d TCPStore + ProcessGroupGloo (CPU and CUDA tensors)");
 
   PluginRegistry registry;
   registry.load_directory(PluginRegistry::bundled_dir());

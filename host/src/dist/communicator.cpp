@@ -1,5 +1,7 @@
 #include "dist/communicator.hpp"
 
+#include "dist/nccl_group.hpp"
+
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -119,6 +121,8 @@ class GlooCommunicator final : public Communicator {
       pg_options->threads = 2;
       group_ =
           c10::make_intrusive<c10d::ProcessGroupGloo>(store_, o.rank, o.world_size, pg_options);
+      if (o.cuda_device >= 0 && nccl_available())
+        nccl_ = make_nccl_group(store_, o.rank, o.world_size, o.timeout, o.cuda_device);
     } catch (const std::exception& e) {
       throw std::runtime_error(fmt::format(
           "rank {} of {} could not join the ranks at {}:{} within {} s: {}", o.rank, o.world_size,
@@ -149,12 +153,16 @@ class GlooCommunicator final : public Communicator {
       for (auto& t : tensors) all->parts.push_back(all_reduce_sum_async({t}));
       return all;
     }
+    const auto sum = [&](std::vector<at::Tensor>& parts) {
+      return nccl_ && parts[0].is_cuda() ? nccl_->allreduce(parts, opts)
+                                         : group_->allreduce(parts, opts);
+    };
     if (tensors.size() == 1 && tensors[0].is_contiguous())
-      return start("all-reduce", [&] { return group_->allreduce(tensors, opts); });
+      return start("all-reduce", [&] { return sum(tensors); });
     std::vector<at::Tensor> flat_parts;
     for (const auto& t : tensors) flat_parts.push_back(t.reshape({-1}));
     std::vector<at::Tensor> flat{at::cat(flat_parts)};
-    auto work = start("all-reduce", [&] { return group_->allreduce(flat, opts); });
+    auto work = start("all-reduce", [&] { return sum(flat); });
     return std::make_unique<Unflatten>(std::move(work), flat[0], std::move(tensors));
   }
 
@@ -164,7 +172,9 @@ class GlooCommunicator final : public Communicator {
       c10d::BroadcastOptions opts;
       opts.rootRank = root;
       opts.timeout = options_.timeout;
-      start("broadcast", [&] { return group_->broadcast(one, opts); })->wait();
+      start("broadcast", [&] {
+        return nccl_ && t.is_cuda() ? nccl_->broadcast(one, opts) : group_->broadcast(one, opts);
+      })->wait();
     }
   }
 
@@ -199,6 +209,7 @@ class GlooCommunicator final : public Communicator {
   Options options_;
   c10::intrusive_ptr<c10d::Store> store_;
   c10::intrusive_ptr<c10d::ProcessGroupGloo> group_;
+  std::unique_ptr<CudaCollectives> nccl_;  // CUDA ranks, where LibTorch has NCCL
 };
 
 void GlooPending::wait() {

@@ -1,6 +1,6 @@
 #pragma once
 // The host side of data-parallel audits: joining the ranks (a TCPStore rendezvous at the master,
-// then a Gloo process group) and the Communicator the plugins see.
+// then a Gloo process group, and an NCCL one for CUDA ranks) and the Communicator the plugins see.
 
 #include <chrono>
 #include <memory>
@@ -17,6 +17,10 @@ struct Options {
   int master_port = 29500;
   /// This rank's index among the ranks on its machine (local_rank(): LOCAL_RANK), -1 when unset.
   int local_rank = -1;
+  /// The CUDA device this rank's audit computes on, or -1 for a CPU audit. With a device (and a
+  /// LibTorch with NCCL) the collectives of CUDA tensors go through a ProcessGroupNCCL; Gloo keeps
+  /// the CPU tensors and the barriers.
+  int cuda_device = -1;
   /// Rendezvous and every collective give up after this long (a rank that died or hangs).
   std::chrono::milliseconds timeout{std::chrono::seconds(300)};
 };
