@@ -9,6 +9,7 @@
 #include <memory>
 #include <system_error>
 
+#include "blas_core.hpp"
 #include "plugin_error.hpp"
 
 namespace panoramia::engine {
@@ -59,6 +60,7 @@ void* engine_symbol(const char* name) {
   static void* handle = nullptr;
   if (handle == nullptr) {
     choose_wait_policy();
+    blas::choose_core();
     const auto path = engine_path();
     if (!std::filesystem::exists(path))
       throw std::runtime_error("the panoramia engine " + path.string() +

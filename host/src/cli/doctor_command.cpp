@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include "blas_core.hpp"
 #include "cli/commands.hpp"
 #include "dist/nccl_group.hpp"
 #include "pipeline.hpp"
@@ -138,6 +139,12 @@ int cmd_doctor(const std::vector<std::string>& args) {
   using ThreadsFn = int (*)();
   if (auto config = reinterpret_cast<ConfigFn>(::dlsym(RTLD_DEFAULT, "openblas_get_config")))
     row("OpenBLAS config", config());
+  if (auto core = reinterpret_cast<ConfigFn>(::dlsym(RTLD_DEFAULT, "openblas_get_corename"))) {
+    const char* source = std::getenv(blas::kCoreSource);
+    row("OpenBLAS core",
+        std::string(core()) + (source != nullptr ? std::string(", from ") + source
+                                                 : std::string(", OpenBLAS's own choice")));
+  }
   if (auto threads = reinterpret_cast<ThreadsFn>(::dlsym(RTLD_DEFAULT, "openblas_get_num_threads")))
     row("OpenBLAS threads", std::to_string(threads()));
   if (!openblas && !(mkl && blas.empty()))
