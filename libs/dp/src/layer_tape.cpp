@@ -82,6 +82,18 @@ bool LayerTape::covers(const torch::Tensor& parameter) const {
 
 torch::Tensor LayerTape::squared_norms(const torch::Tensor& losses,
                                        const std::vector<torch::Tensor>& parameters) const {
+  return norms(losses, parameters, /*retain_graph=*/true, nullptr);
+}
+
+torch::Tensor LayerTape::squared_norms_keeping_backprops(
+    const torch::Tensor& losses, const std::vector<torch::Tensor>& parameters, bool retain_graph) {
+  backprops_.clear();
+  return norms(losses, parameters, retain_graph, &backprops_);
+}
+
+torch::Tensor LayerTape::norms(const torch::Tensor& losses,
+                               const std::vector<torch::Tensor>& parameters, bool retain_graph,
+                               std::vector<Backprop>* keep) const {
   if (entries_.empty()) throw std::invalid_argument("the layer tape recorded no layer");
   const int64_t n = entries_.front().input.size(0);
   if (losses.dim() != 1 || losses.size(0) != n)
@@ -103,8 +115,9 @@ torch::Tensor LayerTape::squared_norms(const torch::Tensor& losses,
   std::vector<torch::Tensor> outputs;
   for (const auto& e : entries_) outputs.push_back(e.output);
   // Row i of d(Σ loss)/d(output) is example i's own output gradient: examples do not interact.
-  const auto backprops = torch::autograd::grad({losses.sum()}, outputs, {}, /*retain_graph=*/true,
+  const auto backprops = torch::autograd::grad({losses.sum()}, outputs, {}, retain_graph,
                                                /*create_graph=*/false, /*allow_unused=*/true);
+  if (keep != nullptr) keep->assign(entries_.size(), Backprop{});
 
   torch::NoGradGuard guard;
   auto squared = torch::zeros({n}, torch::kFloat64);
@@ -113,6 +126,7 @@ torch::Tensor LayerTape::squared_norms(const torch::Tensor& losses,
     if (!backprops[k].defined()) continue;  // the loss does not reach this layer
     const auto a = e.input.detach();
     const auto g = backprops[k];
+    if (keep != nullptr) (*keep)[k].output_grad = g;
     torch::Tensor weight_sq, bias_sq;
     const torch::Tensor* weight = nullptr;
     const torch::Tensor* bias = nullptr;
@@ -156,8 +170,13 @@ torch::Tensor LayerTape::squared_norms(const torch::Tensor& losses,
         const auto xhat =
             F::group_norm(a, F::GroupNormFuncOptions(o.num_groups()).eps(o.eps())).flatten(2);
         const auto gf = g.flatten(2);
-        weight_sq = (gf * xhat).sum(2).pow(2).sum(1).to(torch::kFloat64);
-        bias_sq = gf.sum(2).pow(2).sum(1).to(torch::kFloat64);
+        const auto weight_rows = (gf * xhat).sum(2), bias_rows = gf.sum(2);
+        weight_sq = weight_rows.pow(2).sum(1).to(torch::kFloat64);
+        bias_sq = bias_rows.pow(2).sum(1).to(torch::kFloat64);
+        if (keep != nullptr) {
+          (*keep)[k].norm_weight_rows = weight_rows;
+          (*keep)[k].norm_bias_rows = bias_rows;
+        }
         break;
       }
     }
@@ -165,6 +184,80 @@ torch::Tensor LayerTape::squared_norms(const torch::Tensor& losses,
     if (bias && in(*bias)) squared += bias_sq.cpu();
   }
   return squared;
+}
+
+std::vector<torch::Tensor> LayerTape::weighted_gradients(
+    const torch::Tensor& factors, const std::vector<torch::Tensor>& parameters) const {
+  if (backprops_.size() != entries_.size())
+    throw std::logic_error(
+        "weighted_gradients needs the output gradients kept by "
+        "squared_norms_keeping_backprops");
+  torch::NoGradGuard guard;
+  std::map<const void*, torch::Tensor> sums;  // by parameter
+  for (size_t k = 0; k < entries_.size(); ++k) {
+    const auto& e = entries_[k];
+    const auto& b = backprops_[k];
+    if (!b.output_grad.defined()) continue;  // the losses do not reach this layer
+    const auto& g = b.output_grad;
+    const int64_t n = g.size(0);
+    // Each example's rows scaled by its factor: Σ_i f_i ∇loss_i is then what an ordinary backward
+    // pass computes for the layer's parameters from these inputs and output gradients.
+    std::vector<int64_t> shape(static_cast<size_t>(g.dim()), 1);
+    shape[0] = n;
+    const auto f = factors.to(g.device(), g.scalar_type()).view(shape);
+    const auto a = e.input.detach();
+    torch::Tensor weight_grad, bias_grad;
+    const torch::Tensor* weight = nullptr;
+    const torch::Tensor* bias = nullptr;
+    switch (e.kind) {
+      case Kind::kLinear: {
+        auto* layer = e.layer->as<torch::nn::LinearImpl>();
+        weight = &layer->weight;
+        bias = &layer->bias;
+        const auto gs = (g * f).reshape({-1, g.size(-1)});
+        weight_grad = gs.t().mm(a.reshape({-1, a.size(-1)}));
+        bias_grad = gs.sum(0);
+        break;
+      }
+      case Kind::kConv2d: {
+        auto* layer = e.layer->as<torch::nn::Conv2dImpl>();
+        weight = &layer->weight;
+        bias = &layer->bias;
+        const auto& o = layer->options;
+        const auto& padding =
+            *panoramia::torch_compat::get_if<torch::ExpandingArray<2>>(&o.padding());
+        const bool with_bias = layer->bias.defined();
+        const std::vector<int64_t> bias_sizes{o.out_channels()};
+        const std::vector<int64_t> no_output_padding{0, 0};
+        auto grads = at::convolution_backward(
+            g * f, a, layer->weight,
+            with_bias ? at::OptionalIntArrayRef(bias_sizes) : at::OptionalIntArrayRef(),
+            *o.stride(), *padding, *o.dilation(), /*transposed=*/false, no_output_padding,
+            /*groups=*/1, {false, true, with_bias});
+        weight_grad = std::get<1>(grads);
+        if (with_bias) bias_grad = std::get<2>(grads);
+        break;
+      }
+      case Kind::kGroupNorm: {
+        auto* layer = e.layer->as<torch::nn::GroupNormImpl>();
+        weight = &layer->weight;
+        bias = &layer->bias;
+        const auto fc = f.view({n, 1});
+        weight_grad = (b.norm_weight_rows * fc).sum(0);
+        bias_grad = (b.norm_bias_rows * fc).sum(0);
+        break;
+      }
+    }
+    if (weight->defined()) sums[weight->unsafeGetTensorImpl()] = weight_grad;
+    if (bias->defined() && bias_grad.defined()) sums[bias->unsafeGetTensorImpl()] = bias_grad;
+  }
+  std::vector<torch::Tensor> out;
+  for (const auto& p : parameters) {
+    const auto it = sums.find(p.unsafeGetTensorImpl());
+    out.push_back(p.requires_grad() && it != sums.end() ? it->second.view_as(p).to(p.dtype())
+                                                        : torch::zeros_like(p).detach());
+  }
+  return out;
 }
 
 torch::Tensor record(LayerTape* tape, torch::nn::Conv2dImpl& layer, const torch::Tensor& x) {
@@ -180,34 +273,22 @@ torch::Tensor record(LayerTape* tape, torch::nn::GroupNormImpl& layer, const tor
 }
 
 ClippedGradients clip_per_example_tape(const std::vector<torch::Tensor>& parameters,
-                                       const LayerTape& tape, const torch::Tensor& losses,
+                                       LayerTape& tape, const torch::Tensor& losses,
                                        double clip_norm) {
   if (!(clip_norm > 0.0))
     throw std::invalid_argument("the clipping norm must be > 0, got " + std::to_string(clip_norm));
-  std::vector<torch::Tensor> trainable;
-  std::vector<size_t> position;
   for (size_t k = 0; k < parameters.size(); ++k) {
     const auto& p = parameters[k];
-    if (!p.requires_grad()) continue;
-    if (!tape.covers(p))
+    if (p.requires_grad() && !tape.covers(p))
       throw std::invalid_argument("parameter " + std::to_string(k) + " " + shape(p) +
                                   " belongs to no layer the tape recorded, so its share of the "
                                   "per-example gradient norm would be missed");
-    trainable.push_back(p);
-    position.push_back(k);
   }
   ClippedGradients out;
-  out.norms = tape.squared_norms(losses, parameters).sqrt();
+  out.norms = tape.squared_norms_keeping_backprops(losses, parameters).sqrt();
   out.losses = losses.detach();
   const auto factors = (clip_norm / (out.norms + 1e-6)).clamp_max(1.0);
-  const auto weighted = (losses * factors.to(losses.device(), losses.scalar_type())).sum();
-  const auto grads = trainable.empty()
-                         ? std::vector<torch::Tensor>{}
-                         : torch::autograd::grad({weighted}, trainable, {}, /*retain_graph=*/false,
-                                                 /*create_graph=*/false, /*allow_unused=*/true);
-  for (const auto& p : parameters) out.sum.push_back(torch::zeros_like(p).detach());
-  for (size_t j = 0; j < grads.size(); ++j)
-    if (grads[j].defined()) out.sum[position[j]] = grads[j].detach();
+  out.sum = tape.weighted_gradients(factors, parameters);
   return out;
 }
 

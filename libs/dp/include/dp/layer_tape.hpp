@@ -5,8 +5,10 @@
 // output of every layer call that holds parameters (Linear, Conv2d, GroupNorm). One backward pass
 // of Σ loss_i to those outputs gives each example's output gradient (row i belongs to example i
 // alone when examples do not interact, so no BatchNorm); each example's parameter-gradient norm
-// follows in closed form; a second backward pass of Σ c_i loss_i, with the clip factors c_i held
-// fixed, gives the clipped sum Σ c_i ∇loss_i exactly. Per-example gradients are materialised only
+// follows in closed form; the clipped sum Σ c_i ∇loss_i then follows layer by layer from the same
+// inputs and output gradients, each example's rows scaled by its clip factor c_i (the weight-
+// gradient half of an ordinary backward pass: "book-keeping", Bu et al. 2023), with no second
+// backward pass through the network. Per-example gradients are materialised for the norms only
 // where that is cheaper than the Gram matrices (a convolution whose C_out·C_in·k² is below 2·L²,
 // L output positions).
 
@@ -32,7 +34,10 @@ class LayerTape {
   torch::Tensor group_norm(torch::nn::GroupNormImpl& layer, const torch::Tensor& x);
 
   /// Forgets every recorded call (call before each forward pass).
-  void clear() { entries_.clear(); }
+  void clear() {
+    entries_.clear();
+    backprops_.clear();
+  }
   std::size_t size() const { return entries_.size(); }
 
   /// [n] float64: for each example, the squared norm of the gradient of `losses[i]` with respect
@@ -45,6 +50,18 @@ class LayerTape {
   /// Whether `parameter` belongs to a recorded layer.
   bool covers(const torch::Tensor& parameter) const;
 
+  /// squared_norms, also keeping each layer's output gradients for weighted_gradients; releases
+  /// the autograd graph unless `retain_graph`.
+  torch::Tensor squared_norms_keeping_backprops(const torch::Tensor& losses,
+                                                const std::vector<torch::Tensor>& parameters,
+                                                bool retain_graph = false);
+
+  /// Σ_i factors[i]·∇loss_i for each of `parameters` (zeros for those no recorded layer reached
+  /// or that do not require gradients), from the inputs and the output gradients the last
+  /// squared_norms_keeping_backprops call kept. Throws std::logic_error when none were kept.
+  std::vector<torch::Tensor> weighted_gradients(const torch::Tensor& factors,
+                                                const std::vector<torch::Tensor>& parameters) const;
+
  private:
   enum class Kind { kLinear, kConv2d, kGroupNorm };
   struct Entry {
@@ -52,7 +69,15 @@ class LayerTape {
     torch::nn::Module* layer;
     torch::Tensor input, output;
   };
+  // What the norms computed per layer that the weighted sum reuses: the output gradient and, for
+  // GroupNorm, each example's Σ_positions g·x̂ and Σ_positions g ([n, C]).
+  struct Backprop {
+    torch::Tensor output_grad, norm_weight_rows, norm_bias_rows;
+  };
+  torch::Tensor norms(const torch::Tensor& losses, const std::vector<torch::Tensor>& parameters,
+                      bool retain_graph, std::vector<Backprop>* keep) const;
   std::vector<Entry> entries_;
+  std::vector<Backprop> backprops_;
 };
 
 /// `tape->conv2d(layer, x)` when recording, `layer.forward(x)` when `tape` is null.
@@ -67,7 +92,7 @@ torch::Tensor record(LayerTape* tape, torch::nn::GroupNormImpl& layer, const tor
 /// shape, when a parameter that requires gradients belongs to no recorded layer (its share of the
 /// norm would be missed), and for the errors of LayerTape::squared_norms.
 ClippedGradients clip_per_example_tape(const std::vector<torch::Tensor>& parameters,
-                                       const LayerTape& tape, const torch::Tensor& losses,
+                                       LayerTape& tape, const torch::Tensor& losses,
                                        double clip_norm);
 
 }  // namespace panoramia::dp
