@@ -4,7 +4,10 @@ per-sample gradients from hooks and from ghost clipping (grad_sample_mode "ghost
 network's ordinary step on batches of the expected size, for --model mlp (the Adult MLP 108 -> 150
 -> 100 -> 50 -> 10 -> 1, BCE) or wrn16-4 (image_bench.py's WRN-16-4 with its BatchNorm replaced by
 Opacus's ModuleValidator.fix: GroupNorm(min(32, C), C), as ours; cross-entropy over 10 classes on
-3x32x32 inputs). Same rows, threads and expected batch as the C++ run.
+3x32x32 inputs) or gpt2 (gpt2_bench.py's tiny GPT-2, 2 layers, 2 heads, width 64, 50,257 tokens,
+its head an nn.Linear tied to the token embedding, which Opacus's per-sample gradients follow
+through both modules; a block's mean next-token loss). Same rows, threads and expected batch as the
+C++ run.
 
 Usage: dp_step_bench.py [--model M] [--rows N] [--inputs D] [--batch B] [--steps S] [--threads T]
                         [--repeat R]
@@ -20,7 +23,47 @@ warnings.filterwarnings("ignore")
 from opacus import PrivacyEngine  # noqa: E402
 
 
+class TiedGpt2(torch.nn.Module):
+    """gpt2_bench.Gpt2 with its head as a module (the same weight as the token embedding), so
+    that Opacus computes the head's per-sample gradients too (a functional use it cannot see)."""
+
+    def __init__(self):
+        super().__init__()
+        from gpt2_bench import Gpt2
+        self.body = Gpt2(2, 2, 64, 64, 50257, dropout=0.1)
+        self.head = torch.nn.Linear(64, 50257, bias=False)
+        self.head.weight = self.body.wte.weight
+
+    def forward(self, ids):
+        b = self.body
+        # Positions per block (not broadcast), so that Opacus sees the batch dimension here too.
+        positions = torch.arange(ids.shape[1]).expand(ids.shape[0], -1)
+        x = b.drop(b.wte(ids) + b.wpe(positions))
+        for block in b.h:
+            x = block(x)
+        return self.head(b.ln_f(x))
+
+
+class BlockLoss(torch.nn.Module):
+    """Each block's mean next-token loss (a block is the unit of privacy), reduced over the blocks
+    as `reduction` says (Opacus's ghost clipping asks for "none" to get one loss per block)."""
+
+    def __init__(self):
+        super().__init__()
+        self.reduction = "mean"
+
+    def forward(self, logits, ids):
+        losses = torch.nn.functional.cross_entropy(
+            logits[:, :-1].reshape(-1, logits.shape[-1]), ids[:, 1:].reshape(-1), reduction="none")
+        per_block = losses.view(ids.shape[0], -1).mean(1)
+        if self.reduction == "none":
+            return per_block
+        return per_block.sum() if self.reduction == "sum" else per_block.mean()
+
+
 def network(a):
+    if a.model == "gpt2":
+        return TiedGpt2()
     if a.model == "wrn16-4":
         from image_bench import WideResNet
         from opacus.validators import ModuleValidator
@@ -33,11 +76,13 @@ def network(a):
 
 
 def loss_function(a):
+    if a.model == "gpt2":
+        return BlockLoss()
     return torch.nn.CrossEntropyLoss() if a.model == "wrn16-4" else torch.nn.BCEWithLogitsLoss()
 
 
 def outputs(a, out):
-    return out if a.model == "wrn16-4" else out.squeeze(1)
+    return out if a.model != "mlp" else out.squeeze(1)
 
 
 def dp_step_ms(a, x, y, mode):
@@ -85,11 +130,14 @@ def main():
     for name, default in [("rows", 30000), ("inputs", 108), ("batch", 256), ("steps", 50),
                           ("threads", 1), ("repeat", 3)]:
         p.add_argument("--" + name, type=int, default=default)
-    p.add_argument("--model", choices=["mlp", "wrn16-4"], default="mlp")
+    p.add_argument("--model", choices=["mlp", "wrn16-4", "gpt2"], default="mlp")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
-    if a.model == "wrn16-4":
+    if a.model == "gpt2":
+        x = torch.randint(0, 50257, (a.rows, 64))
+        y = x  # the targets are the blocks themselves, shifted inside the loss
+    elif a.model == "wrn16-4":
         x = torch.rand(a.rows, 3, 32, 32)
         y = torch.randint(10, (a.rows,))
     else:
