@@ -1,6 +1,7 @@
 #pragma once
 /// The ranks of a data-parallel audit, as a plugin sees them. The host owns the process group
-/// (LibTorch's c10d: a TCPStore rendezvous and Gloo collectives) and hands every plugin the same
+/// (LibTorch's c10d: a TCPStore rendezvous, Gloo collectives, and NCCL for CUDA tensors where
+/// LibTorch has it) and hands every plugin the same
 /// Communicator through its Context; plugins never open sockets themselves. In a one-process audit
 /// the communicator has one rank and every collective returns at once.
 ///
