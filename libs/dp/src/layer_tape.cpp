@@ -34,6 +34,24 @@ torch::Tensor outer_sum_squared_norms(const torch::Tensor& g, const torch::Tenso
 
 }  // namespace
 
+std::pair<const torch::Tensor*, const torch::Tensor*> LayerTape::weight_and_bias(const Entry& e) {
+  switch (e.kind) {
+    case Kind::kLinear: {
+      auto* layer = e.layer->as<torch::nn::LinearImpl>();
+      return {&layer->weight, &layer->bias};
+    }
+    case Kind::kConv2d: {
+      auto* layer = e.layer->as<torch::nn::Conv2dImpl>();
+      return {&layer->weight, &layer->bias};
+    }
+    case Kind::kGroupNorm: {
+      auto* layer = e.layer->as<torch::nn::GroupNormImpl>();
+      return {&layer->weight, &layer->bias};
+    }
+  }
+  throw std::logic_error("unknown layer kind in the tape");
+}
+
 torch::Tensor LayerTape::linear(torch::nn::LinearImpl& layer, const torch::Tensor& x) {
   if (x.dim() != 2 && x.dim() != 3)
     throw std::invalid_argument(
@@ -128,13 +146,9 @@ torch::Tensor LayerTape::norms(const torch::Tensor& losses,
     const auto g = backprops[k];
     if (keep != nullptr) (*keep)[k].output_grad = g;
     torch::Tensor weight_sq, bias_sq;
-    const torch::Tensor* weight = nullptr;
-    const torch::Tensor* bias = nullptr;
+    const auto [weight, bias] = weight_and_bias(e);
     switch (e.kind) {
       case Kind::kLinear: {
-        auto* layer = e.layer->as<torch::nn::LinearImpl>();
-        weight = &layer->weight;
-        bias = &layer->bias;
         if (a.dim() == 2) {
           weight_sq = (g.pow(2).sum(1) * a.pow(2).sum(1)).to(torch::kFloat64);
           bias_sq = g.pow(2).sum(1).to(torch::kFloat64);
@@ -146,8 +160,6 @@ torch::Tensor LayerTape::norms(const torch::Tensor& losses,
       }
       case Kind::kConv2d: {
         auto* layer = e.layer->as<torch::nn::Conv2dImpl>();
-        weight = &layer->weight;
-        bias = &layer->bias;
         const auto& o = layer->options;
         const auto& padding =
             *panoramia::torch_compat::get_if<torch::ExpandingArray<2>>(&o.padding());
@@ -163,8 +175,6 @@ torch::Tensor LayerTape::norms(const torch::Tensor& losses,
       }
       case Kind::kGroupNorm: {
         auto* layer = e.layer->as<torch::nn::GroupNormImpl>();
-        weight = &layer->weight;
-        bias = &layer->bias;
         const auto& o = layer->options;
         // y = γ x̂ + β per channel: ∂γ_c = Σ_positions g x̂, ∂β_c = Σ_positions g.
         const auto xhat =
@@ -180,8 +190,8 @@ torch::Tensor LayerTape::norms(const torch::Tensor& losses,
         break;
       }
     }
-    if (weight && in(*weight)) squared += weight_sq.cpu();
-    if (bias && in(*bias)) squared += bias_sq.cpu();
+    if (in(*weight)) squared += weight_sq.cpu();
+    if (in(*bias)) squared += bias_sq.cpu();
   }
   return squared;
 }
@@ -207,13 +217,9 @@ std::vector<torch::Tensor> LayerTape::weighted_gradients(
     const auto f = factors.to(g.device(), g.scalar_type()).view(shape);
     const auto a = e.input.detach();
     torch::Tensor weight_grad, bias_grad;
-    const torch::Tensor* weight = nullptr;
-    const torch::Tensor* bias = nullptr;
+    const auto [weight, bias] = weight_and_bias(e);
     switch (e.kind) {
       case Kind::kLinear: {
-        auto* layer = e.layer->as<torch::nn::LinearImpl>();
-        weight = &layer->weight;
-        bias = &layer->bias;
         const auto gs = (g * f).reshape({-1, g.size(-1)});
         weight_grad = gs.t().mm(a.reshape({-1, a.size(-1)}));
         bias_grad = gs.sum(0);
@@ -221,8 +227,6 @@ std::vector<torch::Tensor> LayerTape::weighted_gradients(
       }
       case Kind::kConv2d: {
         auto* layer = e.layer->as<torch::nn::Conv2dImpl>();
-        weight = &layer->weight;
-        bias = &layer->bias;
         const auto& o = layer->options;
         const auto& padding =
             *panoramia::torch_compat::get_if<torch::ExpandingArray<2>>(&o.padding());
@@ -239,9 +243,6 @@ std::vector<torch::Tensor> LayerTape::weighted_gradients(
         break;
       }
       case Kind::kGroupNorm: {
-        auto* layer = e.layer->as<torch::nn::GroupNormImpl>();
-        weight = &layer->weight;
-        bias = &layer->bias;
         const auto fc = f.view({n, 1});
         weight_grad = (b.norm_weight_rows * fc).sum(0);
         bias_grad = (b.norm_bias_rows * fc).sum(0);

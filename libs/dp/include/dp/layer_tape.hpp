@@ -13,6 +13,7 @@
 // L output positions).
 
 #include <cstddef>
+#include <utility>
 #include <vector>
 
 #include <torch/nn/modules/conv.h>
@@ -76,6 +77,8 @@ class LayerTape {
   };
   torch::Tensor norms(const torch::Tensor& losses, const std::vector<torch::Tensor>& parameters,
                       bool retain_graph, std::vector<Backprop>* keep) const;
+  // The layer's weight and bias (either may be undefined).
+  static std::pair<const torch::Tensor*, const torch::Tensor*> weight_and_bias(const Entry& e);
   std::vector<Entry> entries_;
   std::vector<Backprop> backprops_;
 };
