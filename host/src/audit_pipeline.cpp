@@ -57,7 +57,7 @@ c10::Device AuditPipeline::device_for(const ResolvedConfig& config, int local_ra
 AuditPipeline::AuditPipeline(const ResolvedConfig& config, const PluginRegistry& registry,
                              std::filesystem::path workdir, StageCache& cache,
                              std::shared_ptr<spdlog::logger> logger, Communicator& communicator,
-                             ThreadPolicy threads, int local_rank)
+                             ThreadPolicy threads, c10::Device device)
     : config_(config),
       registry_(registry),
       workdir_(std::move(workdir)),
@@ -67,9 +67,8 @@ AuditPipeline::AuditPipeline(const ResolvedConfig& config, const PluginRegistry&
       seed_(static_cast<std::uint64_t>(config.section("audit").host.get_int("seed"))),
       model_seed_(seed_),
       attack_seed_(seed_),
-      device_(torch::kCPU),
+      device_(device),
       threads_(threads) {
-  device_ = device_for(config, local_rank);
   bf16_training_ = config.section("audit").host.get_string("precision") == "bf16";
   // The options the games read, parsed once (the config's choices are already validated).
   const auto& audit = config.section("audit").host;

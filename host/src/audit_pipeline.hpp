@@ -47,13 +47,14 @@ class AuditPipeline {
  public:
   /// The device `[audit] device` chooses for a rank: the CPU, or the CUDA device of its local rank
   /// (launch sets LOCAL_RANK; -1 counts as 0) modulo the GPUs visible. Throws UserError for cuda
-  /// without a usable device.
+  /// without a usable device. Resolved once per audit (before joining the ranks) and handed to the
+  /// constructor.
   static c10::Device device_for(const ResolvedConfig& config, int local_rank);
 
   AuditPipeline(const ResolvedConfig& config, const PluginRegistry& registry,
                 std::filesystem::path workdir, StageCache& cache,
                 std::shared_ptr<spdlog::logger> logger, Communicator& communicator,
-                ThreadPolicy threads, int local_rank);
+                ThreadPolicy threads, c10::Device device);
 
   /// Runs every stage, once per repetition of `[repeat]` (target seeds × game seeds; the first is
   /// the configured audit). Returns the first repetition's summary of the generated-non-member

@@ -53,9 +53,8 @@ AuditOutcome run_audit(const AuditRequest& request, const std::shared_ptr<spdlog
 
   // Every rank resolves the config first, so that a bad config fails at once on every rank.
   dist::Options distributed = request.distributed;
-  if (const auto device = AuditPipeline::device_for(config, distributed.local_rank);
-      device.is_cuda())
-    distributed.cuda_device = device.index();
+  const c10::Device device = AuditPipeline::device_for(config, distributed.local_rank);
+  if (device.is_cuda()) distributed.cuda_device = device.index();
   const auto communicator = dist::connect(distributed);
   const int rank = communicator->rank();
   if (communicator->world_size() > 1) {
@@ -72,7 +71,7 @@ AuditOutcome run_audit(const AuditRequest& request, const std::shared_ptr<spdlog
     StageCache cache(workdir / "cache", request.fresh, logger, nullptr, 0);
     cache.set_ranks(communicator.get(), workdir / "ranks" / std::to_string(rank) / "cache");
     AuditPipeline pipeline(config, registry, workdir, cache, logger, *communicator, threads,
-                           request.distributed.local_rank);
+                           device);
     AuditRecords records;
     AuditOutcome outcome;
     outcome.rank = rank;
@@ -102,7 +101,7 @@ AuditOutcome run_audit(const AuditRequest& request, const std::shared_ptr<spdlog
     StageCache cache(workdir / "cache", request.fresh, logger, &db, run);
     cache.set_ranks(communicator.get(), workdir / "ranks" / "0" / "cache");
     AuditPipeline pipeline(config, registry, workdir, cache, logger, *communicator, threads,
-                           request.distributed.local_rank);
+                           device);
     AuditRecords records;
     AuditOutcome outcome;
     outcome.summary = pipeline.run(records);
