@@ -1,5 +1,6 @@
 #include "dp/layer_tape.hpp"
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <stdexcept>
@@ -19,17 +20,39 @@ std::string shape(const torch::Tensor& t) {
   return s + "]";
 }
 
-// Σ over the rows of each example of ‖Σ_t g_t a_tᵀ‖², for G [n, t, p] and A [n, t, q]: the
-// Gram-matrix form Σ_{t,s} (a_t·a_s)(g_t·g_s) when 2t² < p·q (Li et al. 2022), else the
-// per-example product GᵀA itself.
-torch::Tensor outer_sum_squared_norms(const torch::Tensor& g, const torch::Tensor& a) {
-  const int64_t t = g.size(1), p = g.size(2), q = a.size(2);
-  if (2 * t * t < p * q) {
-    const auto aa = torch::bmm(a, a.transpose(1, 2));
-    const auto gg = torch::bmm(g, g.transpose(1, 2));
-    return (aa * gg).sum({1, 2}).to(torch::kFloat64);
-  }
-  return torch::bmm(g.transpose(1, 2), a).pow(2).sum({1, 2}).to(torch::kFloat64);
+// Each example's Σ_{t,s} (a_t·a_s)(g_t·g_s) = ‖Σ_t g_t a_tᵀ‖², for G [n, t, p] and A [n, t, q].
+torch::Tensor gram_squared_norms(const torch::Tensor& g, const torch::Tensor& a) {
+  const auto aa = torch::bmm(a, a.transpose(1, 2));
+  const auto gg = torch::bmm(g, g.transpose(1, 2));
+  return (aa * gg).sum({1, 2}).to(torch::kFloat64);
+}
+
+// Examples [first, first + count)'s weight gradients [count, C_out, C_in·kh·kw] from the layer's
+// inputs `a` and output gradients `g`: the examples become the groups of one grouped convolution
+// (their channels side by side in a single image), whose weight gradient is then each example's
+// own (Rochette et al. 2019). One pass of the backend's weight-gradient kernel, no im2col copy.
+torch::Tensor per_example_conv_weight_grads(const torch::nn::detail::ConvNdOptions<2>& o,
+                                            torch::ExpandingArray<2> padding,
+                                            const torch::Tensor& a, const torch::Tensor& g,
+                                            int64_t first, int64_t count) {
+  const auto ai = a.narrow(0, first, count), gi = g.narrow(0, first, count);
+  const int64_t c_in = o.in_channels(), c_out = o.out_channels();
+  const auto& k = *o.kernel_size();
+  // Only its shape is read when no input gradient is asked for.
+  const auto weights = torch::zeros({count * c_out, c_in, k[0], k[1]}, a.options());
+  const std::vector<int64_t> no_output_padding{0, 0};
+  const auto grads = at::convolution_backward(
+      gi.reshape({1, count * c_out, gi.size(2), gi.size(3)}),
+      ai.reshape({1, count * c_in, ai.size(2), ai.size(3)}), weights, at::OptionalIntArrayRef(),
+      *o.stride(), *padding, *o.dilation(), /*transposed=*/false, no_output_padding, count,
+      {false, true, false});
+  return std::get<1>(grads).view({count, c_out, -1});
+}
+
+// Σ_i f_i x_i over the examples of x [n, ...], f [n, 1, ...] (x's dtype): flattened.
+torch::Tensor weighted_sum(const torch::Tensor& x, const torch::Tensor& f) {
+  const int64_t n = x.size(0);
+  return x.reshape({n, -1}).t().mv(f.reshape({n}));
 }
 
 }  // namespace
@@ -139,6 +162,10 @@ torch::Tensor LayerTape::norms(const torch::Tensor& losses,
 
   torch::NoGradGuard guard;
   auto squared = torch::zeros({n}, torch::kFloat64);
+  const auto fits = [&](const torch::Tensor& t) {
+    return t.numel() * static_cast<int64_t>(t.element_size()) <=
+           static_cast<int64_t>(per_example_bytes_);
+  };
   for (size_t k = 0; k < entries_.size(); ++k) {
     const auto& e = entries_[k];
     if (!backprops[k].defined()) continue;  // the loss does not reach this layer
@@ -153,7 +180,14 @@ torch::Tensor LayerTape::norms(const torch::Tensor& losses,
           weight_sq = (g.pow(2).sum(1) * a.pow(2).sum(1)).to(torch::kFloat64);
           bias_sq = g.pow(2).sum(1).to(torch::kFloat64);
         } else {
-          weight_sq = outer_sum_squared_norms(g, a);
+          const int64_t rows = a.size(1), p = g.size(2), q = a.size(2);
+          if (gram_is_cheaper(rows, p, q)) {
+            weight_sq = gram_squared_norms(g, a);
+          } else {
+            const auto per_example = torch::bmm(g.transpose(1, 2), a);
+            weight_sq = per_example.pow(2).sum({1, 2}).to(torch::kFloat64);
+            if (keep != nullptr && fits(per_example)) (*keep)[k].per_example_weight = per_example;
+          }
           bias_sq = g.sum(1).pow(2).sum(1).to(torch::kFloat64);
         }
         break;
@@ -163,13 +197,29 @@ torch::Tensor LayerTape::norms(const torch::Tensor& losses,
         const auto& o = layer->options;
         const auto& padding =
             *panoramia::torch_compat::get_if<torch::ExpandingArray<2>>(&o.padding());
-        // im2col: example i's weight gradient is G_i A_iᵀ with A_i [C_in·k², L], G_i [C_out, L].
-        const auto cols = F::unfold(a, F::UnfoldFuncOptions(o.kernel_size())
-                                           .dilation(o.dilation())
-                                           .padding(padding)
-                                           .stride(o.stride()));
         const auto go = g.flatten(2);
-        weight_sq = outer_sum_squared_norms(go.transpose(1, 2), cols.transpose(1, 2));
+        const int64_t positions = go.size(2), p = go.size(1), q = weight->numel() / p;
+        if (gram_is_cheaper(positions, p, q)) {
+          // im2col: example i's weight gradient is G_i A_iᵀ with A_i [C_in·k², L], G_i [C_out, L].
+          const auto cols = F::unfold(a, F::UnfoldFuncOptions(o.kernel_size())
+                                             .dilation(o.dilation())
+                                             .padding(padding)
+                                             .stride(o.stride()));
+          weight_sq = gram_squared_norms(go.transpose(1, 2), cols.transpose(1, 2));
+        } else {
+          // In chunks of examples whose gradients fit the budget; kept when one chunk is all.
+          const int64_t bytes = p * q * static_cast<int64_t>(a.element_size());
+          const int64_t chunk =
+              std::max<int64_t>(1, static_cast<int64_t>(per_example_bytes_) / bytes);
+          std::vector<torch::Tensor> parts;
+          for (int64_t first = 0; first < n; first += chunk) {
+            const auto per_example =
+                per_example_conv_weight_grads(o, padding, a, g, first, std::min(chunk, n - first));
+            parts.push_back(per_example.pow(2).sum({1, 2}).to(torch::kFloat64));
+            if (keep != nullptr && chunk >= n) (*keep)[k].per_example_weight = per_example;
+          }
+          weight_sq = torch::cat(parts);
+        }
         bias_sq = go.sum(2).pow(2).sum(1).to(torch::kFloat64);
         break;
       }
@@ -221,11 +271,17 @@ std::vector<torch::Tensor> LayerTape::weighted_gradients(
     switch (e.kind) {
       case Kind::kLinear: {
         const auto gs = (g * f).reshape({-1, g.size(-1)});
-        weight_grad = gs.t().mm(a.reshape({-1, a.size(-1)}));
+        weight_grad = b.per_example_weight.defined() ? weighted_sum(b.per_example_weight, f)
+                                                     : gs.t().mm(a.reshape({-1, a.size(-1)}));
         bias_grad = gs.sum(0);
         break;
       }
       case Kind::kConv2d: {
+        if (b.per_example_weight.defined()) {
+          weight_grad = weighted_sum(b.per_example_weight, f);
+          if (bias->defined()) bias_grad = weighted_sum(g.sum({2, 3}), f);
+          break;
+        }
         auto* layer = e.layer->as<torch::nn::Conv2dImpl>();
         const auto& o = layer->options;
         const auto& padding =

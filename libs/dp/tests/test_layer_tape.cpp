@@ -13,8 +13,9 @@
 namespace panoramia::dp {
 namespace {
 
-// Conv (6x6 input: 36 positions, materialised) -> GroupNorm -> ReLU -> strided conv (9 positions,
-// 6 x 36 weights per example: the Gram path) -> GroupNorm -> mean pool -> Linear.
+// Conv (6x6 input: 36 positions, 4 x 18 weights per example: materialised) -> GroupNorm -> ReLU
+// -> conv of stride 3 (4 positions, 6 x 36 weights: the Gram form) -> GroupNorm -> mean pool ->
+// Linear.
 struct ConvNetImpl : torch::nn::Module {
   ConvNetImpl() {
     conv1 =
@@ -22,7 +23,7 @@ struct ConvNetImpl : torch::nn::Module {
     gn1 = register_module("gn1", torch::nn::GroupNorm(2, 4));
     conv2 = register_module(
         "conv2",
-        torch::nn::Conv2d(torch::nn::Conv2dOptions(4, 6, 3).stride(2).padding(1).bias(false)));
+        torch::nn::Conv2d(torch::nn::Conv2dOptions(4, 6, 3).stride(3).padding(1).bias(false)));
     gn2 = register_module("gn2", torch::nn::GroupNorm(3, 6));
     fc = register_module("fc", torch::nn::Linear(6, 3));
   }
@@ -37,12 +38,12 @@ struct ConvNetImpl : torch::nn::Module {
 };
 TORCH_MODULE(ConvNet);
 
-// Sequences [n, 3, 5]: Linear 5->4 (3 rows, 2·9 < 20: Gram path), tanh, Linear 4->2 on each row
-// with 2·9 > 8 (materialised), mean over rows.
+// Sequences [n, 3, 6]: Linear 6->8 (3 rows, 8 x 6 weights: the Gram form), tanh, Linear 8->2 on
+// each row (2 x 8 weights: materialised), mean over rows.
 struct SeqNetImpl : torch::nn::Module {
   SeqNetImpl() {
-    a = register_module("a", torch::nn::Linear(5, 4));
-    b = register_module("b", torch::nn::Linear(4, 2));
+    a = register_module("a", torch::nn::Linear(6, 8));
+    b = register_module("b", torch::nn::Linear(8, 2));
   }
   torch::Tensor forward(const torch::Tensor& x, LayerTape* tape = nullptr) {
     return record(tape, *b, torch::tanh(record(tape, *a, x))).mean(1);
@@ -60,17 +61,21 @@ ClippedGradients brute_force(Net& net, const torch::Tensor& x, const torch::Tens
       clip_norm, abs_sum);
 }
 
+// Per-example weight gradients kept for the weighted sum (the default budget) or, with a budget
+// of one byte, computed one example at a time and not kept.
+constexpr std::size_t kKeep = std::size_t{64} << 20, kOneAtATime = 1;
+
 template <typename Net>
 ClippedGradients with_tape(Net& net, const torch::Tensor& x, const torch::Tensor& y,
-                           double clip_norm) {
-  LayerTape tape;
+                           double clip_norm, std::size_t budget = kKeep) {
+  LayerTape tape(budget);
   const auto losses = cross_entropy(net->forward(x, &tape), y);
   return clip_per_example_tape(net->parameters(), tape, losses, clip_norm);
 }
 
 template <typename Net>
 void check_against_loop(Net& net, const torch::Tensor& x, const torch::Tensor& y, double gamma,
-                        double unit) {
+                        double unit, std::size_t budget) {
   std::vector<torch::Tensor> plain_abs_sum;
   const auto norms = brute_force(net, x, y, 1e9, &plain_abs_sum).norms;
   // A clipping norm at the median: about half the examples are scaled down.
@@ -78,11 +83,11 @@ void check_against_loop(Net& net, const torch::Tensor& x, const torch::Tensor& y
   std::vector<torch::Tensor> abs_sum;
   const auto expected = brute_force(net, x, y, clip, &abs_sum);
   for (auto& p : net->parameters()) p.mutable_grad() = torch::Tensor();
-  const auto got = with_tape(net, x, y, clip);
+  const auto got = with_tape(net, x, y, clip, budget);
   expect_within_rounding(got, expected, abs_sum, gamma, unit, "tape vs loop");
   for (const auto& p : net->parameters()) EXPECT_FALSE(p.grad().defined());
   // Without clipping the sum is the plain batch gradient (the same bound, factors 1).
-  const auto unclipped = with_tape(net, x, y, 1e9);
+  const auto unclipped = with_tape(net, x, y, 1e9, budget);
   net->zero_grad();
   cross_entropy(net->forward(x), y).sum().backward();
   ClippedGradients plain;
@@ -101,12 +106,13 @@ TEST_P(TapeClipping, ConvGroupNormLinearEqualsPerExampleLoop) {
   auto g = at::make_generator<at::CPUGeneratorImpl>(9);
   const auto x = torch::randn({10, 2, 6, 6}, g, dtype);
   const auto y = torch::randint(3, {10}, g, torch::kInt64);
-  // γ: 10 examples; forward conv1 18 terms, GroupNorm 72, conv2 36, GroupNorm 18, pool 9, fc 6,
-  // softmax 3; backward about as many again plus the weight gradients' sums over 36 and 9
-  // positions; the Gram form of conv2's norm (9 x 9 position pairs, whose cancellation can cost up
-  // to a factor 9 on the squared norm); the norm's P = 333 squares: about 10 + 160 + 250 + 730 +
+  // γ: 10 examples; forward conv1 18 terms, GroupNorm 72, conv2 36, GroupNorm 18, pool 4, fc 6,
+  // softmax 3; backward about as many again plus the weight gradients' sums over 36 and 4
+  // positions; the Gram form of conv2's norm (4 x 4 position pairs, whose cancellation can cost up
+  // to a factor 4 on the squared norm); the norm's P = 333 squares: about 10 + 160 + 250 + 730 +
   // 333 ≈ 1500.
-  check_against_loop(net, x, y, 1500, dtype == torch::kFloat64 ? 0x1p-53 : 0x1p-24);
+  for (const auto budget : {kKeep, kOneAtATime})
+    check_against_loop(net, x, y, 1500, dtype == torch::kFloat64 ? 0x1p-53 : 0x1p-24, budget);
 }
 
 TEST_P(TapeClipping, SequenceLinearEqualsPerExampleLoop) {
@@ -115,12 +121,25 @@ TEST_P(TapeClipping, SequenceLinearEqualsPerExampleLoop) {
   SeqNet net;
   net->to(dtype);
   auto g = at::make_generator<at::CPUGeneratorImpl>(10);
-  const auto x = torch::randn({12, 3, 5}, g, dtype) * 2;
+  const auto x = torch::randn({12, 3, 6}, g, dtype) * 2;
   const auto y = torch::randint(2, {12}, g, torch::kInt64);
-  // γ: 12 examples; forward 5 + 4 terms, the mean over 3 rows and the softmax's 2, backward as
+  // γ: 12 examples; forward 6 + 8 terms, the mean over 3 rows and the softmax's 2, backward as
   // many; the Gram form of a's norm (3 x 3 row pairs, up to a factor 3 of cancellation); the
-  // norm's P = 34 squares: about 12 + 2·14 + 27 + 34 ≈ 100, rounded up to 150.
-  check_against_loop(net, x, y, 150, dtype == torch::kFloat64 ? 0x1p-53 : 0x1p-24);
+  // norm's P = 74 squares: about 12 + 2·19 + 27 + 74 ≈ 150.
+  for (const auto budget : {kKeep, kOneAtATime})
+    check_against_loop(net, x, y, 150, dtype == torch::kFloat64 ? 0x1p-53 : 0x1p-24, budget);
+}
+
+// The nets above take each form of the norm that their comments say.
+TEST(TapeClipping, TheTestNetsTakeBothFormsOfTheNorm) {
+  EXPECT_FALSE(gram_is_cheaper(36, 4, 2 * 9));  // ConvNet's conv1: materialised
+  EXPECT_TRUE(gram_is_cheaper(4, 6, 4 * 9));    // ConvNet's conv2: Gram
+  EXPECT_TRUE(gram_is_cheaper(3, 8, 6));        // SeqNet's a: Gram
+  EXPECT_FALSE(gram_is_cheaper(3, 2, 8));       // SeqNet's b: materialised
+  // WRN-16-4 on 32x32 images: the first two groups materialise, the third (8x8) takes the Gram.
+  EXPECT_FALSE(gram_is_cheaper(32 * 32, 64, 64 * 9));
+  EXPECT_FALSE(gram_is_cheaper(16 * 16, 128, 128 * 9));
+  EXPECT_TRUE(gram_is_cheaper(8 * 8, 256, 256 * 9));
 }
 
 INSTANTIATE_TEST_SUITE_P(Dtypes, TapeClipping, ::testing::Values(torch::kFloat64, torch::kFloat32));
@@ -167,9 +186,9 @@ TEST(TapeClipping, RefusesUnrecordedParametersAndSharedLayers) {
   {
     SeqNet seq;
     LayerTape tape;
-    auto h = torch::tanh(tape.linear(*seq->a, torch::randn({3, 2, 5}, g)));
+    auto h = torch::tanh(tape.linear(*seq->a, torch::randn({3, 2, 6}, g)));
     h = tape.linear(*seq->b, h);
-    h = tape.linear(*seq->b, torch::cat({h, h}, 2)).mean(1);  // b again: shared weights
+    h = tape.linear(*seq->b, torch::cat({h, h, h, h}, 2)).mean(1);  // b again: shared weights
     const auto losses = cross_entropy(h, torch::zeros({3}, torch::kInt64));
     EXPECT_THROW(clip_per_example_tape(seq->parameters(), tape, losses, 1.0),
                  std::invalid_argument);

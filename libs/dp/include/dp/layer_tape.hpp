@@ -8,11 +8,14 @@
 // follows in closed form; the clipped sum Σ c_i ∇loss_i then follows layer by layer from the same
 // inputs and output gradients, each example's rows scaled by its clip factor c_i (the weight-
 // gradient half of an ordinary backward pass: "book-keeping", Bu et al. 2023), with no second
-// backward pass through the network. Per-example gradients are materialised for the norms only
-// where that is cheaper than the Gram matrices (a convolution whose C_out·C_in·k² is below 2·L²,
-// L output positions).
+// backward pass through the network. Per-example weight gradients are materialised for the
+// norms where that costs fewer multiply-adds than the Gram matrices (t·p·q against t²·(p + q), for
+// t positions or rows, p output and q input features); a convolution's come from one grouped
+// weight-gradient pass (the examples as groups), and within a memory budget they are kept, so the
+// weighted sum is one matrix-vector product.
 
 #include <cstddef>
+#include <cstdint>
 #include <utility>
 #include <vector>
 
@@ -24,8 +27,23 @@
 
 namespace panoramia::dp {
 
+/// Whether an example's squared weight-gradient norm costs fewer multiply-adds in the Gram form
+/// Σ_{t,s} (a_t·a_s)(g_t·g_s) (Li et al. 2022), `rows`²·(`outputs` + `inputs`), than by
+/// materialising Σ_t g_t a_tᵀ, `rows`·`outputs`·`inputs`; rows are a 3-D Linear's rows or a
+/// convolution's output positions, inputs a convolution's C_in·kh·kw.
+inline bool gram_is_cheaper(int64_t rows, int64_t outputs, int64_t inputs) {
+  return rows * (outputs + inputs) < outputs * inputs;
+}
+
 class LayerTape {
  public:
+  /// `per_example_bytes`: how much memory one layer's materialised per-example weight gradients
+  /// may take. Within it they are kept from the norms for the weighted sum (a matrix-vector
+  /// product then); above it they are computed in chunks of examples and the weighted sum takes a
+  /// weight-gradient pass of its own.
+  explicit LayerTape(std::size_t per_example_bytes = std::size_t{64} << 20)
+      : per_example_bytes_(per_example_bytes) {}
+
   /// Each runs `layer->forward(x)` and records the call. Throws std::invalid_argument for a layer
   /// the norms cannot be computed for: Linear inputs other than [n, d] or [n, t, d]; Conv2d with
   /// groups, non-zero padding modes or 'same'/'valid' padding; GroupNorm inputs of fewer than 2
@@ -70,15 +88,18 @@ class LayerTape {
     torch::nn::Module* layer;
     torch::Tensor input, output;
   };
-  // What the norms computed per layer that the weighted sum reuses: the output gradient and, for
-  // GroupNorm, each example's Σ_positions g·x̂ and Σ_positions g ([n, C]).
+  // What the norms computed per layer that the weighted sum reuses: the output gradient; for
+  // GroupNorm, each example's Σ_positions g·x̂ and Σ_positions g ([n, C]); for a Conv2d or 3-D
+  // Linear whose norms materialised them within the budget, the per-example weight gradients
+  // [n, C_out, ...].
   struct Backprop {
-    torch::Tensor output_grad, norm_weight_rows, norm_bias_rows;
+    torch::Tensor output_grad, norm_weight_rows, norm_bias_rows, per_example_weight;
   };
   torch::Tensor norms(const torch::Tensor& losses, const std::vector<torch::Tensor>& parameters,
                       bool retain_graph, std::vector<Backprop>* keep) const;
   // The layer's weight and bias (either may be undefined).
   static std::pair<const torch::Tensor*, const torch::Tensor*> weight_and_bias(const Entry& e);
+  std::size_t per_example_bytes_;
   std::vector<Entry> entries_;
   std::vector<Backprop> backprops_;
 };
