@@ -112,9 +112,11 @@ ClippedGradients clip_per_example_linear(torch::nn::Sequential& stack, const Out
   torch::NoGradGuard guard;
   auto squared = torch::zeros({n}, x.options().dtype(torch::kFloat64));
   for (size_t l = 0; l < linears.size(); ++l) {
-    const auto g2 = backprops[l].to(torch::kFloat64).pow(2).sum(1);
-    squared += g2 * inputs[l].to(torch::kFloat64).pow(2).sum(1);
-    if (linears[l]->bias.defined()) squared += g2;
+    // ‖g‖²·(‖a‖² + 1 for the bias), the squares summed in float64.
+    const auto g2 = backprops[l].square().sum(1, /*keepdim=*/false, torch::kFloat64);
+    auto a2 = inputs[l].detach().square().sum(1, /*keepdim=*/false, torch::kFloat64);
+    if (linears[l]->bias.defined()) a2.add_(1.0);
+    squared.addcmul_(g2, a2);
   }
   ClippedGradients out;
   out.norms = squared.sqrt();

@@ -1,4 +1,6 @@
 // DP-SGD mechanics: Poisson sampling rate, noise scale, accounting, BatchNorm rejection.
+#include <set>
+
 #include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -14,6 +16,7 @@ TEST(PoissonSample, IncludesEachExampleWithTheSamplingRate) {
   const double q = 0.1;
   auto counts = torch::zeros({n}, torch::kFloat64);
   std::vector<double> sizes;
+  double neighbours = 0;  // batches' pairs (i, i + 1), both chosen
   for (int64_t d = 0; d < draws; ++d) {
     const auto idx = poisson_sample(n, q, g);
     sizes.push_back(double(idx.size(0)));
@@ -21,6 +24,8 @@ TEST(PoissonSample, IncludesEachExampleWithTheSamplingRate) {
       ASSERT_TRUE((idx.slice(0, 1) > idx.slice(0, 0, -1)).all().item<bool>());
     }
     counts.index_add_(0, idx, torch::ones({idx.size(0)}, torch::kFloat64));
+    if (idx.size(0) > 1)
+      neighbours += (idx.slice(0, 1) - idx.slice(0, 0, -1) == 1).sum().item<double>();
   }
   const auto s = torch::tensor(sizes, torch::kFloat64);
   // Batch size ~ Binomial(1000, 0.1): mean 100 (standard error 0.21), variance 90.
@@ -30,6 +35,21 @@ TEST(PoissonSample, IncludesEachExampleWithTheSamplingRate) {
   const auto freq = counts / double(draws);
   EXPECT_NEAR(freq.mean().item<double>(), q, 0.002);
   EXPECT_LT((freq - q).abs().max().item<double>(), 0.037);
+  // Independence of neighbours: each of the 999 pairs is chosen with q² = 0.01, 19,980 expected
+  // over the draws; a count of pairs (each a Bernoulli(0.01), neighbouring pairs sharing an index:
+  // variance below 3·19,980) has sd below 245, so 1,200 is 4.9 sd. Inclusions tied or repelled by
+  // one gap of the sampler would move it by q·19,980 or more.
+  EXPECT_NEAR(neighbours, draws * (n - 1) * q * q, 1200.0);
+  // Long ranges: the sampler's draws continue past its first batch of uniforms.
+  auto g3 = at::make_generator<at::CPUGeneratorImpl>(5);
+  const auto many = poisson_sample(200000, 0.5, g3);
+  // Binomial(200000, 0.5): mean 100,000, sd 224 (5 sd allowed).
+  EXPECT_NEAR(double(many.size(0)), 100000.0, 1120.0);
+  EXPECT_EQ(
+      std::set<int64_t>(many.data_ptr<int64_t>(), many.data_ptr<int64_t>() + many.size(0)).size(),
+      size_t(many.size(0)));
+  EXPECT_LT(many.max().item<int64_t>(), 200000);
+  EXPECT_GE(many.min().item<int64_t>(), 0);
   // Same seed, same batches.
   auto g1 = at::make_generator<at::CPUGeneratorImpl>(4);
   auto g2 = at::make_generator<at::CPUGeneratorImpl>(4);
