@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include "image_batch.hpp"
+#include "optim/adam.hpp"
 
 namespace panoramia::image {
 namespace {
@@ -90,11 +91,11 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const std::vector<at::Te
                                                               .nesterov(r.nesterov)
                                                               .weight_decay(r.weight_decay));
   if (r.name == "adam")
-    return std::make_unique<torch::optim::Adam>(
+    return std::make_unique<panoramia::optim::Adam>(
         trainable,
         torch::optim::AdamOptions(r.lr).betas({r.beta1, r.beta2}).weight_decay(r.weight_decay));
   if (r.name == "adamw")
-    return std::make_unique<torch::optim::AdamW>(
+    return std::make_unique<panoramia::optim::AdamW>(
         trainable,
         torch::optim::AdamWOptions(r.lr).betas({r.beta1, r.beta2}).weight_decay(r.weight_decay));
   throw std::invalid_argument("unknown optimizer '" + r.name + "' (sgd, adam, adamw)");

@@ -11,6 +11,8 @@
 #include <panoramia/data_parallel.hpp>
 #include <panoramia/flops.hpp>
 
+#include "optim/adam.hpp"
+
 namespace panoramia::gpt2 {
 namespace {
 
@@ -30,7 +32,7 @@ std::unique_ptr<torch::optim::AdamW> make_adamw(Gpt2& model, const TrainOptions&
                       torch::optim::AdamWOptions(options.lr).weight_decay(options.weight_decay)));
   groups.emplace_back(without_decay, std::make_unique<torch::optim::AdamWOptions>(
                                          torch::optim::AdamWOptions(options.lr).weight_decay(0)));
-  return std::make_unique<torch::optim::AdamW>(groups, torch::optim::AdamWOptions(options.lr));
+  return std::make_unique<panoramia::optim::AdamW>(groups, torch::optim::AdamWOptions(options.lr));
 }
 
 double learning_rate(const TrainOptions& options, std::int64_t step, std::int64_t total) {

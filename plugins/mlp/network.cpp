@@ -5,6 +5,8 @@
 #include <panoramia/data_parallel.hpp>
 #include <panoramia/flops.hpp>
 
+#include "optim/adam.hpp"
+
 namespace panoramia::mlp {
 namespace {
 constexpr int64_t kEvalBatch = 4096;
@@ -117,7 +119,7 @@ TrainResult train(Mlp& net, const torch::Tensor& x, const torch::Tensor& y,
   ctx.loop_threads(
       what, dense_training_flops(
                 *net, std::max<int64_t>(1, options.batch_size / ctx.communicator().world_size())));
-  torch::optim::Adam optimizer(
+  panoramia::optim::Adam optimizer(
       net->parameters(), torch::optim::AdamOptions(options.lr).weight_decay(options.weight_decay));
   const int64_t n = x.size(0);
   // Data-parallel over the audit's ranks: every rank draws the same global batches and trains on

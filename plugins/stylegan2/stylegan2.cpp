@@ -8,6 +8,7 @@
 #include "augment.hpp"
 #include "image_batch.hpp"
 #include "model_state.hpp"
+#include "optim/adam.hpp"
 
 namespace panoramia::stylegan2 {
 namespace {
@@ -21,7 +22,7 @@ void set_requires_grad(torch::nn::Module& module, bool value) {
 std::unique_ptr<torch::optim::Adam> lazy_adam(torch::nn::Module& module, const TrainingOptions& t,
                                               std::int64_t interval) {
   const double ratio = double(interval) / double(interval + 1);
-  return std::make_unique<torch::optim::Adam>(
+  return std::make_unique<panoramia::optim::Adam>(
       module.parameters(), torch::optim::AdamOptions(t.lr * ratio)
                                .betas({std::pow(t.beta1, ratio), std::pow(t.beta2, ratio)})
                                .eps(1e-8));

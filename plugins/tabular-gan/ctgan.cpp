@@ -8,6 +8,8 @@
 #include <panoramia/data_parallel.hpp>
 #include <panoramia/flops.hpp>
 
+#include "optim/adam.hpp"
+
 namespace panoramia::tabular_gan {
 namespace {
 
@@ -68,11 +70,11 @@ void Ctgan::build_networks(at::Generator& generator) {
   // LibTorch initialises from its global generator; redraw the weights from ours instead.
   reset_linear_layers(*generator_, generator);
   reset_linear_layers(*discriminator_, generator);
-  generator_optimizer_ = std::make_unique<torch::optim::Adam>(
+  generator_optimizer_ = std::make_unique<panoramia::optim::Adam>(
       generator_->parameters(), torch::optim::AdamOptions(options_.generator_lr)
                                     .betas({0.5, 0.9})
                                     .weight_decay(options_.generator_decay));
-  discriminator_optimizer_ = std::make_unique<torch::optim::Adam>(
+  discriminator_optimizer_ = std::make_unique<panoramia::optim::Adam>(
       discriminator_->parameters(), torch::optim::AdamOptions(options_.discriminator_lr)
                                         .betas({0.5, 0.9})
                                         .weight_decay(options_.discriminator_decay));

@@ -10,6 +10,7 @@
 #include "gpt2_target.hpp"
 #include "metrics.hpp"
 #include "model_options.hpp"
+#include "optim/adam.hpp"
 #include "panoramia/data_parallel.hpp"
 #include "panoramia/flops.hpp"
 #include "training.hpp"
@@ -133,7 +134,7 @@ std::unique_ptr<torch::optim::AdamW> phase2_optimizer(Distinguisher& net, double
                                  torch::optim::AdamWOptions(lr).weight_decay(weight_decay)));
   groups.emplace_back(no_decay, std::make_unique<torch::optim::AdamWOptions>(
                                     torch::optim::AdamWOptions(lr).weight_decay(0)));
-  return std::make_unique<torch::optim::AdamW>(groups, torch::optim::AdamWOptions(lr));
+  return std::make_unique<panoramia::optim::AdamW>(groups, torch::optim::AdamWOptions(lr));
 }
 
 // Phase 2's learning rate at step 1..steps: linear warmup to `lr`, then linear decay to 0.
@@ -259,8 +260,8 @@ void TextDistinguisherAttack::fit(const AttackData& train, const at::Tensor& is_
   };
 
   // Phase 1: the side branch alone.
-  torch::optim::Adam phase1(side_branch_parameters(net_),
-                            torch::optim::AdamOptions(o.get_double("phase1_lr")));
+  panoramia::optim::Adam phase1(side_branch_parameters(net_),
+                                torch::optim::AdamOptions(o.get_double("phase1_lr")));
   run_phase(phase1, phase1_steps, false, {}, "phase 1");
 
   // Phase 2: w_text redrawn, then everything with AdamW, warmup and linear decay.

@@ -10,6 +10,7 @@
 
 #include "metrics.hpp"
 #include "model_options.hpp"
+#include "optim/adam.hpp"
 
 namespace panoramia::text_attacks {
 namespace {
@@ -86,7 +87,7 @@ void LossVectorAttack::fit(const AttackData& train, const at::Tensor& is_member,
         linear->bias.uniform_(-bound, bound, ctx.generator());
       }
   }
-  torch::optim::Adam optimizer(
+  panoramia::optim::Adam optimizer(
       net_->parameters(),
       torch::optim::AdamOptions(o.get_double("lr")).weight_decay(o.get_double("weight_decay")));
   const auto epochs = o.get_int("epochs"), batch = o.get_int("batch_size"),

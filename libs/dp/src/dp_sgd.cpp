@@ -6,6 +6,8 @@
 
 #include <torch/torch.h>
 
+#include "optim/adam.hpp"
+
 namespace panoramia::dp {
 
 torch::Tensor poisson_sample(int64_t n, double q, at::Generator& generator) {
@@ -59,7 +61,7 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const std::string& name,
   if (name == "sgd")
     return std::make_unique<torch::optim::SGD>(params, torch::optim::SGDOptions(lr));
   if (name == "adam")
-    return std::make_unique<torch::optim::Adam>(params, torch::optim::AdamOptions(lr));
+    return std::make_unique<panoramia::optim::Adam>(params, torch::optim::AdamOptions(lr));
   throw std::invalid_argument("unknown DP optimizer '" + name + "' (sgd, adam)");
 }
 
