@@ -131,7 +131,9 @@ void DpSgd::privatize(const ClippedGradients& clipped, at::Generator& generator,
   int64_t offset = 0;
   for (size_t k = 0; k < parameters_.size(); ++k) {
     auto& p = parameters_[k];
-    auto grad = sums[k].to(dtype).div(denominator);
+    // Float64 parameters keep float64 arithmetic; the others work in float32.
+    const auto work = p.scalar_type() == torch::kFloat64 ? torch::kFloat64 : torch::kFloat32;
+    auto grad = sums[k].to(work).div(denominator);
     if (noise.defined())
       grad.add_(noise.narrow(0, offset, p.numel()).view(p.sizes()).to(grad.device()),
                 std / denominator);

@@ -117,6 +117,27 @@ TEST(DpSgd, SameSeedSameNoise) {
   EXPECT_FALSE(torch::equal(run(3), run(4)));
 }
 
+// The noise is drawn in float32 unless every parameter is float64, but a float64 parameter's
+// gradient is still formed in float64: without noise, one division of the sum, exactly as double
+// arithmetic rounds it (a float32 intermediate would round 1/3 to 24 bits).
+TEST(DpSgd, Float64ParametersKeepTheirPrecision) {
+  auto w = torch::zeros({3}, torch::dtype(torch::kFloat64).requires_grad(true));
+  auto b = torch::zeros({2}, torch::requires_grad());
+  DpSgdOptions o;
+  o.noise_multiplier = 0.0;
+  o.dataset_size = 1000;
+  o.expected_batch = 50;
+  DpSgd dp({w, b}, o);
+  auto g = at::make_generator<at::CPUGeneratorImpl>(1);
+  dp.privatize(
+      ClippedGradients{
+          {torch::full({3}, 1.0 / 3.0, torch::kFloat64), torch::full({2}, 1.0 / 3.0)}, {}, {}},
+      g);
+  EXPECT_EQ(w.grad().scalar_type(), torch::kFloat64);
+  EXPECT_EQ(w.grad()[0].item<double>(), (1.0 / 3.0) / 50.0);
+  EXPECT_EQ(b.grad().scalar_type(), torch::kFloat32);
+}
+
 TEST(DpSgd, RejectsBadOptions) {
   auto w = torch::zeros({5}, torch::requires_grad());
   DpSgdOptions o;

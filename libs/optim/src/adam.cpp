@@ -96,16 +96,16 @@ bool fused_step(Optimizer& optimizer, bool decoupled) {
     const auto& o = static_cast<Options&>(group.options());
     for (torch::Tensor& p : group.params()) {
       if (!p.grad().defined()) continue;
-      const auto key = state_key(states, p);
-      if (states.find(key) == states.end()) {
+      auto& slot = states[state_key(states, p)];
+      if (!slot) {
         // LibTorch's initial state: step 0, zero moments laid out as the parameter.
         auto fresh = std::make_unique<State>();
         fresh->step(0);
         fresh->exp_avg(torch::zeros_like(p, torch::MemoryFormat::Preserve));
         fresh->exp_avg_sq(torch::zeros_like(p, torch::MemoryFormat::Preserve));
-        states[key] = std::move(fresh);
+        slot = std::move(fresh);
       }
-      auto& state = static_cast<State&>(*states[key]);
+      auto& state = static_cast<State&>(*slot);
       state.step(state.step() + 1);
       const Step s{o.lr(),      std::get<0>(o.betas()), std::get<1>(o.betas()),
                    o.eps(),     o.weight_decay(),       decoupled,

@@ -38,15 +38,16 @@ void set_gradients(std::vector<torch::Tensor>& params, int step) {
   params.back().mutable_grad() = torch::Tensor();
 }
 
-template <typename Optimizer>
+// Ours (`fused`) or LibTorch's Adam, or AdamW when the setting is decoupled.
 std::unique_ptr<torch::optim::Optimizer> make(std::vector<torch::Tensor> params, const Setting& s,
-                                              bool amsgrad = false) {
+                                              bool fused, bool amsgrad = false) {
+  const auto adamw = torch::optim::AdamWOptions(1e-2).weight_decay(s.weight_decay).amsgrad(amsgrad);
+  const auto adam = torch::optim::AdamOptions(1e-2).weight_decay(s.weight_decay).amsgrad(amsgrad);
   if (s.decoupled)
-    return std::make_unique<std::conditional_t<std::is_same_v<Optimizer, torch::optim::Adam>,
-                                               torch::optim::AdamW, AdamW>>(
-        params, torch::optim::AdamWOptions(1e-2).weight_decay(s.weight_decay).amsgrad(amsgrad));
-  return std::make_unique<Optimizer>(
-      params, torch::optim::AdamOptions(1e-2).weight_decay(s.weight_decay).amsgrad(amsgrad));
+    return fused ? std::unique_ptr<torch::optim::Optimizer>(std::make_unique<AdamW>(params, adamw))
+                 : std::make_unique<torch::optim::AdamW>(params, adamw);
+  return fused ? std::unique_ptr<torch::optim::Optimizer>(std::make_unique<Adam>(params, adam))
+               : std::make_unique<torch::optim::Adam>(params, adam);
 }
 
 template <typename State>
@@ -77,8 +78,8 @@ void check(const Setting& s) {
   const double lr = 1e-2, beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
   const double l2 = s.decoupled ? 0.0 : s.weight_decay;
   auto ours_params = fresh_parameters(s.dtype), theirs_params = fresh_parameters(s.dtype);
-  auto ours = make<Adam>(ours_params, s);
-  auto theirs = make<torch::optim::Adam>(theirs_params, s);
+  auto ours = make(ours_params, s, true);
+  auto theirs = make(theirs_params, s, false);
   const size_t trained = theirs_params.size() - 1;  // the last one never has a gradient
   std::vector<torch::Tensor> P(trained), Em(trained), Ev(trained), M(trained), V(trained);
   for (size_t i = 0; i < trained; ++i)
@@ -151,8 +152,8 @@ TEST(FusedAdam, FallsBackToLibTorchsStep) {
   for (const bool amsgrad : {true, false}) {
     const Setting s{false, 0.1, torch::kFloat32};
     auto ours_params = fresh_parameters(s.dtype), theirs_params = fresh_parameters(s.dtype);
-    auto ours = make<Adam>(ours_params, s, amsgrad);
-    auto theirs = make<torch::optim::Adam>(theirs_params, s, amsgrad);
+    auto ours = make(ours_params, s, true, amsgrad);
+    auto theirs = make(theirs_params, s, false, amsgrad);
     for (int k = 1; k <= 3; ++k) {
       set_gradients(ours_params, k);
       set_gradients(theirs_params, k);
